@@ -1,0 +1,284 @@
+"""Spin models written once as terms on bond arrays.
+
+Conventions (used everywhere in macrobell)
+------------------------------------------
+* Spin-1/2 operators ``S^a = σ^a / 2``; a coupling ``J`` multiplies
+  ``S^a_i S^b_j``, a field ``h`` multiplies ``S^a_i``.
+* ``J > 0`` is antiferromagnetic; energies are in units of the coupling you
+  pass (usually ``J = 1``), temperatures in the same units with ``k_B = 1``.
+* Heisenberg / XXZ: ``H = Σ_nn J (SxSx + SySy + Δ SzSz)
+  + Σ_nnn J2 (SxSx + SySy + Δ SzSz) − h Σ_i Sz_i``.
+* Basis: ``|0> = |↑>`` (σz = +1); site 0 is the most significant bit of a
+  dense basis index (Kronecker order site 0 ⊗ site 1 ⊗ …).
+
+A :class:`SpinModel` is plain data; the tensor-network backends convert it
+to a sparse matrix (:meth:`SpinModel.to_sparse`), an MPO and gates.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Mapping
+
+import numpy as np
+import scipy.sparse as sp
+
+from .geometry import Lattice
+
+__all__ = ["Term", "Field", "SpinModel", "heisenberg", "xxz", "xyz", "j1j2", "tfim", "MODEL_KINDS",
+           "PAULI", "SPIN"]
+
+#: Pauli matrices σ_0 = 1, σ_x, σ_y, σ_z (index 0..3).
+PAULI = np.array(
+    [[[1, 0], [0, 1]], [[0, 1], [1, 0]], [[0, -1j], [1j, 0]], [[1, 0], [0, -1]]], dtype=complex
+)
+PAULI.setflags(write=False)
+#: Spin-1/2 operators S^a = σ^a / 2 by name.
+SPIN = {"x": PAULI[1] / 2, "y": PAULI[2] / 2, "z": PAULI[3] / 2}
+_AXES = "xyz"
+
+
+@dataclass(frozen=True, eq=False)
+class Term:
+    """``coefficient · Σ_{(i,j) ∈ bonds} S^{ops[0]}_i S^{ops[1]}_j``."""
+
+    coefficient: float
+    ops: str
+    bonds: np.ndarray
+
+    def __post_init__(self):
+        if len(self.ops) != 2 or any(o not in _AXES for o in self.ops):
+            raise ValueError(f"Term.ops: expected two of 'x', 'y', 'z' (e.g. 'xx'), got {self.ops!r}")
+        b = np.array(self.bonds, dtype=int).reshape(-1, 2)
+        b.setflags(write=False)
+        object.__setattr__(self, "bonds", b)
+        object.__setattr__(self, "coefficient", float(self.coefficient))
+
+
+@dataclass(frozen=True, eq=False)
+class Field:
+    """``coefficient · Σ_{i ∈ sites} S^{op}_i``."""
+
+    coefficient: float
+    op: str
+    sites: np.ndarray
+
+    def __post_init__(self):
+        if self.op not in _AXES:
+            raise ValueError(f"Field.op: expected 'x', 'y' or 'z', got {self.op!r}")
+        s = np.array(self.sites, dtype=int).reshape(-1)
+        s.setflags(write=False)
+        object.__setattr__(self, "sites", s)
+        object.__setattr__(self, "coefficient", float(self.coefficient))
+
+
+@dataclass(frozen=True, eq=False)
+class SpinModel:
+    """A spin-1/2 Hamiltonian on a :class:`Lattice`, as a list of terms.
+
+    Attributes
+    ----------
+    lattice : Lattice
+    terms : tuple of Term
+        Two-site terms ``c S^a_i S^b_j`` on bond arrays.
+    fields : tuple of Field
+        One-site terms ``c S^a_i``.
+    name : str
+        Model kind, e.g. ``"heisenberg"``.
+    params : dict
+        The factory arguments, for provenance.
+    """
+
+    lattice: Lattice
+    terms: tuple = ()
+    fields: tuple = ()
+    name: str = "custom"
+    params: Mapping = field(default_factory=dict)
+
+    def __post_init__(self):
+        n = self.lattice.n_sites
+        terms = tuple(t for t in self.terms if t.coefficient != 0 and len(t.bonds))
+        fields = tuple(f for f in self.fields if f.coefficient != 0 and len(f.sites))
+        for t in terms:
+            if t.bonds.min() < 0 or t.bonds.max() >= n or (t.bonds[:, 0] == t.bonds[:, 1]).any():
+                raise ValueError(f"SpinModel: term {t.ops!r} has bonds outside 0..{n - 1} or self-bonds")
+        for f in fields:
+            if f.sites.min() < 0 or f.sites.max() >= n:
+                raise ValueError(f"SpinModel: field {f.op!r} has sites outside 0..{n - 1}")
+        object.__setattr__(self, "terms", terms)
+        object.__setattr__(self, "fields", fields)
+        object.__setattr__(self, "params", dict(self.params))
+
+    @property
+    def n_sites(self) -> int:
+        return self.lattice.n_sites
+
+    @property
+    def is_real(self) -> bool:
+        """Whether H is a real matrix in the σz basis (an even number of y's per term)."""
+        return all(t.ops.count("y") % 2 == 0 for t in self.terms) and all(f.op != "y" for f in self.fields)
+
+    @property
+    def su2_invariant(self) -> bool:
+        """Whether H commutes with total spin (isotropic exchange, no field)."""
+        if self.fields:
+            return False
+        coeffs = {}
+        for t in self.terms:
+            for i, j in t.bonds:
+                key = (int(i), int(j))
+                coeffs.setdefault(key, {}).setdefault(t.ops, 0.0)
+                coeffs[key][t.ops] += t.coefficient
+        for c in coeffs.values():
+            if set(c) - {"xx", "yy", "zz"}:
+                return False
+            if not (np.isclose(c.get("xx", 0), c.get("yy", 0)) and np.isclose(c.get("xx", 0), c.get("zz", 0))):
+                return False
+        return True
+
+    def two_site_terms(self) -> list:
+        """All two-site terms grouped by bond: list of ``(i, j, h)``, ``h`` 4×4.
+
+        ``h`` acts on ``site i ⊗ site j`` (i first) and includes every term on
+        that unordered bond (so ``(i, j)`` appears once, with ``i < j``).
+        """
+        acc = {}
+        for t in self.terms:
+            op = np.kron(SPIN[t.ops[0]], SPIN[t.ops[1]])
+            for i, j in t.bonds:
+                i, j = int(i), int(j)
+                m = t.coefficient * op
+                if i > j:
+                    i, j = j, i
+                    m = _swap4(m)
+                acc[(i, j)] = acc.get((i, j), 0) + m
+        return [(i, j, _maybe_real(h)) for (i, j), h in sorted(acc.items())]
+
+    def one_site_terms(self) -> list:
+        """All one-site terms grouped by site: list of ``(i, h)``, ``h`` 2×2."""
+        acc = {}
+        for f in self.fields:
+            for i in f.sites:
+                acc[int(i)] = acc.get(int(i), 0) + f.coefficient * SPIN[f.op]
+        return [(i, _maybe_real(h)) for i, h in sorted(acc.items())]
+
+    def to_sparse(self, dtype=None) -> sp.csr_matrix:
+        """The Hamiltonian as a sparse ``2^N × 2^N`` matrix (site 0 = most significant bit).
+
+        Every Pauli string is a bit-flip permutation with phases, so each
+        term is assembled directly in COO form, O(E · 2^N), without Kronecker
+        products.
+        """
+        n = self.n_sites
+        dim = 1 << n
+        dtype = dtype or (np.float64 if self.is_real else np.complex128)
+        idx = np.arange(dim, dtype=np.int64)
+        rows, cols, vals = [], [], []
+
+        def add(sites, ops, coef):
+            flip = 0
+            phase = np.full(dim, coef, dtype=complex)
+            for s, o in zip(sites, ops):
+                bit = (idx >> (n - 1 - s)) & 1
+                if o == "x":
+                    flip |= 1 << (n - 1 - s)
+                elif o == "y":
+                    flip |= 1 << (n - 1 - s)
+                    # <b'| σy |b> : σy|0> = i|1>, σy|1> = -i|0>
+                    phase *= np.where(bit == 0, 1j, -1j)
+                else:
+                    phase *= 1 - 2 * bit
+            # column = input state, row = output state
+            rows.append(idx ^ flip)
+            cols.append(idx)
+            vals.append(phase)
+
+        for t in self.terms:
+            for i, j in t.bonds:
+                add((int(i), int(j)), t.ops, t.coefficient / 4.0)
+        for f in self.fields:
+            for i in f.sites:
+                add((int(i),), f.op, f.coefficient / 2.0)
+        if not rows:
+            return sp.csr_matrix((dim, dim), dtype=dtype)
+        data = np.concatenate(vals)
+        if np.issubdtype(dtype, np.floating):
+            data = data.real
+        H = sp.coo_matrix((data.astype(dtype), (np.concatenate(rows), np.concatenate(cols))), shape=(dim, dim))
+        return H.tocsr()
+
+    def __repr__(self):
+        return f"SpinModel({self.name!r}, {self.params}, on {self.lattice!r})"
+
+
+def _swap4(m):
+    return m.reshape(2, 2, 2, 2).transpose(1, 0, 3, 2).reshape(4, 4)
+
+
+def _maybe_real(h):
+    h = np.asarray(h, dtype=complex)
+    return h.real.copy() if np.allclose(h.imag, 0) else h
+
+
+def _number(name, value):
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise ValueError(f"{name} must be a real number, got {value!r}")
+    if not np.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value!r}")
+    return float(value)
+
+
+def _exchange(lat, kind, Jx, Jy, Jz):
+    b = lat.bonds.get(kind, np.zeros((0, 2), int))
+    if len(b) == 0 and any(v != 0 for v in (Jx, Jy, Jz)):
+        raise ValueError(f"lattice {lat.name!r} has no {kind!r} bonds; available: {sorted(lat.bonds)}")
+    return [Term(Jx, "xx", b), Term(Jy, "yy", b), Term(Jz, "zz", b)]
+
+
+def heisenberg(lattice: Lattice, J: float = 1.0, Delta: float = 1.0, J2: float = 0.0, h: float = 0.0) -> SpinModel:
+    """Heisenberg / XXZ model with next-nearest exchange and a uniform field.
+
+    ``H = Σ_nn J (SxSx + SySy + Δ SzSz) + Σ_nnn J2 (SxSx + SySy + Δ SzSz) − h Σ_i Sz_i``
+    with ``S = σ/2``; ``J > 0`` is antiferromagnetic.
+    """
+    J, Delta, J2, h = (_number(f"heisenberg: {k}", v) for k, v in (("J", J), ("Delta", Delta), ("J2", J2), ("h", h)))
+    terms = _exchange(lattice, "nn", J, J, J * Delta)
+    if J2:
+        terms += _exchange(lattice, "nnn", J2, J2, J2 * Delta)
+    fields = [Field(-h, "z", np.arange(lattice.n_sites))]
+    return SpinModel(lattice, tuple(terms), tuple(fields), "heisenberg",
+                     {"J": J, "Delta": Delta, "J2": J2, "h": h})
+
+
+def xxz(lattice: Lattice, J: float = 1.0, Delta: float = 1.0, h: float = 0.0) -> SpinModel:
+    """XXZ chain ``Σ J (SxSx + SySy + Δ SzSz) − h Σ Sz`` (same as :func:`heisenberg`, J2 = 0)."""
+    m = heisenberg(lattice, J=J, Delta=Delta, h=h)
+    return SpinModel(m.lattice, m.terms, m.fields, "xxz", {"J": J, "Delta": Delta, "h": h})
+
+
+def j1j2(lattice: Lattice, J1: float = 1.0, J2: float = 0.5, Delta: float = 1.0, h: float = 0.0) -> SpinModel:
+    """J1–J2 Heisenberg model (nn exchange J1, nnn exchange J2), see :func:`heisenberg`."""
+    m = heisenberg(lattice, J=J1, Delta=Delta, J2=J2, h=h)
+    return SpinModel(m.lattice, m.terms, m.fields, "j1j2", {"J1": J1, "J2": J2, "Delta": Delta, "h": h})
+
+
+def xyz(lattice: Lattice, Jx: float = 1.0, Jy: float = 1.0, Jz: float = 1.0, h: float = 0.0) -> SpinModel:
+    """XYZ model ``Σ_nn (Jx SxSx + Jy SySy + Jz SzSz) − h Σ Sz``."""
+    Jx, Jy, Jz, h = (_number(f"xyz: {k}", v) for k, v in (("Jx", Jx), ("Jy", Jy), ("Jz", Jz), ("h", h)))
+    return SpinModel(lattice, tuple(_exchange(lattice, "nn", Jx, Jy, Jz)),
+                     (Field(-h, "z", np.arange(lattice.n_sites)),), "xyz", {"Jx": Jx, "Jy": Jy, "Jz": Jz, "h": h})
+
+
+def tfim(lattice: Lattice, J: float = 1.0, g: float = 1.0) -> SpinModel:
+    """Transverse-field Ising model ``H = J Σ_nn Sz Sz − g Σ_i Sx_i`` (S = σ/2).
+
+    In Pauli units this is ``(J/4) Σ σzσz − (g/2) Σ σx``: the chain is
+    critical at ``g = J/2``.
+    """
+    J, g = _number("tfim: J", J), _number("tfim: g", g)
+    return SpinModel(lattice, (Term(J, "zz", lattice.bond_array("nn")),),
+                     (Field(-g, "x", np.arange(lattice.n_sites)),), "tfim", {"J": J, "g": g})
+
+
+#: Factories by name, for configuration files and the command line.
+MODEL_KINDS = {"heisenberg": heisenberg, "xxz": xxz, "xyz": xyz, "j1j2": j1j2, "tfim": tfim}

@@ -1,0 +1,13 @@
+"""Observables: correlators, reduced and effective states, LHV criteria.
+
+``macrobell.observables`` imports :mod:`macrobell.lattice` and the state
+classes of :mod:`macrobell.tn`.
+"""
+
+from . import thresholds
+from .api import correlation_tensor, effective_state, pair_correlations, reduced_state
+from .criteria import criteria
+from .effective import EffectiveState, UnphysicalStateError
+
+__all__ = ["effective_state", "pair_correlations", "reduced_state", "correlation_tensor", "EffectiveState",
+           "UnphysicalStateError", "criteria", "thresholds"]

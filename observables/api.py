@@ -1,0 +1,140 @@
+"""Public observables of any state: effective states, pair correlators, reduced states.
+
+Each function validates its input, then dispatches on the state's backend:
+dense states go to the numba kernels of :mod:`.dense`, MPS states (plain or
+purified) to the one-sweep recurrences of :mod:`.mps`. Sites and regions are
+always lattice indices.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+
+from macrobell.lattice import Partition
+from macrobell.tn import DenseState, MPSState, State
+
+from .effective import EffectiveState
+
+__all__ = ["effective_state", "pair_correlations", "reduced_state", "correlation_tensor", "MAX_REGIONS",
+           "MAX_TUPLES"]
+
+#: Largest number of regions K supported (the tensor T has 4^K entries and the
+#: MPS sweep carries 4^K − 3^K environments).
+MAX_REGIONS = 8
+#: Largest number of site tuples averaged for an M-body effective state (M > 1).
+MAX_TUPLES = 200_000
+
+
+def _check_state(state, where):
+    if not isinstance(state, State):
+        raise ValueError(f"{where}: expected a macrobell state (from macrobell.tn), got {type(state).__name__}")
+    if not isinstance(state, (DenseState, MPSState)):
+        raise ValueError(f"{where}: no observables for backend {type(state).__name__}")
+
+
+def _check_partition(state, partition, where):
+    if not isinstance(partition, Partition):
+        raise ValueError(f"{where}: partition must be a macrobell.lattice.Partition, got {type(partition).__name__}")
+    if partition.lattice.n_sites != state.n_sites:
+        raise ValueError(f"{where}: the partition is on {partition.lattice.n_sites} sites, the state on {state.n_sites}")
+    if partition.K > MAX_REGIONS:
+        raise ValueError(f"{where}: K={partition.K} regions; at most K={MAX_REGIONS} are supported")
+
+
+def correlation_tensor(state: State, regions) -> np.ndarray:
+    """``T[a_1…a_K] = <Π_X m^X_{a_X}>`` with ``m^X_a = (1/N_X) Σ_{i∈R_X} σ^i_a`` (σ_0 = 1)."""
+    regions = [np.asarray(r, dtype=int) for r in regions]
+    if isinstance(state, DenseState):
+        from .dense import dense_correlation_tensor
+        return dense_correlation_tensor(state, regions)
+    from .mps import mps_correlation_tensor
+    return mps_correlation_tensor(state, regions)
+
+
+def effective_state(state: State, partition: Partition, M: int = 1, context: dict | None = None) -> EffectiveState:
+    """The effective K-qubit state of a partition (seed eq. 4, DESIGN §1).
+
+    ``ρ_eff = (1/Π N_X) Σ_{l_1∈R_1} … Σ_{l_K∈R_K} ρ_{l_1…l_K}``; its
+    correlation tensor is the normalised collective-magnetisation moment
+    tensor, computed in one pass (dense: O(K·N·2^N); MPS: one sweep).
+
+    Parameters
+    ----------
+    state : State
+    partition : Partition
+    M : int
+        Body order of the observables. ``M > 1`` gives the K·M-qubit state
+        averaged over ordered M-tuples of distinct sites in each region
+        (qubits grouped region by region).
+    context : dict, optional
+        Carried into the error if the state fails the physicality check
+        (e.g. the sweep point's parameters).
+    """
+    _check_state(state, "effective_state")
+    _check_partition(state, partition, "effective_state")
+    if isinstance(M, bool) or not isinstance(M, (int, np.integer)) or M < 1:
+        raise ValueError(f"effective_state: M must be an integer >= 1, got {M!r}")
+    sizes = partition.sizes
+    if M == 1:
+        T = correlation_tensor(state, partition.regions)
+        return EffectiveState(T=T, sizes=sizes, names=partition.names, M=1, context=context)
+    small = [n for n, s in zip(partition.names, sizes) if s < M]
+    if small:
+        raise ValueError(f"effective_state: M={M} needs at least {M} sites per region; regions {small} are smaller")
+    per_region = [list(itertools.permutations(r.tolist(), M)) for r in partition.regions]
+    count = int(np.prod([len(p) for p in per_region], dtype=float))
+    if count > MAX_TUPLES:
+        raise ValueError(f"effective_state: M={M} on regions of sizes {sizes} averages {count} site tuples; "
+                         f"the limit is {MAX_TUPLES}")
+    rho = 0
+    for combo in itertools.product(*per_region):
+        sites = [s for tup in combo for s in tup]
+        rho = rho + reduced_state(state, sites)
+    rho = rho / count
+    from .criteria import T_from_rho
+    return EffectiveState(T=T_from_rho(rho), sizes=sizes, names=partition.names, M=M, context=context)
+
+
+def pair_correlations(state: State) -> np.ndarray:
+    """All two-point functions ``C[i, j, a, b] = <σ_a^i σ_b^j>`` (σ_0 = 1), shape (N, N, 4, 4).
+
+    Diagonal blocks ``C[i, i]`` hold ``<σ_a σ_b>`` on one site (so
+    ``C[i, i, 0, b] = <σ_b^i>``).
+    """
+    _check_state(state, "pair_correlations")
+    if isinstance(state, DenseState):
+        from .dense import dense_pair_correlations
+        return dense_pair_correlations(state)
+    from .mps import mps_pair_correlations
+    return mps_pair_correlations(state)
+
+
+def reduced_state(state: State, sites) -> np.ndarray:
+    """Reduced density matrix of ``sites`` (lattice indices), qubits in the order given.
+
+    Returns a ``2^k × 2^k`` matrix; the first listed site is the most
+    significant tensor factor.
+    """
+    _check_state(state, "reduced_state")
+    try:
+        s = np.asarray(sites)
+        if s.size and not np.issubdtype(s.dtype, np.integer):
+            raise TypeError
+        s = s.astype(int).reshape(-1)
+    except (TypeError, ValueError):
+        raise ValueError(f"reduced_state: sites must be a list of integer site indices, got {sites!r}") from None
+    n = state.n_sites
+    if s.size == 0:
+        raise ValueError("reduced_state: sites is empty")
+    bad = s[(s < 0) | (s >= n)]
+    if bad.size:
+        raise ValueError(f"reduced_state: sites {bad.tolist()} out of range 0..{n - 1}")
+    if len(set(s.tolist())) != s.size:
+        raise ValueError(f"reduced_state: sites must be distinct, got {s.tolist()}")
+    if isinstance(state, DenseState):
+        from .dense import dense_reduced_state
+        return dense_reduced_state(state, s)
+    from .mps import mps_reduced_state
+    return mps_reduced_state(state, s)

@@ -1,0 +1,10 @@
+"""States of spin lattices: exact (dense), MPS (DMRG, purification).
+
+``macrobell.tn`` imports :mod:`macrobell.lattice` only.
+"""
+
+from .api import GROUND_METHODS, THERMAL_METHODS, from_dense, from_quimb, ground_state, thermal_states
+from .state import DenseState, MPSState, State
+
+__all__ = ["ground_state", "thermal_states", "from_dense", "from_quimb", "State", "DenseState", "MPSState",
+           "GROUND_METHODS", "THERMAL_METHODS"]
