@@ -4,10 +4,10 @@
 classes of :mod:`macrobell.tn`.
 """
 
-from . import thresholds
+from . import criteria, thresholds
 from .api import correlation_tensor, effective_state, pair_correlations, reduced_state
-from .criteria import criteria
+from .criteria import criteria as lhv_criteria
 from .effective import EffectiveState, UnphysicalStateError
 
 __all__ = ["effective_state", "pair_correlations", "reduced_state", "correlation_tensor", "EffectiveState",
-           "UnphysicalStateError", "criteria", "thresholds"]
+           "UnphysicalStateError", "lhv_criteria", "criteria", "thresholds"]

@@ -30,74 +30,32 @@ from scipy.special import elliprg
 from . import thresholds as th
 
 __all__ = [
-    "PAULI",
-    "rho_from_T",
-    "T_from_rho",
-    "chsh_max",
-    "zb_max",
-    "zb_upper",
-    "werner_visibility",
-    "werner_state",
-    "werner_distance",
-    "partial_transpose",
-    "ppt",
-    "negativity",
-    "cut_spectra",
-    "concurrence",
-    "jevtic_integral",
-    "bowles_value",
-    "steering",
-    "grothendieck_local",
-    "monogamy_bound",
-    "min_settings_for_violation",
-    "verdict",
-    "criteria",
-    "VERDICTS",
+    "PAULI", "VERDICTS", "rho_from_T", "T_from_rho", "chsh_max", "zb_max", "zb_upper",
+    "werner_visibility", "werner_state", "werner_distance", "partial_transpose", "ppt",
+    "negativity", "cut_spectra", "concurrence", "jevtic_integral", "bowles_value", "steering",
+    "grothendieck_local", "monogamy_bound", "min_settings_for_violation", "verdict", "criteria",
 ]
 
 #: Pauli matrices, ``PAULI[a]`` = sigma_a, a = 0 (identity), 1 (x), 2 (y), 3 (z).
-PAULI = np.array(
-    [
-        [[1, 0], [0, 1]],
-        [[0, 1], [1, 0]],
-        [[0, -1j], [1j, 0]],
-        [[1, 0], [0, -1]],
-    ],
-    dtype=complex,
-)
+PAULI = np.array([[[1, 0], [0, 1]], [[0, 1], [1, 0]], [[0, -1j], [1j, 0]], [[1, 0], [0, -1]]],
+                 dtype=complex)
 # Q[a, s, s'] = sigma_a[s', s], so that Tr(rho sigma_a) = sum rho[s, s'] Q[a, s, s'].
 _PAULI_T = np.ascontiguousarray(PAULI.transpose(0, 2, 1))
 
 #: Verdict levels, strongest guarantee first.
-VERDICTS = (
-    "separable",
-    "local-povm",
-    "local-projective",
-    "local-correlations",
-    "local-2-setting",
-    "chsh-violating",
-    "unknown",
-)
+VERDICTS = ("separable", "local-povm", "local-projective", "local-correlations",
+            "local-2-setting", "chsh-violating", "unknown")
 
 _NAN = float("nan")
 
 
-# ---------------------------------------------------------------------------
-# T <-> rho
-# ---------------------------------------------------------------------------
+# --- T <-> rho -------------------------------------------------------------
 
 def rho_from_T(T: np.ndarray) -> np.ndarray:
     """Density matrix ``rho = 2^{-n} sum_a T_a sigma_{a_1} (x) ... (x) sigma_{a_n}``.
 
-    Parameters
-    ----------
-    T : ndarray, shape (4,)*n
-        Correlation tensor in the Pauli basis.
-
-    Returns
-    -------
-    ndarray, shape (2^n, 2^n), complex
-        Qubit 0 is the most significant tensor factor.
+    ``T`` has shape ``(4,)*n``; returns a complex ``2^n x 2^n`` matrix with
+    qubit 0 the most significant tensor factor.
     """
     T = np.asarray(T)
     n = T.ndim
@@ -114,15 +72,8 @@ def rho_from_T(T: np.ndarray) -> np.ndarray:
 def T_from_rho(rho: np.ndarray) -> np.ndarray:
     """Correlation tensor ``T_a = Tr(rho sigma_{a_1} (x) ... (x) sigma_{a_n})``.
 
-    Parameters
-    ----------
-    rho : ndarray, shape (2^n, 2^n)
-        Density matrix, qubit 0 most significant.
-
-    Returns
-    -------
-    ndarray, shape (4,)*n, float
-        Real part (exactly real for Hermitian ``rho``).
+    ``rho`` is ``2^n x 2^n`` (qubit 0 most significant); returns the real
+    part, shape ``(4,)*n`` (exactly real for Hermitian ``rho``).
     """
     rho = np.asarray(rho)
     d = rho.shape[0]
@@ -146,9 +97,7 @@ def _require_two_qubit(T: np.ndarray, what: str) -> None:
         raise ValueError(f"{what} is defined for K = 2 (T of shape (4, 4)), got {T.shape}")
 
 
-# ---------------------------------------------------------------------------
-# CHSH and Zukowski-Brukner
-# ---------------------------------------------------------------------------
+# --- CHSH and Zukowski-Brukner ---------------------------------------------
 
 def chsh_max(T: np.ndarray) -> float:
     """Maximal CHSH value ``2 sqrt(t1^2 + t2^2)`` over projective settings.
@@ -225,15 +174,8 @@ def zb_max(
     ones.  The result is a *lower* bound on the true maximum (local search);
     :func:`zb_upper` is a rigorous upper bound.
 
-    Parameters
-    ----------
-    T : ndarray, shape (4,)*K
-    n_starts : int
-        Number of random starts (K >= 3).
-    seed : int
-        Seed for ``np.random.default_rng`` when ``rng`` is not given.
-    rng : numpy Generator, optional
-    tol, max_iter : convergence of the alternating sweeps.
+    ``n_starts`` random starts use ``rng`` or ``np.random.default_rng(seed)``
+    (never the global RNG); ``tol``/``max_iter`` control the sweeps.
     """
     T = np.asarray(T, dtype=float)
     K = T.ndim
@@ -258,9 +200,7 @@ def zb_max(
     return float(best)
 
 
-# ---------------------------------------------------------------------------
-# Werner
-# ---------------------------------------------------------------------------
+# --- Werner ----------------------------------------------------------------
 
 _PSI_MINUS = np.array([0.0, 1.0, -1.0, 0.0]) / math.sqrt(2.0)
 
@@ -293,9 +233,7 @@ def werner_distance(rho: np.ndarray, V: float | None = None) -> float:
     return float(np.sum(np.abs(np.linalg.eigvalsh(D))))
 
 
-# ---------------------------------------------------------------------------
-# Entanglement: partial transpose, negativity, concurrence
-# ---------------------------------------------------------------------------
+# --- Entanglement: partial transpose, negativity, concurrence --------------
 
 def partial_transpose(rho: np.ndarray, qubits: Sequence[int]) -> np.ndarray:
     """Partial transpose of ``rho`` on the given qubits (0 = most significant)."""
@@ -377,9 +315,7 @@ def concurrence(rho: np.ndarray) -> float:
     return float(max(0.0, lam[0] - lam[1] - lam[2] - lam[3]))
 
 
-# ---------------------------------------------------------------------------
-# Steering
-# ---------------------------------------------------------------------------
+# --- Steering --------------------------------------------------------------
 
 def jevtic_integral(T: np.ndarray) -> float:
     """``(1/4pi) int_{S^2} |T n| dn`` for the 3x3 block of a two-qubit ``T``.
@@ -491,9 +427,7 @@ def steering(T: np.ndarray, bloch_tol: float = 1e-8) -> tuple[float, str, bool]:
     return value, "bowles", bool(value <= th.BOWLES_BOUND + th.NUMERIC_TOL)
 
 
-# ---------------------------------------------------------------------------
-# Grothendieck, monogamy, settings
-# ---------------------------------------------------------------------------
+# --- Grothendieck, monogamy, settings --------------------------------------
 
 def grothendieck_local(T: np.ndarray) -> tuple[bool, float]:
     """Correlation-only LHV test ``sv_max(T[1:,1:]) <= 1/K_G(3)`` (0.6875).
@@ -525,9 +459,7 @@ def min_settings_for_violation(sizes: Sequence[int], M: int = 1) -> list[int]:
     return [int(N) // int(M) + 1 for N in sizes]
 
 
-# ---------------------------------------------------------------------------
-# Verdict and the full table
-# ---------------------------------------------------------------------------
+# --- Verdict and the full table --------------------------------------------
 
 def _le(x: Any, bound: float) -> bool:
     """``x <= bound`` with numerical slack; False for NaN/None."""
@@ -663,25 +595,12 @@ def criteria(
     groups = [list(range(X * M, (X + 1) * M)) for X in range(K)]
     pt_min, negs = cut_spectra(rho, groups)
     out: dict[str, Any] = {
-        "K": K,
-        "M": M,
-        "chsh_max": _NAN,
-        "zb_max": _NAN,
-        "zb_upper": _NAN,
-        "werner_V": _NAN,
-        "werner_distance": _NAN,
-        "ppt": bool(min(pt_min) >= -th.NUMERIC_TOL),
-        "negativity": float(max(negs)),
-        "negativity_cuts": negs,
-        "pt_min_eig": pt_min,
-        "concurrence": _NAN,
-        "steering": _NAN,
-        "steering_method": None,
-        "unsteerable": None,
-        "grothendieck_local": None,
-        "sv_max": _NAN,
-        "monogamy_bound": _NAN,
-        "monogamy_ok": None,
+        "K": K, "M": M, "chsh_max": _NAN, "zb_max": _NAN, "zb_upper": _NAN,
+        "werner_V": _NAN, "werner_distance": _NAN,
+        "ppt": bool(min(pt_min) >= -th.NUMERIC_TOL), "negativity": float(max(negs)),
+        "negativity_cuts": negs, "pt_min_eig": pt_min, "concurrence": _NAN,
+        "steering": _NAN, "steering_method": None, "unsteerable": None,
+        "grothendieck_local": None, "sv_max": _NAN, "monogamy_bound": _NAN, "monogamy_ok": None,
         "min_settings_for_violation": min_settings_for_violation(sizes, M),
     }
     if M == 1:
@@ -693,16 +612,9 @@ def criteria(
         local, sv = grothendieck_local(T)
         mono = monogamy_bound(sizes)
         out.update(
-            chsh_max=chsh_max(T),
-            werner_V=V,
-            werner_distance=werner_distance(rho, V),
-            concurrence=concurrence(rho),
-            steering=float(value),
-            steering_method=method,
-            unsteerable=unsteerable,
-            grothendieck_local=local,
-            sv_max=sv,
-            monogamy_bound=mono,
+            chsh_max=chsh_max(T), werner_V=V, werner_distance=werner_distance(rho, V),
+            concurrence=concurrence(rho), steering=float(value), steering_method=method,
+            unsteerable=unsteerable, grothendieck_local=local, sv_max=sv, monogamy_bound=mono,
             monogamy_ok=bool(V <= mono + th.NUMERIC_TOL),
         )
         if math.isinf(out["steering"]):

@@ -45,9 +45,7 @@ __all__ = [
     "werner_bounds_summary",
 ]
 
-# ---------------------------------------------------------------------------
-# Werner-state visibility thresholds  rho_W(V) = V |psi-><psi-| + (1-V) 1/4
-# ---------------------------------------------------------------------------
+# --- Werner-state visibility thresholds  rho_W(V) = V |psi-><psi-| + (1-V) 1/4 ---
 
 #: Separable iff ``V <= 1/3`` (PPT boundary).
 #: Source: R. F. Werner, Phys. Rev. A 40, 4277 (1989).
@@ -90,9 +88,7 @@ WERNER_UNSTEERABLE: float = 0.5
 #: Werner state for ``V > 0.8`` [derived in references.md].
 WERNER_I3322_VIOLATED: float = 0.8
 
-# ---------------------------------------------------------------------------
-# Grothendieck constant of order 3
-# ---------------------------------------------------------------------------
+# --- Grothendieck constant of order 3 --------------------------------------
 
 #: Proven upper bound K_G(3) <= 1.4546 (Designolle et al. 2023).
 KG3_UPPER: float = 1.4546
@@ -107,9 +103,7 @@ KG3_LOWER: float = 1.4367
 #: Designolle et al., Phys. Rev. Research 5, 043059 (2023).
 GROTHENDIECK_LOCAL: float = WERNER_LOCAL_PROJECTIVE
 
-# ---------------------------------------------------------------------------
-# Bell-expression bounds
-# ---------------------------------------------------------------------------
+# --- Bell-expression bounds ------------------------------------------------
 
 #: Local (classical) bound of the CHSH expression.
 #: Source: Clauser, Horne, Shimony, Holt, PRL 23, 880 (1969).
@@ -144,18 +138,14 @@ I3322_CLASSICAL: float = 4.0
 #: I3322 two-qubit maximum 5 [references.md].
 I3322_QUANTUM_TWO_QUBIT: float = 5.0
 
-# ---------------------------------------------------------------------------
-# Numerical slack (not physics)
-# ---------------------------------------------------------------------------
+# --- Numerical slack (not physics) -----------------------------------------
 
 #: Absolute slack added to every ``value <= bound`` comparison so that a
 #: quantity exactly on a bound is not flipped by rounding.  Far below any
 #: physical uncertainty of the bounds themselves.
 NUMERIC_TOL: float = 1e-10
 
-# ---------------------------------------------------------------------------
-# Which Werner bounds macrobell reports against
-# ---------------------------------------------------------------------------
+# --- Which Werner bounds macrobell reports against -------------------------
 
 #: The current bounds used by :func:`macrobell.observables.criteria.verdict`.
 #: Keys are verdict levels / thresholds; each entry gives the value and its

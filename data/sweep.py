@@ -1,0 +1,617 @@
+"""Sweep files: a TOML description of a grid of points, validated before any work.
+
+Format (DESIGN §5)::
+
+    [lattice]
+    kind = "chain"            # LATTICE_KINDS; other keys are the factory's arguments
+    L = [8, 16, 32]           # a list is a sweep axis ...
+    pbc = false               # ... a scalar is fixed
+    [model]
+    kind = "heisenberg"       # MODEL_KINDS; or material = "CuPzN" (see macrobell.lattice.materials)
+    Delta = [0.5, 1.0]
+    [state]
+    method = "exact"          # exact | dmrg | purification | peps
+    temperatures = [0.0, 0.5] # 0 = ground state; never a computation per temperature
+    [[partitions]]
+    kind = "halves"           # PARTITION_KINDS; blocks: K, strips: axis, K; custom: regions table
+    [observables]
+    pairs = false             # store all pair correlators C[i, j, a, b]
+    M = 1                     # body order of the effective state
+
+The grid is the Cartesian product of every axis (sections in the order
+lattice, model, state, keys in file order, the last axis fastest), times the
+temperatures. Points differing only in temperature form one *group*, computed
+by one ``thermal_states`` call (one diagonalisation, one imaginary-time
+evolution). Every partition is evaluated on every point's state.
+
+Validation is strict: an unknown section or key, a wrong type or an
+impossible value (e.g. ``sublattices`` on an odd ring) raises
+:class:`SweepError` naming the section, the key and the allowed values,
+before anything is computed or written. Allowed keys come from the
+factories' signatures (:data:`~macrobell.lattice.LATTICE_KINDS`,
+:data:`~macrobell.lattice.MODEL_KINDS`,
+:data:`~macrobell.lattice.PARTITION_KINDS`) and the backends' options, so
+they never drift from the code.
+
+No ``eval``, no pickle: files are parsed with :mod:`tomllib`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import itertools
+import json
+import math
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+import numpy as np
+
+__all__ = ["Sweep", "SweepError", "Point", "METHODS", "point_id", "canonical_json", "to_toml"]
+
+#: State methods a sweep may name.
+METHODS = ("exact", "dmrg", "purification", "peps")
+SECTIONS = ("lattice", "model", "state", "partitions", "observables")
+TOP_LEVEL_KEYS = ("description",)
+OBSERVABLE_KEYS = {"pairs": bool, "M": int}
+TEMPERATURE_UNITS = ("J", "K")
+
+# Backend options when the backend module cannot be inspected (type, lower bound, strict).
+_STATIC_OPTIONS = {
+    "exact": {},
+    "dmrg": {"bond_dim": int, "cutoff": float, "tol": float, "max_sweeps": int, "seed": int},
+    "purification": {"bond_dim": int, "cutoff": float, "dtau": float, "order": int},
+    "peps": {"bond_dim": int},
+}
+# Impossible values of well-known options: (minimum, strictly greater?).
+_OPTION_BOUNDS = {"bond_dim": (1, False), "max_sweeps": (1, False), "cutoff": (0.0, False),
+                  "tol": (0.0, True), "dtau": (0.0, True), "order": (1, False), "seed": (0, False)}
+
+
+class SweepError(ValueError):
+    """An invalid sweep file: names the section, the key and the allowed values."""
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _err(section, key, msg):
+    where = f"[{section}]" if key is None else f"[{section}] {key}"
+    return SweepError(f"sweep file: {where}: {msg}")
+
+
+def _typename(t):
+    return {bool: "a boolean", int: "an integer", float: "a number", str: "a string"}.get(t, str(t))
+
+
+def _param_type(p: inspect.Parameter):
+    """Python type of a factory argument, from its annotation or default."""
+    ann = p.annotation if isinstance(p.annotation, str) else getattr(p.annotation, "__name__", str(p.annotation))
+    ann = str(ann)
+    if "bool" in ann:
+        return bool
+    if "int" in ann:
+        return int
+    if "float" in ann:
+        return float
+    if isinstance(p.default, bool):
+        return bool
+    if isinstance(p.default, int):
+        return int
+    if isinstance(p.default, float):
+        return float
+    if p.name.startswith("pbc"):
+        return bool
+    return None  # any TOML value
+
+
+def _factory_params(func, skip: int = 1) -> dict:
+    """``{name: (type, required)}`` of a factory's keyword arguments after the first ``skip``."""
+    sig = inspect.signature(func)
+    out = {}
+    for p in list(sig.parameters.values())[skip:]:
+        if p.kind in (p.VAR_KEYWORD, p.VAR_POSITIONAL):
+            continue
+        out[p.name] = (_param_type(p), p.default is inspect.Parameter.empty)
+    return out
+
+
+def _check_scalar(section, key, value, typ):
+    """Validate one scalar against ``typ`` and return it normalised (ints given for floats → float)."""
+    if typ is None:
+        if isinstance(value, (bool, int, float, str)):
+            return value
+        raise _err(section, key, f"expected a scalar, got {value!r}")
+    if typ is bool:
+        if not isinstance(value, bool):
+            raise _err(section, key, f"expected true or false, got {value!r}")
+        return value
+    if typ is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise _err(section, key, f"expected an integer, got {value!r}")
+        return value
+    if typ is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise _err(section, key, f"expected a number, got {value!r}")
+        if not math.isfinite(value):
+            raise _err(section, key, f"expected a finite number, got {value!r}")
+        return float(value)
+    if typ is str:
+        if not isinstance(value, str):
+            raise _err(section, key, f"expected a string, got {value!r}")
+        return value
+    raise AssertionError(typ)
+
+
+def _axis(section, key, value, typ) -> list:
+    """A value or a list of values (a sweep axis) → non-empty list of validated scalars."""
+    if isinstance(value, list):
+        if not value:
+            raise _err(section, key, "an empty list is not a sweep axis; give at least one value")
+        vals = [_check_scalar(section, key, v, typ) for v in value]
+        if len({json.dumps(v) for v in vals}) != len(vals):
+            raise _err(section, key, f"repeated values in the sweep axis {value!r}")
+        return vals
+    if isinstance(value, dict):
+        raise _err(section, key, f"expected {_typename(typ) if typ else 'a scalar'} or a list, got a table")
+    return [_check_scalar(section, key, value, typ)]
+
+
+def _unknown(section, keys, allowed):
+    bad = sorted(set(keys) - set(allowed))
+    if bad:
+        raise _err(section, bad[0], f"unknown key; allowed keys: {sorted(allowed)}")
+
+
+def canonical_json(obj) -> str:
+    """Compact JSON with sorted keys: the canonical form hashed into point ids."""
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), allow_nan=True)
+
+
+def point_id(params: Mapping) -> str:
+    """Stable id of a point: the first 16 hex digits of sha1 of its canonical JSON parameters."""
+    return hashlib.sha1(canonical_json(params).encode()).hexdigest()[:16]
+
+
+# --------------------------------------------------------------------------- TOML writer
+
+
+def _toml_value(v):
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, float):
+        if math.isnan(v):
+            return "nan"
+        if math.isinf(v):
+            return "inf" if v > 0 else "-inf"
+        return repr(v)
+    if isinstance(v, str):
+        return json.dumps(v)  # a JSON string is a valid TOML basic string
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
+    if isinstance(v, Mapping):
+        return "{" + ", ".join(f"{json.dumps(str(k))} = {_toml_value(x)}" for k, x in v.items()) + "}"
+    if isinstance(v, (np.integer, np.floating, np.bool_)):
+        return _toml_value(v.item())
+    raise SweepError(f"sweep: cannot write {v!r} ({type(v).__name__}) to TOML")
+
+
+def to_toml(config: Mapping) -> str:
+    """Write a sweep dictionary as TOML text (the subset sweep files use)."""
+    lines = []
+    for k, v in config.items():
+        if not isinstance(v, (Mapping, list)) or (isinstance(v, list) and not all(isinstance(x, Mapping) for x in v)):
+            lines.append(f"{k} = {_toml_value(v)}")
+    for k, v in config.items():
+        if isinstance(v, Mapping):
+            lines.append(f"\n[{k}]")
+            lines += [f"{kk} = {_toml_value(vv)}" for kk, vv in v.items()]
+        elif isinstance(v, list) and v and all(isinstance(x, Mapping) for x in v):
+            for item in v:
+                lines.append(f"\n[[{k}]]")
+                lines += [f"{kk} = {_toml_value(vv)}" for kk, vv in item.items()]
+    return "\n".join(lines).lstrip("\n") + "\n"
+
+
+# --------------------------------------------------------------------------- the sweep
+
+
+@dataclass(frozen=True)
+class Point:
+    """One grid point: its position in the grid, id and parameters (JSON-able dict)."""
+
+    index: int
+    id: str
+    params: dict
+    group: int
+
+
+@dataclass(frozen=True, eq=False)
+class Sweep:
+    """A validated sweep.
+
+    Attributes
+    ----------
+    text : str
+        The TOML text (as given, or written from the dictionary).
+    config : dict
+        The normalised configuration (every scalar validated; ``canonical``
+        is its JSON, used to recognise the same sweep on ``--resume``).
+    points : list of Point
+        The grid, temperature fastest.
+    groups : list of dict
+        Work units: points sharing everything but the temperature.
+    partitions : list of dict
+        ``{"name", "kind", "args"}`` for every partition evaluated on each point.
+    observables : dict
+        ``{"pairs": bool, "M": int}``.
+    """
+
+    text: str
+    config: dict
+    points: list = field(repr=False)
+    groups: list = field(repr=False)
+    partitions: list = field(repr=False)
+    observables: dict = field(repr=False)
+
+    # ---- constructors ----------------------------------------------------
+
+    @classmethod
+    def from_toml(cls, text: str) -> "Sweep":
+        """Parse and validate TOML text."""
+        if not isinstance(text, str):
+            raise SweepError(f"sweep: expected TOML text, got {type(text).__name__}")
+        try:
+            raw = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise SweepError(f"sweep file: malformed TOML: {exc}") from None
+        return cls._build(raw, text)
+
+    @classmethod
+    def from_file(cls, path) -> "Sweep":
+        """Read and validate a sweep file."""
+        p = Path(path)
+        try:
+            text = p.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise SweepError(f"sweep file {str(p)!r} does not exist") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise SweepError(f"sweep file {str(p)!r} cannot be read: {exc}") from None
+        return cls.from_toml(text)
+
+    @classmethod
+    def from_dict(cls, config: Mapping) -> "Sweep":
+        """Validate a sweep given as a dictionary (same structure as the TOML file)."""
+        if not isinstance(config, Mapping):
+            raise SweepError(f"sweep: expected a dict, got {type(config).__name__}")
+        text = to_toml(config)
+        # Round-trip through TOML so that the stored text reproduces exactly this sweep.
+        return cls.from_toml(text)
+
+    # ---- properties ------------------------------------------------------
+
+    @property
+    def canonical(self) -> str:
+        """Canonical JSON of the normalised configuration (what ``--resume`` compares)."""
+        return canonical_json(self.config)
+
+    def __len__(self):
+        return len(self.points)
+
+    def __repr__(self):
+        return (f"Sweep({len(self.points)} points in {len(self.groups)} groups, "
+                f"partitions {[p['name'] for p in self.partitions]})")
+
+    def difference(self, other_canonical: str) -> str:
+        """Human-readable first difference between this sweep and another canonical JSON."""
+        try:
+            other = json.loads(other_canonical)
+        except (TypeError, ValueError):
+            return "the stored sweep description is unreadable"
+        for sec in sorted(set(self.config) | set(other)):
+            a, b = other.get(sec), self.config.get(sec)
+            if a == b:
+                continue
+            if isinstance(a, dict) and isinstance(b, dict):
+                for key in sorted(set(a) | set(b)):
+                    if a.get(key) != b.get(key):
+                        return f"{sec}.{key}: {a.get(key)!r} in the file vs {b.get(key)!r} in the new sweep"
+            return f"{sec}: {a!r} in the file vs {b!r} in the new sweep"
+        return "no difference"
+
+    # ---- validation ------------------------------------------------------
+
+    @classmethod
+    def _build(cls, raw: dict, text: str) -> "Sweep":
+        from macrobell.lattice import LATTICE_KINDS, MODEL_KINDS
+
+        for k, v in raw.items():
+            if k in TOP_LEVEL_KEYS:
+                if not isinstance(v, str):
+                    raise _err(k, None, "expected a string")
+                continue
+            if k not in SECTIONS:
+                raise SweepError(f"sweep file: unknown section or key {k!r}; allowed sections: "
+                                 f"{list(SECTIONS)} (and top-level keys {list(TOP_LEVEL_KEYS)})")
+        for sec in ("lattice", "model", "state", "partitions"):
+            if sec not in raw:
+                raise SweepError(f"sweep file: missing section [{sec}]" if sec != "partitions"
+                                 else "sweep file: missing [[partitions]] (at least one partition)")
+        for sec in ("lattice", "model", "state", "observables"):
+            if sec in raw and not isinstance(raw[sec], dict):
+                raise _err(sec, None, "expected a table ([" + sec + "])")
+
+        # [model] first: a material fixes the lattice kind.
+        model_raw = dict(raw["model"])
+        material = None
+        unit = model_raw.pop("temperature_unit", "J")
+        if unit not in TEMPERATURE_UNITS:
+            raise _err("model", "temperature_unit", f"got {unit!r}; allowed: {list(TEMPERATURE_UNITS)}")
+        if "material" in model_raw:
+            from macrobell.lattice import materials as _mat
+
+            name = model_raw.pop("material")
+            if not isinstance(name, str) or name not in _mat.MATERIALS:
+                raise _err("model", "material", f"unknown material {name!r}; allowed: {sorted(_mat.MATERIALS)}")
+            material = _mat.MATERIALS[name]
+            if model_raw:
+                _unknown("model", model_raw, ["material", "temperature_unit"])
+            model_axes = {}
+            model_cfg = {"material": name, "temperature_unit": unit}
+        else:
+            if unit != "J":
+                raise _err("model", "temperature_unit",
+                           "temperatures in kelvin need a material preset ([model] material = ...); "
+                           f"allowed materials: {sorted(_mat_names())}")
+            kind = model_raw.pop("kind", None)
+            if kind is None:
+                raise _err("model", "kind", f"missing; allowed: {sorted(MODEL_KINDS)} (or material = ...)")
+            if not isinstance(kind, str) or kind not in MODEL_KINDS:
+                raise _err("model", "kind", f"unknown model {kind!r}; allowed: {sorted(MODEL_KINDS)}")
+            params = _factory_params(MODEL_KINDS[kind])
+            _unknown("model", model_raw, ["kind", "temperature_unit", *params])
+            model_axes = {k: _axis("model", k, model_raw[k], params[k][0]) for k in params if k in model_raw}
+            model_cfg = {"kind": kind, "temperature_unit": unit,
+                         **{k: (v if len(v) > 1 else v[0]) for k, v in model_axes.items()}}
+
+        # [lattice]
+        lat_raw = dict(raw["lattice"])
+        kind = lat_raw.pop("kind", material.lattice if material else None)
+        if kind is None:
+            raise _err("lattice", "kind", f"missing; allowed: {sorted(LATTICE_KINDS)}")
+        if not isinstance(kind, str) or kind not in LATTICE_KINDS:
+            raise _err("lattice", "kind", f"unknown lattice {kind!r}; allowed: {sorted(LATTICE_KINDS)}")
+        if material is not None and kind != material.lattice:
+            raise _err("lattice", "kind", f"material {material.name!r} lives on a {material.lattice!r} lattice, "
+                                          f"got {kind!r}; allowed: [{material.lattice!r}]")
+        lparams = _factory_params(LATTICE_KINDS[kind], skip=0)
+        _unknown("lattice", lat_raw, ["kind", *lparams])
+        missing = [k for k, (_, req) in lparams.items() if req and k not in lat_raw]
+        if missing:
+            raise _err("lattice", missing[0], f"missing (required by lattice kind {kind!r}); "
+                                              f"keys of {kind!r}: {list(lparams)}")
+        lat_axes = {k: _axis("lattice", k, lat_raw[k], lparams[k][0]) for k in lparams if k in lat_raw}
+        lat_cfg = {"kind": kind, **{k: (v if len(v) > 1 else v[0]) for k, v in lat_axes.items()}}
+
+        # [state]
+        st_raw = dict(raw["state"])
+        method = st_raw.pop("method", "exact")
+        if method not in METHODS:
+            raise _err("state", "method", f"unknown method {method!r}; allowed: {list(METHODS)}")
+        if "temperatures" not in st_raw:
+            raise _err("state", "temperatures", "missing; give a list of temperatures >= 0 (0 = ground state)")
+        temps = _axis("state", "temperatures", st_raw.pop("temperatures"), float)
+        bad = [t for t in temps if t < 0]
+        if bad:
+            raise _err("state", "temperatures", f"temperatures must be >= 0 (0 = ground state), got {bad}")
+        options = _backend_options(method)
+        _unknown("state", st_raw, ["method", "temperatures", *options])
+        opt_axes = {}
+        for k, v in st_raw.items():
+            vals = _axis("state", k, v, options[k])
+            if k in _OPTION_BOUNDS:
+                lo, strict = _OPTION_BOUNDS[k]
+                for x in vals:
+                    if x < lo or (strict and x == lo):
+                        raise _err("state", k, f"must be {'>' if strict else '>='} {lo}, got {x!r}")
+            opt_axes[k] = vals
+        if method == "dmrg" and any(t > 0 for t in temps):
+            raise _err("state", "temperatures", "method 'dmrg' gives ground states only (T = 0); "
+                                                "use method = 'purification' or 'exact' for T > 0")
+        if method == "peps":
+            raise _err("state", "method", "method 'peps' is not available in this version; "
+                                          "allowed: ['exact', 'dmrg', 'purification']")
+        st_cfg = {"method": method, "temperatures": temps,
+                  **{k: (v if len(v) > 1 else v[0]) for k, v in opt_axes.items()}}
+
+        # [[partitions]]
+        partitions = _partitions(raw["partitions"])
+
+        # [observables]
+        obs_raw = dict(raw.get("observables", {}))
+        _unknown("observables", obs_raw, list(OBSERVABLE_KEYS))
+        obs = {"pairs": False, "M": 1}
+        for k, v in obs_raw.items():
+            obs[k] = _check_scalar("observables", k, v, OBSERVABLE_KEYS[k])
+        if obs["M"] < 1:
+            raise _err("observables", "M", f"must be an integer >= 1, got {obs['M']}")
+
+        # Grid: lattice x model x options, temperatures innermost.
+        axes = ([("lattice", k, v) for k, v in lat_axes.items()] + [("model", k, v) for k, v in model_axes.items()]
+                + [("state", k, v) for k, v in opt_axes.items()])
+        points, groups = [], []
+        scale = material.temperature_scale if (material is not None and unit == "K") else None
+        for combo in itertools.product(*[a[2] for a in axes]):
+            lat = {"kind": kind}
+            mod = {"kind": model_cfg.get("kind")} if material is None else {"material": material.name}
+            st = {"method": method}
+            for (sec, k, _), v in zip(axes, combo):
+                {"lattice": lat, "model": mod, "state": st}[sec][k] = v
+            lattice = _build_lattice(lat)
+            _build_model(lattice, mod)
+            for p in partitions:
+                _build_partition(lattice, p, lat)
+            _check_capacity(method, lattice, temps, lat)
+            g = len(groups)
+            ids = []
+            for T in temps:
+                params = {"lattice": lat, "model": mod, "state": st, "T": (T / scale if scale else T)}
+                if scale:
+                    params["T_K"] = T
+                pid = point_id(params)
+                points.append(Point(len(points), pid, params, g))
+                ids.append(pid)
+            groups.append({"group": g, "lattice": lat, "model": mod, "state": st,
+                           "temperatures": [points[i].params["T"] for i in range(len(points) - len(temps), len(points))],
+                           "point_ids": ids})
+        if len({p.id for p in points}) != len(points):  # pragma: no cover - equal params only
+            raise SweepError("sweep file: two grid points have identical parameters")
+        config = {"lattice": lat_cfg, "model": model_cfg, "state": st_cfg,
+                  "partitions": [{"name": p["name"], "kind": p["kind"], **p["args"]} for p in partitions],
+                  "observables": obs}
+        return cls(text, config, points, groups, partitions, obs)
+
+
+def _mat_names():
+    try:
+        from macrobell.lattice import materials as _mat
+        return list(_mat.MATERIALS)
+    except ImportError:  # pragma: no cover
+        return []
+
+
+def _backend_options(method: str) -> dict:
+    """``{option: type}`` accepted by the backend of ``method`` (introspected when importable)."""
+    funcs = []
+    try:
+        if method == "exact":
+            from macrobell.tn import exact as m
+            funcs = [(m.exact_thermal_states, 2)]
+        elif method == "dmrg":
+            from macrobell.tn import dmrg as m
+            funcs = [(m.dmrg_ground_state, 1)]
+        elif method == "purification":
+            from macrobell.tn import purification as m
+            funcs = [(m.purification_thermal_states, 2)]
+    except (ImportError, AttributeError):
+        funcs = []
+    if not funcs:
+        return dict(_STATIC_OPTIONS.get(method, {}))
+    out = {}
+    for f, skip in funcs:
+        for name, (typ, _) in _factory_params(f, skip=skip).items():
+            out[name] = typ or _STATIC_OPTIONS.get(method, {}).get(name)
+    return out
+
+
+def _partitions(raw) -> list:
+    from macrobell.lattice import PARTITION_KINDS
+
+    if isinstance(raw, dict):
+        raw = [raw]
+    if not isinstance(raw, list) or not raw:
+        raise _err("partitions", None, "expected one or more [[partitions]] tables")
+    out = []
+    for n, entry in enumerate(raw):
+        sec = f"partitions #{n + 1}"
+        if not isinstance(entry, dict):
+            raise _err(sec, None, "expected a table")
+        entry = dict(entry)
+        kind = entry.pop("kind", None)
+        if not isinstance(kind, str) or kind not in PARTITION_KINDS:
+            raise _err(sec, "kind", f"unknown partition {kind!r}; allowed: {sorted(PARTITION_KINDS)}")
+        name = entry.pop("name", None)
+        if name is not None and (not isinstance(name, str) or not name or "/" in name or name.startswith(".")):
+            raise _err(sec, "name", f"expected a non-empty string without '/', got {name!r}")
+        if kind == "custom":
+            _unknown(sec, entry, ["kind", "name", "regions"])
+            regions = entry.get("regions")
+            if not isinstance(regions, dict) or len(regions) < 2:
+                raise _err(sec, "regions", "expected a table name -> list of sites with at least 2 regions")
+            for rname, sites in regions.items():
+                if (not isinstance(sites, list) or not sites
+                        or not all(isinstance(s, int) and not isinstance(s, bool) for s in sites)):
+                    raise _err(sec, f"regions.{rname}", f"expected a non-empty list of site indices, got {sites!r}")
+            out.append({"name": name or "custom", "kind": kind, "args": {"regions": regions}, "section": sec})
+            continue
+        params = _factory_params(PARTITION_KINDS[kind])
+        _unknown(sec, entry, ["kind", "name", *params])
+        axes = {k: _axis(sec, k, v, params[k][0]) for k, v in entry.items()}
+        for combo in itertools.product(*axes.values()):
+            args = dict(zip(axes, combo))
+            label = name or "_".join([kind] + [f"{k}{v}" for k, v in args.items()])
+            if name and len(list(itertools.product(*axes.values()))) > 1:
+                label = "_".join([name] + [f"{k}{v}" for k, v in args.items()])
+            out.append({"name": label, "kind": kind, "args": args, "section": sec})
+    names = [p["name"] for p in out]
+    dup = sorted({x for x in names if names.count(x) > 1})
+    if dup:
+        raise _err("partitions", "name", f"partition names must be unique, got {dup} more than once; "
+                                         "give each a distinct name = \"...\"")
+    return out
+
+
+# --------------------------------------------------------------------------- builders (also used by workers)
+
+
+def _build_lattice(spec: Mapping):
+    from macrobell.lattice import LATTICE_KINDS
+
+    args = {k: v for k, v in spec.items() if k != "kind"}
+    try:
+        return LATTICE_KINDS[spec["kind"]](**args)
+    except (ValueError, TypeError) as exc:
+        raise _err("lattice", None, f"{_fmt(spec)}: {exc}") from None
+
+
+def _build_model(lattice, spec: Mapping):
+    from macrobell.lattice import MODEL_KINDS
+
+    try:
+        if "material" in spec:
+            from macrobell.lattice import materials as _mat
+            return _mat.MATERIALS[spec["material"]].model(lattice)
+        args = {k: v for k, v in spec.items() if k != "kind"}
+        return MODEL_KINDS[spec["kind"]](lattice, **args)
+    except (ValueError, TypeError) as exc:
+        raise _err("model", None, f"{_fmt(spec)} on lattice {lattice.name!r} {lattice.params}: {exc}") from None
+
+
+def _build_partition(lattice, p: Mapping, lat_spec: Mapping | None = None):
+    from macrobell.lattice import PARTITION_KINDS
+
+    try:
+        part = PARTITION_KINDS[p["kind"]](lattice, **p["args"])
+    except (ValueError, TypeError) as exc:
+        raise _err(p.get("section", "partitions"), None,
+                   f"partition {p['name']!r} on lattice {_fmt(lat_spec or lattice.params)}: {exc}") from None
+    return part
+
+
+def _check_capacity(method, lattice, temps, lat_spec):
+    """Refuse, before any work, an exact request that the exact backend would refuse."""
+    if method != "exact":
+        return
+    try:
+        from macrobell.tn import exact as ex
+    except ImportError:
+        return
+    check = getattr(ex, "check_exact_size", None)
+    if check is None:
+        return
+    mixed = any(t > 0 for t in temps)
+    try:
+        check(lattice.n_sites, mixed=mixed)
+    except TypeError:
+        return
+    except (ValueError, MemoryError) as exc:
+        raise _err("state", "method", f"exact backend on lattice {_fmt(lat_spec)}: {exc}") from None
+
+
+def _fmt(spec: Mapping) -> str:
+    return "{" + ", ".join(f"{k}={v!r}" for k, v in spec.items()) + "}"
