@@ -10,8 +10,10 @@ Format (DESIGN §5)::
     kind = "heisenberg"       # MODEL_KINDS; or material = "CuPzN" (see macrobell.lattice.materials)
     Delta = [0.5, 1.0]
     [state]
-    method = "exact"          # exact | dmrg | purification | peps
+    method = "exact"          # exact | dmrg | purification (peps: not yet)
     temperatures = [0.0, 0.5] # 0 = ground state; never a computation per temperature
+    # dmrg / purification: T = 0 by DMRG, all T > 0 from one purification evolution;
+    # options (bond_dim, cutoff, tol, max_sweeps, seed, dtau, order) are the backends' arguments
     [[partitions]]
     kind = "halves"           # PARTITION_KINDS; blocks: K, strips: axis, K; custom: regions table
     [observables]
@@ -46,9 +48,10 @@ import math
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Mapping
 
-import numpy as np
+
+from ._toml import TomlWriteError, to_toml
 
 __all__ = ["Sweep", "SweepError", "Point", "METHODS", "point_id", "canonical_json", "to_toml"]
 
@@ -66,7 +69,10 @@ _STATIC_OPTIONS = {
     "purification": {"bond_dim": int, "cutoff": float, "dtau": float, "order": int},
     "peps": {"bond_dim": int},
 }
+# Backend arguments a sweep file cannot set (they clash with [state] keys or are not scalars).
+_RESERVED_OPTIONS = ("method", "temperatures", "verbosity", "ground_state_options")
 # Impossible values of well-known options: (minimum, strictly greater?).
+_OPTION_CHOICES = {"order": (2, 4)}
 _OPTION_BOUNDS = {"bond_dim": (1, False), "max_sweeps": (1, False), "cutoff": (0.0, False),
                   "tol": (0.0, True), "dtau": (0.0, True), "order": (1, False), "seed": (0, False)}
 
@@ -176,48 +182,6 @@ def point_id(params: Mapping) -> str:
     return hashlib.sha1(canonical_json(params).encode()).hexdigest()[:16]
 
 
-# --------------------------------------------------------------------------- TOML writer
-
-
-def _toml_value(v):
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, int):
-        return str(v)
-    if isinstance(v, float):
-        if math.isnan(v):
-            return "nan"
-        if math.isinf(v):
-            return "inf" if v > 0 else "-inf"
-        return repr(v)
-    if isinstance(v, str):
-        return json.dumps(v)  # a JSON string is a valid TOML basic string
-    if isinstance(v, (list, tuple)):
-        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
-    if isinstance(v, Mapping):
-        return "{" + ", ".join(f"{json.dumps(str(k))} = {_toml_value(x)}" for k, x in v.items()) + "}"
-    if isinstance(v, (np.integer, np.floating, np.bool_)):
-        return _toml_value(v.item())
-    raise SweepError(f"sweep: cannot write {v!r} ({type(v).__name__}) to TOML")
-
-
-def to_toml(config: Mapping) -> str:
-    """Write a sweep dictionary as TOML text (the subset sweep files use)."""
-    lines = []
-    for k, v in config.items():
-        if not isinstance(v, (Mapping, list)) or (isinstance(v, list) and not all(isinstance(x, Mapping) for x in v)):
-            lines.append(f"{k} = {_toml_value(v)}")
-    for k, v in config.items():
-        if isinstance(v, Mapping):
-            lines.append(f"\n[{k}]")
-            lines += [f"{kk} = {_toml_value(vv)}" for kk, vv in v.items()]
-        elif isinstance(v, list) and v and all(isinstance(x, Mapping) for x in v):
-            for item in v:
-                lines.append(f"\n[[{k}]]")
-                lines += [f"{kk} = {_toml_value(vv)}" for kk, vv in item.items()]
-    return "\n".join(lines).lstrip("\n") + "\n"
-
-
 # --------------------------------------------------------------------------- the sweep
 
 
@@ -289,7 +253,10 @@ class Sweep:
         """Validate a sweep given as a dictionary (same structure as the TOML file)."""
         if not isinstance(config, Mapping):
             raise SweepError(f"sweep: expected a dict, got {type(config).__name__}")
-        text = to_toml(config)
+        try:
+            text = to_toml(config)
+        except TomlWriteError as exc:
+            raise SweepError(str(exc)) from None
         # Round-trip through TOML so that the stored text reproduces exactly this sweep.
         return cls.from_toml(text)
 
@@ -414,15 +381,14 @@ class Sweep:
         opt_axes = {}
         for k, v in st_raw.items():
             vals = _axis("state", k, v, options[k])
+            if k in _OPTION_CHOICES and any(x not in _OPTION_CHOICES[k] for x in vals):
+                raise _err("state", k, f"got {v!r}; allowed: {list(_OPTION_CHOICES[k])}")
             if k in _OPTION_BOUNDS:
                 lo, strict = _OPTION_BOUNDS[k]
                 for x in vals:
                     if x < lo or (strict and x == lo):
                         raise _err("state", k, f"must be {'>' if strict else '>='} {lo}, got {x!r}")
             opt_axes[k] = vals
-        if method == "dmrg" and any(t > 0 for t in temps):
-            raise _err("state", "temperatures", "method 'dmrg' gives ground states only (T = 0); "
-                                                "use method = 'purification' or 'exact' for T > 0")
         if method == "peps":
             raise _err("state", "method", "method 'peps' is not available in this version; "
                                           "allowed: ['exact', 'dmrg', 'purification']")
@@ -453,10 +419,10 @@ class Sweep:
             for (sec, k, _), v in zip(axes, combo):
                 {"lattice": lat, "model": mod, "state": st}[sec][k] = v
             lattice = _build_lattice(lat)
-            _build_model(lattice, mod)
+            model = _build_model(lattice, mod)
             for p in partitions:
                 _build_partition(lattice, p, lat)
-            _check_capacity(method, lattice, temps, lat)
+            _check_capacity(method, model, temps, lat)
             g = len(groups)
             ids = []
             for T in temps:
@@ -485,27 +451,40 @@ def _mat_names():
         return []
 
 
-def _backend_options(method: str) -> dict:
-    """``{option: type}`` accepted by the backend of ``method`` (introspected when importable)."""
-    funcs = []
+def _backend_functions(method: str) -> list:
+    """``[(function, n_positional), …]`` of the backends a method uses (empty when not importable).
+
+    ``dmrg`` and ``purification`` are both MPS methods: T = 0 points are DMRG
+    ground states, T > 0 points come from one purification evolution, so
+    both accept the options of both backends.
+    """
     try:
         if method == "exact":
             from macrobell.tn import exact as m
-            funcs = [(m.exact_thermal_states, 2)]
-        elif method == "dmrg":
-            from macrobell.tn import dmrg as m
-            funcs = [(m.dmrg_ground_state, 1)]
-        elif method == "purification":
-            from macrobell.tn import purification as m
-            funcs = [(m.purification_thermal_states, 2)]
+            return [(m.exact_thermal_states, 2)]
+        if method in ("dmrg", "purification"):
+            from macrobell.tn import dmrg as d
+            from macrobell.tn import purification as p
+            return [(d.dmrg_ground_state, 1), (p.purification_thermal_states, 2)]
     except (ImportError, AttributeError):
-        funcs = []
+        pass
+    return []
+
+
+def _backend_options(method: str) -> dict:
+    """``{option: type}`` accepted by the backends of ``method`` (introspected when importable)."""
+    funcs = _backend_functions(method)
     if not funcs:
-        return dict(_STATIC_OPTIONS.get(method, {}))
+        static = dict(_STATIC_OPTIONS.get(method, {}))
+        if method in ("dmrg", "purification"):
+            static = {**_STATIC_OPTIONS["dmrg"], **_STATIC_OPTIONS["purification"]}
+        return static
     out = {}
     for f, skip in funcs:
         for name, (typ, _) in _factory_params(f, skip=skip).items():
-            out[name] = typ or _STATIC_OPTIONS.get(method, {}).get(name)
+            if name in _RESERVED_OPTIONS:
+                continue
+            out[name] = typ or _STATIC_OPTIONS["dmrg"].get(name) or _STATIC_OPTIONS["purification"].get(name)
     return out
 
 
@@ -565,7 +544,7 @@ def _build_lattice(spec: Mapping):
     args = {k: v for k, v in spec.items() if k != "kind"}
     try:
         return LATTICE_KINDS[spec["kind"]](**args)
-    except (ValueError, TypeError) as exc:
+    except Exception as exc:  # any refusal of a factory is a sweep error, never a crash
         raise _err("lattice", None, f"{_fmt(spec)}: {exc}") from None
 
 
@@ -578,7 +557,7 @@ def _build_model(lattice, spec: Mapping):
             return _mat.MATERIALS[spec["material"]].model(lattice)
         args = {k: v for k, v in spec.items() if k != "kind"}
         return MODEL_KINDS[spec["kind"]](lattice, **args)
-    except (ValueError, TypeError) as exc:
+    except Exception as exc:  # any refusal of a factory is a sweep error, never a crash
         raise _err("model", None, f"{_fmt(spec)} on lattice {lattice.name!r} {lattice.params}: {exc}") from None
 
 
@@ -587,30 +566,28 @@ def _build_partition(lattice, p: Mapping, lat_spec: Mapping | None = None):
 
     try:
         part = PARTITION_KINDS[p["kind"]](lattice, **p["args"])
-    except (ValueError, TypeError) as exc:
+    except Exception as exc:  # any refusal of a factory is a sweep error, never a crash
         raise _err(p.get("section", "partitions"), None,
                    f"partition {p['name']!r} on lattice {_fmt(lat_spec or lattice.params)}: {exc}") from None
     return part
 
 
-def _check_capacity(method, lattice, temps, lat_spec):
-    """Refuse, before any work, an exact request that the exact backend would refuse."""
+def _check_capacity(method, model, temps, lat_spec):
+    """Refuse, before any work, an exact request that the exact backend would refuse (memory guard)."""
     if method != "exact":
         return
     try:
         from macrobell.tn import exact as ex
-    except ImportError:
+        check = ex.check_exact_memory
+    except (ImportError, AttributeError):
         return
-    check = getattr(ex, "check_exact_size", None)
-    if check is None:
-        return
+    n_ops = sum(len(t.bonds) for t in model.terms) + sum(len(f.sites) for f in model.fields)
     mixed = any(t > 0 for t in temps)
     try:
-        check(lattice.n_sites, mixed=mixed)
-    except TypeError:
-        return
+        check(model.n_sites, "full" if mixed else "lanczos", n_ops=n_ops,
+              n_temperatures=len(temps), is_complex=not model.is_real)
     except (ValueError, MemoryError) as exc:
-        raise _err("state", "method", f"exact backend on lattice {_fmt(lat_spec)}: {exc}") from None
+        raise _err("state", "method", f"lattice {_fmt(lat_spec)}: {exc}") from None
 
 
 def _fmt(spec: Mapping) -> str:

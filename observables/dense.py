@@ -14,6 +14,8 @@ as the most significant tensor factor.
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
 from macrobell.tn import DenseState
@@ -121,25 +123,69 @@ def _check_regions(regions, n, where):
     return out
 
 
-def dense_correlation_tensor(state: DenseState, regions) -> np.ndarray:
+def dense_correlation_tensor(state: DenseState, regions, algorithm: str = "auto") -> np.ndarray:
     """Normalised collective moments ``T[a_1…a_K] = <Π_X m^X_{a_X}>``, shape (4,)*K, real.
 
     ``m^X_a = (1/N_X) Σ_{i∈R_X} σ_a^i`` and ``m^X_0 = 1``, so ``T[0…0] = 1``.
-    The regions' collective operators commute (disjoint sites) and are
-    applied successively, depth first (a tree over the labels of regions
-    1…K−1, the last region closed by inner products with ``m^K_a ψ``), in
-    the real basis ``{1, σx, iσy, σz}`` so real states stay real:
-    O(4^{K−1}·N·2^N) at worst for a vector, O(4^{K−1}·N·4^N) for a density
-    matrix, never a Kronecker product.
+    Never a Kronecker product; two algorithms:
+
+    * ``"tree"`` (vectors always): the regions' collective operators commute
+      (disjoint sites) and are applied successively, depth first over the
+      labels of regions 1…K−1, the last region closed by inner products with
+      ``m^K_a ψ`` (or a trace kernel for ρ); in the real basis
+      ``{1, σx, iσy, σz}`` so real states stay real. O(4^{K−1}·N·2^N) for a
+      vector, O(4^{K−1}·N·4^N) for a density matrix.
+    * ``"tuples"`` (density matrices): ``T = (1/Π N_X) Σ_{l_1∈R_1…l_K∈R_K}
+      Tr(ρ Π σ^{l_X})`` from sums that read only ``ρ[s, s⊕F]``,
+      O(Π N_X · 4^K · 2^N) — far cheaper than the tree for ρ unless the
+      regions are huge.
+
+    ``"auto"`` takes the tree for vectors and the cheaper estimate for ρ.
 
     Parameters
     ----------
     state : DenseState
     regions : sequence of sequences of int
         K ≥ 1 disjoint, non-empty lists of lattice sites.
+    algorithm : {"auto", "tree", "tuples"}
     """
+    if algorithm not in ("auto", "tree", "tuples"):
+        raise ValueError(f"correlation_tensor: algorithm must be 'auto', 'tree' or 'tuples', got {algorithm!r}")
     n, arr = _data(state, "correlation_tensor")
     regs = _check_regions(regions, n, "correlation_tensor")
+    K = len(regs)
+    if algorithm == "tuples" and arr.ndim == 1:
+        raise ValueError("correlation_tensor: algorithm 'tuples' is for density matrices; vectors use 'tree'")
+    if algorithm == "auto":
+        algorithm = "tree"
+        if arr.ndim == 2:
+            n_tuples = float(np.prod([r.size for r in regs], dtype=float))
+            tuple_cost = n_tuples * 4.0**K * 2.0**n
+            tree_cost = 4.0 ** (K - 1) * sum(r.size for r in regs) * 4.0**n
+            algorithm = "tuples" if tuple_cost <= tree_cost else "tree"
+    if algorithm == "tuples":
+        return _tensor_tuples(arr, n, regs)
+    return _tensor_tree(arr, n, regs)
+
+
+def _labels_grid(K):
+    grids = np.meshgrid(*[np.arange(4)] * K, indexing="ij")
+    n_y = sum((g == 2).astype(int) for g in grids)
+    return grids, n_y
+
+
+def _tensor_tuples(rho, n, regs):
+    K = len(regs)
+    masks = np.array(list(itertools.product(*[(1 << (n - 1 - r)).tolist() for r in regs])), dtype=np.int64)
+    S = kern.tuple_sums_matrix(rho, masks.reshape(-1, K))
+    grids, n_y = _labels_grid(K)
+    F = sum(_FLIPS[g] << X for X, g in enumerate(grids))
+    P = sum(_ZPOW[g] << X for X, g in enumerate(grids))
+    T = (1j ** n_y * S[F, P]).real / (len(masks) * np.trace(rho).real)
+    return np.ascontiguousarray(T)
+
+
+def _tensor_tree(arr, n, regs):
     K = len(regs)
     T = np.zeros((4,) * K, dtype=arr.dtype)
     last = regs[-1]
@@ -166,13 +212,9 @@ def dense_correlation_tensor(state: DenseState, regions) -> np.ndarray:
             recurse(nxt, level + 1, labels + (a,))
 
     recurse(arr, 0, ())
-    if arr.ndim == 2:
-        T = T / np.trace(arr)
-    else:
-        T = T / np.vdot(arr, arr)
+    T = T / (np.trace(arr) if arr.ndim == 2 else np.vdot(arr, arr))
     # (−i)^{#y} converts the real basis iσy back to σy; normalise by Π N_X
-    grids = np.meshgrid(*[np.arange(4)] * K, indexing="ij")
-    n_y = sum((g == 2).astype(int) for g in grids)
+    grids, n_y = _labels_grid(K)
     norm = np.ones((4,) * K)
     for X, g in enumerate(grids):
         norm = norm * np.where(g == 0, 1.0, 1.0 / regs[X].size)

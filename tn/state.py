@@ -114,20 +114,22 @@ class MPSState(State):
     def phys_dim(self) -> int:
         return 4 if self.purified else 2
 
-    def arrays(self, canonical: str = "right") -> list:
+    def arrays(self, canonical: str | None = "right") -> list:
         """The tensors as numpy arrays ``(χ_left, d, χ_right)`` in MPS order.
 
         With ``canonical="right"`` the copy is right-canonical and normalised
-        (every right environment is the identity), the form the one-sweep
-        correlators need; arrays are real when the imaginary part vanishes.
+        (``Σ_s A[s] A[s]^† = 1`` on every site but the first, so every right
+        environment is the identity), the form the one-sweep correlators
+        need. It is computed here by a right-to-left sweep of numpy QR
+        decompositions, O(N d χ³), much faster than a quimb ``right_canonize``
+        on a tensor network copy. Arrays come out real (float64) when the
+        imaginary parts vanish (relative 1e-14), e.g. for a real MPS that
+        passed through complex arithmetic.
         """
-        psi = self.mps.copy()
-        L = psi.L
-        if canonical == "right":
-            psi.right_canonize()
-            psi /= psi.norm()
-        elif canonical is not None:
+        if canonical not in ("right", None):
             raise ValueError(f"MPSState.arrays: canonical must be 'right' or None, got {canonical!r}")
+        psi = self.mps
+        L = psi.L
         out = []
         for k in range(L):
             t = psi[k]
@@ -143,6 +145,28 @@ class MPSState(State):
             if k == L - 1:
                 a = a[..., None]
             out.append(a)
-        if all(np.iscomplexobj(a) for a in out) and max(np.abs(a.imag).max() for a in out) < 1e-14:
-            out = [np.ascontiguousarray(a.real) for a in out]
+        if any(np.iscomplexobj(a) for a in out):
+            scale = max(float(np.abs(a).max()) for a in out) or 1.0
+            if max(float(np.abs(a.imag).max()) if np.iscomplexobj(a) else 0.0 for a in out) <= 1e-14 * scale:
+                out = [np.ascontiguousarray(a.real) for a in out]
+            else:
+                out = [a.astype(complex) for a in out]
+        if canonical == "right":
+            out = _right_canonical(out)
         return out
+
+
+def _right_canonical(arrays: list) -> list:
+    """Right-canonical, normalised copy of open-boundary MPS arrays ``(χl, d, χr)`` (QR sweep)."""
+    out = [np.array(a) for a in arrays]
+    for k in range(len(out) - 1, 0, -1):
+        chl, d, chr_ = out[k].shape
+        # A = R^T Q^T with Q^T right-orthonormal rows
+        q, r = np.linalg.qr(out[k].reshape(chl, d * chr_).T)
+        out[k] = np.ascontiguousarray(q.T.reshape(-1, d, chr_))
+        out[k - 1] = np.tensordot(out[k - 1], r.T, axes=([2], [0]))
+    nrm = np.linalg.norm(out[0])
+    if not np.isfinite(nrm) or nrm == 0:
+        raise ValueError(f"MPSState: the MPS has norm {nrm}")
+    out[0] = out[0] / nrm
+    return out

@@ -1,0 +1,33 @@
+"""Run every benchmark (``make bench``): effective state, pair correlations, DMRG.
+
+    python benchmarks/run_all.py [--quick]
+
+Each benchmark runs in its own process, single-threaded BLAS (``MACROBELL_THREADS``,
+default 1), and prints its ratios against baselines measured in the same run.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+BENCHES = ["bench_effective_state.py", "bench_pairs.py", "bench_dmrg.py"]
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    here = Path(__file__).parent
+    failed = []
+    for name in BENCHES:
+        rc = subprocess.call([sys.executable, "-W", "ignore", str(here / name), *argv])
+        if rc:
+            failed.append(name)
+        print(flush=True)
+    if failed:
+        print(f"failed: {failed}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,179 @@
+"""Work units of a sweep: one group of points (all temperatures of one parameter set).
+
+:func:`compute_group` runs in a worker (a process, a Dask worker or the
+driver itself). It takes and returns plain data — dicts, lists, numpy
+arrays — so it travels through any executor, and the driver alone writes
+the file. One ``thermal_states`` call serves every temperature of a group
+(one exact diagonalisation, one imaginary-time evolution); ``dmrg`` groups
+are ground states (T = 0) only.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from typing import Mapping
+
+import numpy as np
+
+from .store import to_jsonable
+from .sweep import _build_lattice, _build_model, _build_partition
+
+__all__ = ["compute_group", "make_task", "state_diagnostics", "PointError"]
+
+
+class PointError(ValueError):
+    """A point failed (e.g. an unphysical effective state); carries the point's parameters."""
+
+    def __init__(self, message: str, params: Mapping | None = None):
+        self.params = params
+        super().__init__(message)
+
+    def __reduce__(self):  # picklable through process pools / Dask
+        return (type(self), (self.args[0], self.params))
+
+
+def make_task(sweep, group: Mapping, point_ids=None) -> dict:
+    """A plain-data task for :func:`compute_group` (optionally only some of the group's points)."""
+    by_id = {p.id: p for p in sweep.points}
+    ids = [i for i in group["point_ids"] if point_ids is None or i in point_ids]
+    return {
+        "group": group["group"],
+        "lattice": dict(group["lattice"]),
+        "model": dict(group["model"]),
+        "state": dict(group["state"]),
+        "points": [{"id": i, "index": by_id[i].index, "params": by_id[i].params} for i in ids],
+        "partitions": [{"name": p["name"], "kind": p["kind"], "args": p["args"]} for p in sweep.partitions],
+        "observables": dict(sweep.observables),
+    }
+
+
+def _fmt_warning(w) -> str:
+    return f"{w.category.__name__}: {w.message}"
+
+
+def state_diagnostics(state, method: str) -> dict:
+    """The ``/points/<id>/state`` attributes of DESIGN §5 from a backend state."""
+    info = dict(getattr(state, "info", {}) or {})
+    T = float(state.temperature)
+    trunc = info.get("truncation_error", info.get("truncation", info.get("discarded_weight", np.nan)))
+    out = {
+        "backend": str(getattr(state, "backend", method)),
+        "method": method,
+        "energy": float(state.energy) if state.energy is not None else np.nan,
+        "truncation_error": _float(trunc),
+        "variance": _float(info.get("variance", info.get("energy_variance", np.nan))),
+        "max_bond": int(info["max_bond"]) if info.get("max_bond") is not None else -1,
+        "converged": bool(info.get("converged", True)),
+        "T": T,
+        "beta": float("inf") if T == 0 else 1.0 / T,
+        "info": to_jsonable(info),
+    }
+    return out
+
+
+def _float(x) -> float:
+    try:
+        if isinstance(x, (list, tuple, np.ndarray)):
+            x = np.max(np.asarray(x, dtype=float)) if len(x) else np.nan
+        return float(x)
+    except (TypeError, ValueError):
+        return float("nan")
+
+
+def _split_options(options: Mapping) -> tuple[dict, dict]:
+    """Split MPS options into (DMRG ground-state options, purification options) by signature."""
+    import inspect
+
+    from macrobell.tn import dmrg, purification
+
+    d_names = set(inspect.signature(dmrg.dmrg_ground_state).parameters)
+    p_names = set(inspect.signature(purification.purification_thermal_states).parameters)
+    d_opts = {k: v for k, v in options.items() if k in d_names}
+    p_opts = {k: v for k, v in options.items() if k in p_names}
+    return d_opts, p_opts
+
+
+def _states(model, state_spec: Mapping, temps: list):
+    """One backend call for every temperature of the group."""
+    from macrobell import tn
+
+    method = state_spec["method"]
+    options = {k: v for k, v in state_spec.items() if k != "method"}
+    ground_only = all(t == 0 for t in temps)
+    if method == "exact":
+        if ground_only:  # Lanczos, no full diagonalisation
+            return [tn.ground_state(model, method="exact", **options)] * len(temps)
+        return list(tn.thermal_states(model, temps, method="exact", **options))
+    if method in ("dmrg", "purification"):
+        d_opts, p_opts = _split_options(options)
+        if ground_only:
+            return [tn.ground_state(model, method="dmrg", **d_opts)] * len(temps)
+        # T = 0 by DMRG (with its options), every T > 0 from one purification evolution.
+        if d_opts:
+            d_opts.setdefault("bond_dim", p_opts.get("bond_dim", 64))
+        return list(tn.thermal_states(model, temps, method="purification", **p_opts,
+                                      ground_state_options=d_opts or None))
+    return [tn.ground_state(model, method=method, **options) for _ in temps]  # pragma: no cover
+
+
+def compute_group(task: Mapping) -> list:
+    """Compute every point of a task; returns one record per point (plain data).
+
+    A record has ``id``, ``index``, ``params``, ``elapsed_s``, ``warnings``,
+    ``state``, ``partitions`` and ``pairs`` (or None). A failure ends the
+    list with ``{"error": message, "error_type": ..., "params": ...}``
+    (after the records of the points finished before it), so that it
+    crosses process boundaries as data.
+    """
+    from macrobell import observables
+
+    t0 = time.perf_counter()
+    points = task["points"]
+    if not points:
+        return []
+    method = task["state"]["method"]
+    try:
+        with warnings.catch_warnings(record=True) as shared:
+            warnings.simplefilter("always")
+            lattice = _build_lattice(task["lattice"])
+            model = _build_model(lattice, task["model"])
+            partitions = [(p["name"], _build_partition(lattice, p)) for p in task["partitions"]]
+            states = _states(model, task["state"], [p["params"]["T"] for p in points])
+    except Exception as exc:  # returned as data: the driver raises it with the parameters
+        return [_error_record(exc, points[0]["params"], task)]
+    shared_warnings = [_fmt_warning(w) for w in shared]
+    t_state = (time.perf_counter() - t0) / len(points)
+    records = []
+    M = int(task["observables"].get("M", 1))
+    for p, state in zip(points, states):
+        t1 = time.perf_counter()
+        try:
+            with warnings.catch_warnings(record=True) as own:
+                warnings.simplefilter("always")
+                diag = state_diagnostics(state, method)
+                parts = {}
+                for name, part in partitions:
+                    eff = observables.effective_state(state, part, M=M, context=p["params"])
+                    crit = to_jsonable(eff.criteria())
+                    parts[name] = {"regions": part.region_index(), "T": np.asarray(eff.T, dtype=float),
+                                   "rho": np.asarray(eff.rho, dtype=complex), "criteria": crit,
+                                   "names": list(part.names), "sizes": list(part.sizes)}
+                pairs = observables.pair_correlations(state) if task["observables"].get("pairs") else None
+        except Exception as exc:
+            # Keep the points finished so far (they are written), then report this one.
+            records.append(_error_record(exc, p["params"], task))
+            return records
+        warns = shared_warnings + [_fmt_warning(w) for w in own]
+        if not diag["converged"]:
+            warns.append(f"NotConverged: the {method} solver did not converge (info: {diag['info']})")
+        records.append({"id": p["id"], "index": p["index"], "params": p["params"],
+                        "elapsed_s": t_state + time.perf_counter() - t1, "warnings": warns,
+                        "state": diag, "partitions": parts,
+                        "pairs": None if pairs is None else np.asarray(pairs)})
+    return records
+
+
+def _error_record(exc, params, task) -> dict:
+    return {"error": f"{type(exc).__name__}: {exc}", "error_type": type(exc).__name__, "params": params,
+            "group": task["group"]}

@@ -1,0 +1,120 @@
+"""Read a store into a tidy pandas DataFrame: one row per point × partition.
+
+Columns, in order:
+
+* parameters: ``lattice`` (kind) and its arguments (``L``, ``pbc``, …),
+  ``N`` (number of sites), ``model`` (kind) or ``material`` and its
+  couplings (``J``, ``Delta``, …), ``method`` and backend options
+  (``bond_dim``, …), ``T`` (units of the coupling) and ``T_K`` (kelvin,
+  material sweeps);
+* ``partition`` (its name), ``sizes`` (list), ``regions`` (names);
+* state diagnostics: ``energy``, ``converged``, ``max_bond``,
+  ``truncation_error``, ``variance``, ``backend``;
+* every criterion of DESIGN §2 (``chsh_max``, ``zb_max``, ``werner_V``, …)
+  and ``verdict``;
+* ``point_id``, ``index`` (grid position), ``elapsed_s``, ``warnings``;
+* with ``pairs=True``: ``pairs``, the (N, N, 4, 4) correlator array.
+
+Rows are ordered by grid position, then by the sweep's partition order.
+Only complete points are read.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+from .store import open_store
+
+__all__ = ["load", "PARAM_PREFIX_COLUMNS", "records_to_frame"]
+
+PARAM_PREFIX_COLUMNS = ("lattice", "material", "model", "method")
+_STATE_COLUMNS = ("energy", "converged", "max_bond", "truncation_error", "variance", "backend")
+
+
+def _n_sites(point) -> int:
+    for part in point["partitions"].values():
+        return int(np.asarray(part["regions"]).shape[0])
+    return -1
+
+
+def _flat_params(params: dict) -> dict:
+    row = {}
+    lat = params.get("lattice", {})
+    row["lattice"] = lat.get("kind")
+    row.update({k: v for k, v in lat.items() if k != "kind"})
+    mod = params.get("model", {})
+    if "material" in mod:
+        row["material"] = mod["material"]
+    else:
+        row["model"] = mod.get("kind")
+    row.update({k: v for k, v in mod.items() if k not in ("kind", "material")})
+    st = params.get("state", {})
+    row["method"] = st.get("method")
+    row.update({k: v for k, v in st.items() if k != "method"})
+    row["T"] = params.get("T")
+    if "T_K" in params:
+        row["T_K"] = params["T_K"]
+    return row
+
+
+def records_to_frame(points, partition_order=None, pairs: bool = False):
+    """Flatten point records (as :meth:`Store.iter_points` yields) into the tidy frame."""
+    import pandas as pd
+
+    rows = []
+    points = sorted(points, key=lambda p: (p["index"], p["id"]))
+    for p in points:
+        base = _flat_params(p["params"])
+        base["N"] = _n_sites(p)
+        names = list(p["partitions"])
+        if partition_order:
+            rank = {n: i for i, n in enumerate(partition_order)}
+            names.sort(key=lambda n: rank.get(n, len(rank)))
+        for name in names:
+            part = p["partitions"][name]
+            crit = dict(part["criteria"])
+            row = dict(base)
+            row["partition"] = name
+            row["sizes"] = crit.pop("sizes", None)
+            row["regions"] = crit.pop("names", None)
+            for k in _STATE_COLUMNS:
+                row[k] = p["state"].get(k)
+            for k, v in crit.items():
+                row.setdefault(k, v)
+            row["point_id"] = p["id"]
+            row["index"] = p["index"]
+            row["elapsed_s"] = p["elapsed_s"]
+            row["warnings"] = p["warnings"]
+            if pairs:
+                row["pairs"] = p.get("pairs")
+            rows.append(row)
+    if not rows:
+        return pd.DataFrame(columns=["partition", "point_id", "index", "elapsed_s", "warnings"])
+    return pd.DataFrame(rows)
+
+
+def load(path, pairs: bool = False):
+    """Load a macrobell HDF5 store as a tidy :class:`pandas.DataFrame`.
+
+    Parameters
+    ----------
+    path : str or Path
+        A file written by :func:`macrobell.data.run_sweep` (or ``macrobell run``/``demo``).
+    pairs : bool
+        Add a ``pairs`` column with the stored (N, N, 4, 4) pair correlators
+        (``None`` for points stored without them).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per complete point × partition; see the module docstring for the columns.
+    """
+    store = open_store(path)
+    try:
+        config = json.loads(store.sweep_canonical() or "{}")
+        order = [p["name"] for p in config.get("partitions", [])]
+    except ValueError:
+        order = None
+    return records_to_frame(list(store.iter_points(pairs=pairs)), order, pairs=pairs)

@@ -1,0 +1,339 @@
+"""The ``macrobell`` command line.
+
+::
+
+    macrobell demo [-o demo.h5]
+    macrobell run SWEEP.toml -o OUT.h5 [--workers N] [--scheduler ADDR] [--resume] [--threads N]
+    macrobell point --lattice chain --L 12 --pbc --model heisenberg --Delta 1 --T 0 --partition sublattices
+    macrobell show OUT.h5
+    macrobell plot OUT.h5 --x T --y chsh_max --hue L -o fig.png
+
+Bad input (a malformed sweep, an unknown key, an existing output file, …)
+prints one line ``macrobell: error: …`` and exits with status 2, never a
+traceback. Set ``MACROBELL_DEBUG=1`` to see tracebacks of unexpected errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+__all__ = ["main", "build_parser"]
+
+EXIT_USAGE = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors: ``macrobell: error: …`` and exit status 2."""
+
+    def error(self, message):
+        raise _UsageError(f"{message} (see '{self.prog} --help')")
+
+
+class _UsageError(Exception):
+    pass
+
+
+def _positive_int(text):
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return v
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="macrobell", description="Macroscopic Bell correlations of spin lattices.")
+    from macrobell import __version__
+    p.add_argument("--version", action="version", version=f"macrobell {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+
+    d = sub.add_parser("demo", help="built-in small study (Heisenberg rings, exact): HDF5 + table + PNG")
+    d.add_argument("-o", "--output", default="demo.h5", help="output HDF5 file (default demo.h5)")
+    d.add_argument("--workers", type=_positive_int, default=None, help="worker processes (default: cores)")
+    d.add_argument("--sizes", type=_positive_int, nargs="+", default=None, help=argparse.SUPPRESS)
+    d.add_argument("--temperatures", type=float, nargs="+", default=None, help=argparse.SUPPRESS)
+    d.add_argument("--no-plot", action="store_true", help="skip the PNG")
+    d.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+
+    r = sub.add_parser("run", help="run a TOML sweep into an HDF5 file")
+    r.add_argument("sweep", help="sweep file (TOML)")
+    r.add_argument("-o", "--output", required=True, help="output HDF5 file (must not exist unless --resume)")
+    r.add_argument("--workers", type=_positive_int, default=None,
+                   help="local worker processes (default: the core count; 1 = serial)")
+    r.add_argument("--scheduler", default=None, help="Dask scheduler address (run on a Dask cluster)")
+    r.add_argument("--resume", action="store_true", help="finish an interrupted run of the same sweep")
+    r.add_argument("--threads", type=_positive_int, default=None, help="BLAS threads per worker (default 1)")
+    r.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+
+    q = sub.add_parser("point", help="compute one point and print every criterion")
+    q.add_argument("--lattice", default="chain", help="lattice kind (default chain)")
+    for name in ("L", "Lx", "Ly", "Lz", "legs"):
+        q.add_argument(f"--{name}", type=int, default=None)
+    q.add_argument("--pbc", action="store_true", help="periodic boundary conditions")
+    q.add_argument("--model", default=None, help="model kind (default heisenberg)")
+    q.add_argument("--material", default=None, help="material preset (instead of --model)")
+    for name in ("J", "Delta", "J2", "J1", "h", "g", "Jx", "Jy", "Jz"):
+        q.add_argument(f"--{name}", type=float, default=None)
+    q.add_argument("--T", type=float, nargs="+", default=[0.0], help="temperature(s), 0 = ground state")
+    q.add_argument("--kelvin", action="store_true", help="--T in kelvin (material presets)")
+    q.add_argument("--partition", nargs="+", default=["halves"], help="partition kind(s) (default halves)")
+    q.add_argument("--K", type=int, default=None, help="number of regions for blocks / strips")
+    q.add_argument("--axis", type=int, default=None, help="axis for strips")
+    q.add_argument("--method", default="auto",
+                   help="exact | dmrg | purification | auto (default: exact when it is small enough, "
+                        "else MPS: DMRG at T = 0, purification at T > 0)")
+    q.add_argument("--bond-dim", type=int, default=None)
+    q.add_argument("--cutoff", type=float, default=None)
+    q.add_argument("--max-sweeps", type=int, default=None)
+    q.add_argument("--dtau", type=float, default=None)
+    q.add_argument("--order", type=int, default=None)
+    q.add_argument("--seed", type=int, default=None)
+
+    s = sub.add_parser("show", help="the sweep, its progress and a summary table")
+    s.add_argument("file", help="HDF5 file written by macrobell")
+    s.add_argument("--all", action="store_true", help="print every row")
+
+    g = sub.add_parser("plot", help="plot a stored sweep (lines, or a heat map with --z)")
+    g.add_argument("file", help="HDF5 file written by macrobell")
+    g.add_argument("--x", required=True, help="column on the x axis (e.g. T, N, L, Delta)")
+    g.add_argument("--y", required=True, nargs="+", help="column(s) on the y axis (e.g. chsh_max werner_V)")
+    g.add_argument("--hue", default=None, help="one line per value of this column")
+    g.add_argument("--z", default=None, help="heat-map colour (with a single --y)")
+    g.add_argument("--col", default=None, help="one panel per value of this column (e.g. partition)")
+    g.add_argument("--where", nargs="+", default=[], metavar="KEY=VALUE", help="keep rows with KEY == VALUE")
+    g.add_argument("-o", "--output", required=True, help="figure file (.png, .pdf or .svg)")
+    return p
+
+
+# --------------------------------------------------------------------------- commands
+
+
+def _cmd_demo(a):
+    from macrobell.data.demo import DEMO_SIZES, DEMO_TEMPERATURES, run_demo
+
+    run_demo(a.output, sizes=a.sizes or DEMO_SIZES, temperatures=a.temperatures or DEMO_TEMPERATURES,
+             workers=a.workers, make_plot=not a.no_plot, show_progress=not a.quiet)
+    return 0
+
+
+def _cmd_run(a):
+    from macrobell.data import Sweep, run_sweep
+
+    sweep = Sweep.from_file(a.sweep)
+    s = run_sweep(sweep, a.output, workers=a.workers, scheduler=a.scheduler, resume=a.resume,
+                  threads=a.threads, show_progress=not a.quiet)
+    print(f"macrobell: {a.output}: {s['computed']} points computed, {s['skipped']} already complete, "
+          f"{s['n_points']} in the sweep; {s['warnings']} warnings")
+    return 0
+
+
+def _point_config(a) -> dict:
+    lat = {"kind": a.lattice}
+    for name in ("L", "Lx", "Ly", "Lz", "legs"):
+        if getattr(a, name) is not None:
+            lat[name] = getattr(a, name)
+    if a.pbc:
+        lat["pbc"] = True
+    if a.material is not None:
+        if a.model is not None:
+            raise ValueError("give either --model or --material, not both")
+        model = {"material": a.material, "temperature_unit": "K" if a.kelvin else "J"}
+    else:
+        model = {"kind": a.model or "heisenberg"}
+        for name in ("J", "Delta", "J2", "J1", "h", "g", "Jx", "Jy", "Jz"):
+            if getattr(a, name) is not None:
+                model[name] = getattr(a, name)
+    state = {"method": _auto_method(lat, list(a.T)) if a.method == "auto" else a.method,
+             "temperatures": list(a.T)}
+    for opt in ("bond_dim", "cutoff", "max_sweeps", "dtau", "order", "seed"):
+        if getattr(a, opt) is not None:
+            state[opt] = getattr(a, opt)
+    parts = []
+    for kind in a.partition:
+        p = {"kind": kind}
+        if kind in ("blocks", "strips") and a.K is not None:
+            p["K"] = a.K
+        if kind == "strips" and a.axis is not None:
+            p["axis"] = a.axis
+        parts.append(p)
+    return {"lattice": lat, "model": model, "state": state, "partitions": parts}
+
+
+#: ``--method auto`` uses exact states up to these sizes (full diagonalisation for T > 0, Lanczos at T = 0).
+AUTO_EXACT_MAX_THERMAL = 12
+AUTO_EXACT_MAX_GROUND = 20
+
+
+def _auto_method(lat: dict, temps) -> str:
+    from macrobell.lattice import LATTICE_KINDS
+
+    try:
+        n = LATTICE_KINDS[lat["kind"]](**{k: v for k, v in lat.items() if k != "kind"}).n_sites
+    except Exception:  # the validator reports bad lattices with the proper message
+        return "exact"
+    thermal = any(t > 0 for t in temps)
+    limit = AUTO_EXACT_MAX_THERMAL if thermal else AUTO_EXACT_MAX_GROUND
+    return "exact" if n <= limit else "dmrg"
+
+
+def _fmt_value(v) -> str:
+    if isinstance(v, float):
+        return f"{v:.6g}"
+    if isinstance(v, list):
+        return "[" + ", ".join(_fmt_value(x) for x in v) + "]"
+    return str(v)
+
+
+def point_table(records, partitions) -> str:
+    """Criteria × partition text table of computed point records."""
+    lines = []
+    skip = {"verdict_reason", "werner_bounds_used", "negativity_cuts", "pt_min_eig"}
+    for rec in records:
+        p = rec["params"]
+        head = f"T = {p['T']:g}" + (f" ({p['T_K']:g} K)" if "T_K" in p else "")
+        st = rec["state"]
+        lines.append(f"== {head}   energy = {st['energy']:.10g}   backend = {st['backend']}"
+                     f"   converged = {st['converged']}")
+        names = [q["name"] for q in partitions]
+        keys = [k for k in rec["partitions"][names[0]]["criteria"] if k not in skip]
+        rows = [["criterion"] + names]
+        rows.append(["sizes"] + [_fmt_value(rec["partitions"][n]["sizes"]) for n in names])
+        rows += [[k] + [_fmt_value(rec["partitions"][n]["criteria"].get(k)) for n in names] for k in keys]
+        widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+        for r in rows:
+            lines.append("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
+        for n in names:
+            c = rec["partitions"][n]["criteria"]
+            lines.append(f"verdict [{n}]: {c.get('verdict')} — {c.get('verdict_reason', '')}")
+        if rec["warnings"]:
+            lines += [f"warning: {w}" for w in rec["warnings"]]
+        lines.append("")
+    if records:
+        lines.append(f"Werner bounds: {records[0]['partitions'][partitions[0]['name']]['criteria'].get('werner_bounds_used', '')}")
+    return "\n".join(lines)
+
+
+def _cmd_point(a):
+    from macrobell.data.compute import PointError, compute_group, make_task
+    from macrobell.data.sweep import Sweep, SweepError
+
+    try:
+        sweep = Sweep.from_dict(_point_config(a))
+    except SweepError as exc:
+        raise SweepError(str(exc).replace("sweep file: ", "point: ")) from None
+    group = sweep.groups[0]
+    recs = compute_group(make_task(sweep, group))
+    if recs and "error" in recs[0]:
+        raise PointError(f"point failed: {recs[0]['error']}", recs[0]["params"])
+    lat = group["lattice"]
+    print("lattice: " + ", ".join(f"{k}={v}" for k, v in lat.items())
+          + f"  (N = {len(next(iter(recs[0]['partitions'].values()))['regions'])})")
+    print("model:   " + ", ".join(f"{k}={v}" for k, v in group["model"].items()))
+    print("state:   " + ", ".join(f"{k}={v}" for k, v in group["state"].items()))
+    print()
+    print(point_table(recs, sweep.partitions))
+    return 0
+
+
+def _cmd_show(a):
+    from macrobell.data import load, open_store
+    from macrobell.data.demo import summary_table
+
+    store = open_store(a.file)
+    root = store.root_attrs()
+    st = store.statuses()
+    with store.read() as f:
+        n_total = int(f["sweep"].attrs.get("n_points", -1))
+    done = sum(1 for v in st.values() if v == "complete")
+    print(f"{a.file}: macrobell format {root.get('format_version')}, created {root.get('created')}, "
+          f"macrobell {root.get('macrobell_version')}, quimb {root.get('quimb_version')}")
+    print("--- sweep ---")
+    print(store.sweep_text().rstrip())
+    print("--- progress ---")
+    left = n_total - done if n_total >= 0 else "?"
+    print(f"{done}/{n_total} points complete, {len(st) - done} incomplete groups, {left} to compute"
+          + ("  (finish with: macrobell run SWEEP.toml -o FILE --resume)" if done < n_total else ""))
+    df = load(a.file)
+    if not df.empty:
+        warned = int(df.drop_duplicates("point_id")["warnings"].map(len).gt(0).sum())
+        if warned:
+            print(f"{warned} points carry warnings (see load(path)['warnings'])")
+        print("--- summary ---")
+        print(summary_table(df, max_rows=None if a.all else 60))
+    return 0
+
+
+def _coerce(text):
+    low = text.lower()
+    if low in ("true", "false"):
+        return low == "true"
+    for t in (int, float):
+        try:
+            return t(text)
+        except ValueError:
+            pass
+    return text
+
+
+def _cmd_plot(a):
+    import matplotlib.pyplot as plt
+
+    from macrobell.data import load, plot
+
+    df = load(a.file)
+    for cond in a.where:
+        if "=" not in cond:
+            raise ValueError(f"--where expects KEY=VALUE, got {cond!r}")
+        key, val = cond.split("=", 1)
+        if key not in df.columns:
+            raise ValueError(f"--where: unknown column {key!r}; available: "
+                             f"{[c for c in df.columns if c not in ('warnings',)]}")
+        v = _coerce(val)
+        df = df[df[key].map(lambda x: x == v or str(x) == val)]
+    fig = plot(df, x=a.x, y=a.y if len(a.y) > 1 else a.y[0], hue=a.hue, z=a.z, col=a.col, out=a.output)
+    plt.close(fig)
+    print(f"macrobell: wrote {a.output}")
+    return 0
+
+
+_COMMANDS = {"demo": _cmd_demo, "run": _cmd_run, "point": _cmd_point, "show": _cmd_show, "plot": _cmd_plot}
+
+
+def _one_line(exc) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+def main(argv=None) -> int:
+    """Entry point of the ``macrobell`` console script; returns the exit status."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+        return _COMMANDS[args.command](args)
+    except _UsageError as exc:
+        print(f"macrobell: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except SystemExit as exc:  # --help / --version
+        return int(exc.code or 0) if not isinstance(exc.code, str) else EXIT_USAGE
+    except KeyboardInterrupt:
+        print("macrobell: interrupted", file=sys.stderr)
+        return 130
+    except (ValueError, OSError, KeyError, NotImplementedError, MemoryError) as exc:
+        if os.environ.get("MACROBELL_DEBUG"):
+            raise
+        print(f"macrobell: error: {_one_line(exc)}", file=sys.stderr)
+        return EXIT_USAGE
+    except Exception as exc:  # a bug: still one line unless debugging
+        if os.environ.get("MACROBELL_DEBUG"):
+            raise
+        print(f"macrobell: internal error: {type(exc).__name__}: {_one_line(exc)} "
+              "(set MACROBELL_DEBUG=1 for the traceback)", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

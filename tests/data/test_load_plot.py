@@ -1,0 +1,110 @@
+"""load() as a tidy frame, plot() lines / heat maps with threshold lines, the demo on a tiny configuration."""
+
+import io
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from macrobell.data import load, plot, run_demo, run_sweep  # noqa: E402
+from macrobell.observables import thresholds as th  # noqa: E402
+
+SWEEP = """
+[lattice]
+kind = "chain"
+L = [4, 6]
+pbc = true
+[model]
+kind = "heisenberg"
+Delta = [0.5, 1.0]
+[state]
+method = "exact"
+temperatures = [0.0, 1.0]
+[[partitions]]
+kind = "sublattices"
+[[partitions]]
+kind = "halves"
+"""
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory):
+    path = tmp_path_factory.mktemp("lp") / "s.h5"
+    run_sweep(SWEEP, path, workers=1, show_progress=False)
+    return path
+
+
+def test_tidy_frame(store):
+    df = load(store)
+    assert len(df) == 2 * 2 * 2 * 2
+    for c in ("lattice", "L", "pbc", "N", "model", "Delta", "method", "T", "partition", "energy", "converged",
+              "chsh_max", "zb_max", "werner_V", "werner_distance", "ppt", "negativity", "concurrence",
+              "steering", "grothendieck_local", "monogamy_bound", "min_settings_for_violation", "verdict",
+              "point_id", "elapsed_s", "warnings"):
+        assert c in df.columns, c
+    assert df["partition"].tolist()[:2] == ["sublattices", "halves"]  # the sweep's order
+    assert (df["N"] == df["L"]).all()
+    assert sorted(df["T"].unique()) == [0.0, 1.0]
+    assert df.groupby("point_id").size().eq(2).all()
+
+
+def test_line_plot_png_and_pdf_with_threshold_lines(store, tmp_path):
+    for name in ("f.png", "f.pdf"):
+        fig = plot(store, x="T", y="chsh_max", hue="L", out=tmp_path / name)
+        assert (tmp_path / name).stat().st_size > 1000
+        ax = fig.axes[0]
+        labels = [t.get_text() for t in ax.texts]
+        assert any("CHSH" in t for t in labels)
+        assert any(np.allclose(line.get_ydata(), th.CHSH_CLASSICAL) for line in ax.lines)
+        plt.close(fig)
+    with open(tmp_path / "f.png", "rb") as f:
+        assert f.read(8) == b"\x89PNG\r\n\x1a\n"
+    with open(tmp_path / "f.pdf", "rb") as f:
+        assert f.read(4) == b"%PDF"
+
+
+def test_werner_thresholds_and_lines_per_varying_parameter(store):
+    fig = plot(load(store), x="N", y="werner_V", hue="T", col="partition")
+    ax = fig.axes[0]
+    ys = {round(float(line.get_ydata()[0]), 6) for line in ax.lines if len(set(line.get_ydata())) == 1}
+    for v in (th.WERNER_SEPARABLE, th.WERNER_LOCAL_POVM, th.WERNER_LOCAL_PROJECTIVE, th.WERNER_CHSH_VIOLATED):
+        assert round(v, 6) in ys
+    # T (hue) x Delta (also varies, so never averaged): 4 data lines per panel, L is not split (= N).
+    data_lines = [line for line in ax.lines if line.get_marker() == "o"]
+    assert len(data_lines) == 4
+    assert len(fig.axes) == 2
+    plt.close(fig)
+
+
+def test_heat_map(store, tmp_path):
+    df = load(store)
+    sub = df[(df.partition == "sublattices") & (df.L == 6)]
+    fig = plot(sub, x="T", y="Delta", z="werner_V", out=tmp_path / "h.png")
+    assert (tmp_path / "h.png").exists()
+    plt.close(fig)
+    with pytest.raises(ValueError, match="also vary"):
+        plot(df, x="T", y="Delta", z="werner_V")
+
+
+def test_plot_errors(store, tmp_path):
+    with pytest.raises(ValueError, match="'chsh' is not in the data"):
+        plot(store, x="T", y="chsh")
+    with pytest.raises(ValueError, match="must end in"):
+        plot(store, x="T", y="chsh_max", out=tmp_path / "f.jpgx")
+
+
+def test_demo_tiny(tmp_path):
+    out = tmp_path / "demo.h5"
+    buf = io.StringIO()
+    r = run_demo(out, sizes=(4, 6), temperatures=(0.0, 1.0), workers=1, stream=buf, show_progress=False)
+    text = buf.getvalue()
+    assert "sublattices" in text and "verdict" in text and "chsh_max" in text
+    assert (tmp_path / "demo.png").stat().st_size > 1000
+    assert len(r["frame"]) == 2 * 2 * 2
+    # Running it again resumes: nothing recomputed.
+    r2 = run_demo(out, sizes=(4, 6), temperatures=(0.0, 1.0), workers=1, stream=io.StringIO(),
+                  make_plot=False, show_progress=False)
+    assert r2["summary"]["computed"] == 0

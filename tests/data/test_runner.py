@@ -1,0 +1,263 @@
+"""run_sweep: the DESIGN §5 layout, oracle values, crash safety (SIGKILL), resume, executors."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import warnings
+
+import h5py
+import numpy as np
+import pandas as pd
+import pytest
+
+import macrobell as mb
+from macrobell.data import PointError, StoreError, Sweep, SweepError, load, run_sweep
+from macrobell.data import compute as compute_mod
+from macrobell.data.runner import KILL_AFTER_ENV, KILL_MIDWRITE_ENV
+
+SWEEP = """
+[lattice]
+kind = "chain"
+L = [4, 6]
+pbc = true
+[model]
+kind = "heisenberg"
+Delta = [1.0, 0.5]
+[state]
+method = "exact"
+temperatures = [0.0, 0.5, 1.0]
+[[partitions]]
+kind = "halves"
+[[partitions]]
+kind = "sublattices"
+"""
+N_POINTS = 12
+PY = sys.executable
+
+
+def _same_rows(a: pd.DataFrame, b: pd.DataFrame):
+    """Rows equal up to timing; floats to 1e-12 (separate processes may round differently)."""
+    assert list(a.columns) == list(b.columns)
+    assert len(a) == len(b)
+    cols = [c for c in a.columns if c != "elapsed_s"]
+    a, b = a[cols].reset_index(drop=True), b[cols].reset_index(drop=True)
+    for c in cols:
+        x, y = a[c], b[c]
+        if x.dtype.kind == "f":
+            np.testing.assert_allclose(x.to_numpy(), y.to_numpy(), rtol=1e-12, atol=1e-12, equal_nan=True)
+        else:
+            assert x.astype(str).tolist() == y.astype(str).tolist(), c
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    """An uninterrupted serial run."""
+    path = tmp_path_factory.mktemp("ref") / "ref.h5"
+    run_sweep(SWEEP, path, workers=1, show_progress=False)
+    return path, load(path)
+
+
+def test_layout_of_design_section_5(reference):
+    path, _ = reference
+    with h5py.File(path, "r") as f:
+        assert f.attrs["format"] == "macrobell" and f.attrs["format_version"] == 1
+        for k in ("macrobell_version", "quimb_version", "numpy_version", "h5py_version", "created"):
+            assert k in f.attrs
+        assert Sweep.from_toml(f["sweep"].attrs["toml"]).canonical == Sweep.from_toml(SWEEP).canonical
+        pts = f["points"]
+        assert len(pts) == N_POINTS
+        g = next(iter(pts.values()))
+        assert g.attrs["status"] == "complete"
+        params = json.loads(g.attrs["params"])
+        assert {"lattice", "model", "state", "T"} <= set(params)
+        assert isinstance(json.loads(g.attrs["warnings"]), list) and g.attrs["elapsed_s"] >= 0
+        for k in ("backend", "energy", "truncation_error", "variance", "max_bond", "converged", "T", "beta"):
+            assert k in g["state"].attrs
+        N = params["lattice"]["L"]
+        h = g["partitions"]["sublattices"]
+        assert h["regions"].shape == (N,) and h["T"].shape == (4, 4) and h["rho"].shape == (4, 4)
+        assert h["rho"].dtype.kind == "c"
+        np.testing.assert_array_equal(h["regions"][()], np.arange(N) % 2)
+        for k in ("chsh_max", "werner_V", "zb_max", "ppt", "negativity", "verdict", "min_settings_for_violation"):
+            assert k in h.attrs
+        assert json.loads(h.attrs["min_settings_for_violation"]) == [N // 2 + 1] * 2
+        assert "pairs" not in g
+
+
+def test_values_against_exact_oracle(reference):
+    _, df = reference
+    assert len(df) == 2 * N_POINTS
+    assert df["partition"].tolist()[:2] == ["halves", "sublattices"]
+    row = df[(df.L == 6) & (df.Delta == 1.0) & (df["T"] == 0.0)].iloc[0]
+    assert row["energy"] == pytest.approx(-2.8027756377, abs=1e-9)  # references.md, N = 6 ring
+    # Independent path: the exact thermal state at T = 1 and the observables API directly.
+    lat = mb.lattice.chain(6, pbc=True)
+    st = mb.tn.thermal_states(mb.lattice.heisenberg(lat, Delta=0.5), [1.0], method="exact")[0]
+    crit = mb.observables.effective_state(st, mb.lattice.Partition.sublattices(lat)).criteria()
+    got = df[(df.L == 6) & (df.Delta == 0.5) & (df["T"] == 1.0) & (df.partition == "sublattices")].iloc[0]
+    assert got["chsh_max"] == pytest.approx(crit["chsh_max"], abs=1e-12)
+    assert got["verdict"] == crit["verdict"]
+    # Heisenberg ground state of the N = 4 ring: <S0.S1> = -1/2 → sublattice V = -(4/3)<S0.S1>·… = 2/3.
+    v = df[(df.L == 4) & (df.Delta == 1.0) & (df["T"] == 0.0) & (df.partition == "sublattices")]["werner_V"]
+    assert float(v.iloc[0]) == pytest.approx(2 / 3, abs=1e-10)
+
+
+def test_existing_output_is_never_overwritten(tmp_path, reference):
+    out = tmp_path / "x.h5"
+    out.write_bytes(b"precious")
+    with pytest.raises(StoreError, match="already exists"):
+        run_sweep(SWEEP, out, workers=1, show_progress=False)
+    assert out.read_bytes() == b"precious"
+
+
+def test_invalid_sweep_leaves_no_file(tmp_path):
+    out = tmp_path / "bad.h5"
+    with pytest.raises(SweepError, match="Delat"):
+        run_sweep(SWEEP.replace("Delta = [1.0, 0.5]", "Delat = 1.0"), out, workers=1, show_progress=False)
+    assert not out.exists()
+    with pytest.raises(ValueError, match="workers"):
+        run_sweep(SWEEP, out, workers=0, show_progress=False)
+    assert not out.exists()
+
+
+def test_resume_refuses_a_different_sweep(tmp_path, reference):
+    out = tmp_path / "r.h5"
+    run_sweep(SWEEP.replace("L = [4, 6]", "L = [4]"), out, workers=1, show_progress=False)
+    with pytest.raises(StoreError, match=r"different sweep.*lattice\.L"):
+        run_sweep(SWEEP, out, workers=1, resume=True, show_progress=False)
+
+
+def test_resume_of_a_complete_file_computes_nothing(reference, tmp_path):
+    path, df = reference
+    copy = tmp_path / "c.h5"
+    copy.write_bytes(path.read_bytes())
+    s = run_sweep(SWEEP, copy, workers=1, resume=True, show_progress=False)
+    assert s["computed"] == 0 and s["skipped"] == N_POINTS
+    _same_rows(load(copy), df)
+
+
+def _run_in_subprocess(out, env_extra, wait=True):
+    code = (f"from macrobell.data import run_sweep\n"
+            f"run_sweep({SWEEP!r}, {str(out)!r}, workers=1, show_progress=False)\n")
+    env = {**os.environ, **env_extra}
+    proc = subprocess.Popen([PY, "-c", code], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    if wait:
+        proc.wait(timeout=120)
+    return proc
+
+
+@pytest.mark.parametrize("k", [1, 7])
+def test_sigkill_then_resume_gives_the_uninterrupted_rows(tmp_path, reference, k):
+    out = tmp_path / "killed.h5"
+    proc = _run_in_subprocess(out, {KILL_AFTER_ENV: str(k)})
+    assert proc.returncode == -signal.SIGKILL
+    partial = load(out)  # the killed file opens and holds exactly the k finished points
+    assert partial["point_id"].nunique() == k
+    s = run_sweep(SWEEP, out, workers=1, resume=True, show_progress=False)
+    assert s["computed"] == N_POINTS - k
+    _same_rows(load(out), reference[1])
+
+
+def test_sigkill_in_the_middle_of_a_write(tmp_path, reference):
+    out = tmp_path / "mid.h5"
+    proc = _run_in_subprocess(out, {KILL_MIDWRITE_ENV: "2"})
+    assert proc.returncode == -signal.SIGKILL
+    with h5py.File(out, "r") as f:  # readable; the point being written is there but not complete
+        status = sorted(str(g.attrs["status"]) for g in f["points"].values())
+    assert status == ["complete", "complete", "writing"]
+    assert load(out)["point_id"].nunique() == 2
+    s = run_sweep(SWEEP, out, workers=1, resume=True, show_progress=False)
+    assert s["computed"] == N_POINTS - 2
+    _same_rows(load(out), reference[1])
+
+
+def test_sigkill_at_an_arbitrary_moment(tmp_path, reference):
+    out = tmp_path / "any.h5"
+    proc = _run_in_subprocess(out, {}, wait=False)
+    deadline = time.time() + 60
+    while time.time() < deadline and proc.poll() is None:
+        try:
+            with h5py.File(out, "r", locking=False) as f:
+                if any(g.attrs.get("status") == "complete" for g in f["points"].values()):
+                    break
+        except (OSError, KeyError):
+            pass
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    load(out)  # opens
+    run_sweep(SWEEP, out, workers=1, resume=True, show_progress=False)
+    _same_rows(load(out), reference[1])
+
+
+def test_process_pool_equals_serial(tmp_path, reference):
+    out = tmp_path / "pool.h5"
+    run_sweep(SWEEP, out, workers=2, show_progress=False)
+    _same_rows(load(out), reference[1])
+
+
+def test_dask_local_cluster_equals_serial(tmp_path, reference):
+    distributed = pytest.importorskip("distributed")
+    out = tmp_path / "dask.h5"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with distributed.LocalCluster(processes=False, n_workers=1, threads_per_worker=2,
+                                      dashboard_address=None) as cluster:
+            run_sweep(SWEEP, out, scheduler=cluster.scheduler_address, show_progress=False)
+    _same_rows(load(out), reference[1])
+
+
+def test_pairs_are_stored_and_loaded(tmp_path):
+    out = tmp_path / "pairs.h5"
+    text = SWEEP.replace("L = [4, 6]", "L = 4").replace("Delta = [1.0, 0.5]", "") + "[observables]\npairs = true\n"
+    run_sweep(text, out, workers=1, show_progress=False)
+    df = load(out, pairs=True)
+    assert "pairs" not in load(out).columns
+    lat = mb.lattice.chain(4, pbc=True)
+    st = mb.tn.thermal_states(mb.lattice.heisenberg(lat), [0.5], method="exact")[0]
+    C = df[df["T"] == 0.5]["pairs"].iloc[0]
+    assert C.shape == (4, 4, 4, 4)
+    np.testing.assert_allclose(C, mb.observables.pair_correlations(st), atol=1e-12)
+
+
+def test_warnings_and_non_convergence_are_recorded(tmp_path, monkeypatch):
+    real = compute_mod._states
+
+    def noisy(model, spec, temps):
+        warnings.warn("solver says hello", RuntimeWarning)
+        states = real(model, spec, temps)
+        states[0].info = {**states[0].info, "converged": False}
+        return states
+
+    monkeypatch.setattr(compute_mod, "_states", noisy)
+    out = tmp_path / "w.h5"
+    run_sweep(SWEEP.replace("L = [4, 6]", "L = 4").replace("Delta = [1.0, 0.5]", ""), out, workers=1,
+              show_progress=False)
+    df = load(out)
+    assert all(any("solver says hello" in w for w in ws) for ws in df["warnings"])
+    first = df[df["T"] == 0.0].iloc[0]
+    assert not first["converged"] and any("NotConverged" in w for w in first["warnings"])
+
+
+def test_unphysical_effective_state_is_an_error_with_the_parameters(tmp_path, monkeypatch):
+    from macrobell.tn import DenseState
+
+    real = compute_mod._states
+
+    def broken(model, spec, temps):
+        states = real(model, spec, temps)
+        dim = 2 ** model.n_sites
+        p = np.zeros(dim)
+        p[0], p[-1] = -0.5, 1.5  # trace 1, not positive: reduced states have negative populations
+        states[-1] = DenseState(model.lattice, model, energy=0.0, temperature=temps[-1], info={}, rho=np.diag(p))
+        return states
+
+    monkeypatch.setattr(compute_mod, "_states", broken)
+    out = tmp_path / "u.h5"
+    with pytest.raises(PointError, match=r"L=4.*T=1\.0.*UnphysicalStateError") as exc:
+        run_sweep(SWEEP, out, workers=1, show_progress=False)
+    assert exc.value.params["T"] == 1.0 and exc.value.params["lattice"]["L"] == 4
+    assert load(out)["point_id"].nunique() == 2  # the points before it are complete and kept

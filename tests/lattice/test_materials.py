@@ -1,0 +1,96 @@
+"""Material presets: references present, kelvin conversion, ladder rung/leg Hamiltonian vs Kronecker products."""
+
+import numpy as np
+import pytest
+
+import macrobell as mb
+from macrobell.data import Sweep, SweepError, load, run_sweep
+from macrobell.lattice.materials import MATERIALS, MEV_IN_K, get_material
+
+SX = np.array([[0, 1], [1, 0]]) / 2
+SY = np.array([[0, -1j], [1j, 0]]) / 2
+SZ = np.array([[1, 0], [0, -1]]) / 2
+
+
+def _op(n, i, o):
+    mats = [np.eye(2)] * n
+    mats[i] = o
+    out = mats[0]
+    for m in mats[1:]:
+        out = np.kron(out, m)
+    return out
+
+
+def _heis(n, bonds, J):
+    return sum(J * sum(_op(n, i, o) @ _op(n, j, o) for o in (SX, SY, SZ)) for i, j in bonds)
+
+
+@pytest.mark.parametrize("name", sorted(MATERIALS))
+def test_every_value_has_a_reference(name):
+    m = MATERIALS[name]
+    assert set(m.references) == set(m.couplings_K)
+    assert all(len(r) > 20 for r in m.references.values())
+    assert m.lattice in mb.lattice.LATTICE_KINDS
+    assert m.temperature(2 * m.temperature_scale) == pytest.approx(2.0)
+
+
+def test_unit_conversions():
+    assert MEV_IN_K == pytest.approx(11.6045, abs=1e-3)
+    assert MATERIALS["CFTD"].couplings_K["J"] == pytest.approx(73.1, abs=0.1)
+    assert get_material("CuPzN").temperature(10.7) == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="allowed"):
+        get_material("unobtainium")
+    with pytest.raises(ValueError, match=">= 0"):
+        get_material("CuPzN").temperature(-1.0)
+
+
+def test_chain_preset_is_the_unit_heisenberg_chain():
+    lat = mb.lattice.chain(6, pbc=True)
+    H = MATERIALS["CuPzN"].model(lat).to_sparse().toarray()
+    np.testing.assert_allclose(H, mb.lattice.heisenberg(lat).to_sparse().toarray(), atol=1e-14)
+
+
+def test_ladder_preset_rungs_and_legs_against_kronecker_products():
+    lat = mb.lattice.ladder(3, legs=2)  # site = x * 2 + leg
+    m = MATERIALS["BPCB"]
+    rungs = [(0, 1), (2, 3), (4, 5)]
+    legs = [(0, 2), (2, 4), (1, 3), (3, 5)]
+    ratio = m.couplings_K["J_leg"] / m.couplings_K["J_rung"]
+    want = _heis(6, rungs, 1.0) + _heis(6, legs, ratio)
+    np.testing.assert_allclose(m.model(lat).to_sparse().toarray(), want, atol=1e-14)
+    with pytest.raises(ValueError, match="ladder"):
+        m.model(mb.lattice.chain(4))
+
+
+def test_square_preset_builds():
+    lat = mb.lattice.square(2, 2)
+    model = MATERIALS["CFTD"].model(lat)
+    assert model.su2_invariant and model.params["J"] == pytest.approx(1.0)
+
+
+def test_material_sweep_in_kelvin(tmp_path):
+    text = """
+[lattice]
+L = 4
+pbc = true
+[model]
+material = "CuPzN"
+temperature_unit = "K"
+[state]
+method = "exact"
+temperatures = [0.0, 10.7]
+[[partitions]]
+kind = "sublattices"
+"""
+    sw = Sweep.from_toml(text)
+    assert [p.params["T"] for p in sw.points] == pytest.approx([0.0, 1.0])
+    assert [p.params["T_K"] for p in sw.points] == [0.0, 10.7]
+    out = tmp_path / "m.h5"
+    run_sweep(sw, out, workers=1, show_progress=False)
+    df = load(out)
+    assert df["material"].tolist() == ["CuPzN", "CuPzN"] and df["T_K"].tolist() == [0.0, 10.7]
+    assert df["energy"].iloc[0] == pytest.approx(-2.0)  # N = 4 ring, units of J (references.md)
+    with pytest.raises(SweepError, match=r"\[lattice\] kind.*'chain'"):
+        Sweep.from_toml(text.replace("[lattice]", '[lattice]\nkind = "square"'))
+    with pytest.raises(SweepError, match=r"\[model\] material.*allowed"):
+        Sweep.from_toml(text.replace("CuPzN", "CuPz"))

@@ -1,0 +1,135 @@
+"""The macrobell command line: point, run/resume, show, plot, demo; one-line errors with exit status 2."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from macrobell.cli import main
+
+SWEEP = """
+[lattice]
+kind = "chain"
+L = [4, 6]
+pbc = true
+[model]
+kind = "heisenberg"
+[state]
+method = "exact"
+temperatures = [0.0, 1.0]
+[[partitions]]
+kind = "halves"
+[[partitions]]
+kind = "sublattices"
+"""
+
+
+def _cli_cmd():
+    exe = Path(sys.executable).parent / "macrobell"
+    return [str(exe)] if exe.exists() else [sys.executable, "-m", "macrobell.cli"]
+
+
+def _one_line_error(capsys, rc, pattern=""):
+    out, err = capsys.readouterr()
+    assert rc == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("macrobell: error:"), err
+    assert "Traceback" not in err
+    assert pattern in lines[0]
+    return lines[0]
+
+
+def test_point_prints_criteria_and_verdict(capsys):
+    rc = main(["point", "--lattice", "chain", "--L", "8", "--pbc", "--model", "heisenberg", "--Delta", "1",
+               "--T", "0", "--partition", "sublattices", "halves"])
+    out, _ = capsys.readouterr()
+    assert rc == 0
+    assert "chsh_max" in out and "werner_V" in out and "verdict [sublattices]:" in out
+    assert "energy = -3.651093409" in out  # references.md, N = 8 ring
+
+
+def test_point_blocks_and_material(capsys):
+    assert main(["point", "--L", "6", "--partition", "blocks", "--K", "3", "--T", "0.5"]) == 0
+    out, _ = capsys.readouterr()
+    assert "blocks_K3" in out and "zb_max" in out
+    assert main(["point", "--material", "CuPzN", "--L", "4", "--pbc", "--T", "10.7", "--kelvin"]) == 0
+    out, _ = capsys.readouterr()
+    assert "T = 1 (10.7 K)" in out
+
+
+@pytest.mark.parametrize("argv, pattern", [
+    pytest.param(["point", "--L", "7", "--pbc", "--partition", "sublattices"], "not bipartite", id="odd-ring"),
+    pytest.param(["point", "--L", "6", "--T", "-1"], "temperatures", id="negative-T"),
+    pytest.param(["point", "--Lx", "3", "--L", "6"], "Lx", id="wrong-lattice-key"),
+    pytest.param(["point", "--L", "6", "--model", "isign"], "allowed", id="unknown-model"),
+    pytest.param(["point", "--L", "6", "--method", "magic"], "method", id="unknown-method"),
+    pytest.param(["point", "--L", "x"], "invalid int", id="argparse"),
+    pytest.param(["frobnicate"], "invalid choice", id="unknown-command"),
+    pytest.param([], "required", id="no-command"),
+    pytest.param(["show", "missing.h5"], "does not exist", id="show-missing"),
+])
+def test_bad_input_is_one_line_and_exit_2(capsys, argv, pattern):
+    _one_line_error(capsys, main(argv), pattern)
+
+
+def test_run_resume_show_plot(tmp_path, capsys):
+    toml = tmp_path / "s.toml"
+    toml.write_text(SWEEP)
+    out = tmp_path / "o.h5"
+    assert main(["run", str(toml), "-o", str(out), "--workers", "1", "-q"]) == 0
+    assert "4 points computed" in capsys.readouterr().out
+    _one_line_error(capsys, main(["run", str(toml), "-o", str(out), "--workers", "1", "-q"]), "already exists")
+    assert main(["run", str(toml), "-o", str(out), "--workers", "1", "--resume", "-q"]) == 0
+    assert "0 points computed, 4 already complete" in capsys.readouterr().out
+    other = tmp_path / "t.toml"
+    other.write_text(SWEEP.replace("[0.0, 1.0]", "[0.0, 2.0]"))
+    _one_line_error(capsys, main(["run", str(other), "-o", str(out), "--resume", "-q"]), "different sweep")
+
+    assert main(["show", str(out)]) == 0
+    shown = capsys.readouterr().out
+    assert "4/4 points complete" in shown and "sublattices" in shown and 'kind = "chain"' in shown
+
+    png = tmp_path / "f.png"
+    assert main(["plot", str(out), "--x", "T", "--y", "chsh_max", "--hue", "L", "--col", "partition",
+                 "-o", str(png)]) == 0
+    assert png.stat().st_size > 1000
+    capsys.readouterr()
+    heat = tmp_path / "h.pdf"
+    assert main(["plot", str(out), "--x", "T", "--y", "L", "--z", "werner_V", "--where", "partition=halves",
+                 "-o", str(heat)]) == 0
+    assert heat.read_bytes()[:4] == b"%PDF"
+    capsys.readouterr()
+    _one_line_error(capsys, main(["plot", str(out), "--x", "T", "--y", "nope", "-o", str(png)]), "nope")
+
+
+def test_invalid_sweep_file_leaves_nothing(tmp_path, capsys):
+    bad = tmp_path / "bad.toml"
+    bad.write_text(SWEEP.replace("pbc = true", "pbc = true\nperiodic = 1"))
+    out = tmp_path / "o.h5"
+    _one_line_error(capsys, main(["run", str(bad), "-o", str(out), "-q"]), "periodic")
+    assert not out.exists()
+    bad.write_text("[lattice\n")
+    _one_line_error(capsys, main(["run", str(bad), "-o", str(out), "-q"]), "malformed TOML")
+    assert not out.exists()
+
+
+def test_demo_tiny(tmp_path, capsys):
+    out = tmp_path / "d.h5"
+    assert main(["demo", "-o", str(out), "--sizes", "4", "6", "--temperatures", "0", "1", "--workers", "1",
+                 "-q"]) == 0
+    text = capsys.readouterr().out
+    assert "verdict" in text and (tmp_path / "d.png").exists()
+
+
+def test_console_script_in_a_subprocess(tmp_path):
+    env = {**os.environ, "MACROBELL_THREADS": "1"}
+    r = subprocess.run(_cli_cmd() + ["point", "--L", "6", "--pbc", "--partition", "sublattices"],
+                       capture_output=True, text=True, timeout=120, env=env)
+    assert r.returncode == 0, r.stderr
+    assert "verdict [sublattices]" in r.stdout
+    r = subprocess.run(_cli_cmd() + ["run", str(tmp_path / "none.toml"), "-o", str(tmp_path / "x.h5")],
+                       capture_output=True, text=True, timeout=120, env=env)
+    assert r.returncode == 2 and r.stderr.strip().startswith("macrobell: error:")
+    assert "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1

@@ -1,0 +1,530 @@
+"""Exact (dense) backend: Lanczos ground states, fully diagonalised thermal states.
+
+This backend is the oracle for every other one. It works on the sparse
+Hamiltonian :meth:`SpinModel.to_sparse` (site 0 = most significant bit,
+``|0> = |↑>``, ``S = σ/2``, k_B = 1) and refuses, before allocating, any
+request whose estimated memory exceeds a limit (:func:`check_exact_memory`).
+
+* :func:`exact_ground_state` — Lanczos (ARPACK ``eigsh``, smallest
+  algebraic) with an explicit degeneracy search: the lowest eigenvalues are
+  requested in growing blocks, then the found ground manifold is deflated
+  (shifted up) and Lanczos run again until the next eigenvalue lies above
+  ``E0 + degeneracy_tol``. A degenerate ground manifold gives its equal
+  mixture ``ρ = P_0 / g``, the ``T → 0`` limit of the thermal state.
+* :func:`exact_thermal_states` — one full diagonalisation ``H = Σ E_n |n><n|``
+  serves every temperature: ``ρ(T) = Σ_n p_n |n><n|`` with Boltzmann weights
+  ``p_n ∝ exp(−(E_n − E_0)/T)`` (shifted by ``E_0`` so nothing overflows).
+* :func:`dense_state_from_array` — validation for user-supplied states.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+import warnings
+
+import numpy as np
+import scipy.linalg as sla
+import scipy.sparse.linalg as spla
+
+from macrobell.lattice import Lattice, SpinModel
+
+from .state import DenseState
+
+__all__ = ["exact_ground_state", "exact_thermal_states", "dense_state_from_array", "check_exact_memory",
+           "ExactTooLargeError", "memory_limit_bytes", "FULL_DIAG_MAX_DIM"]
+
+#: Ground states of Hilbert spaces up to this dimension use dense ``eigh``
+#: (exact degeneracies, no Lanczos subtleties; N ≤ 10 qubits).
+FULL_DIAG_MAX_DIM = 1024
+#: Largest ground-state degeneracy searched for with Lanczos before falling
+#: back to full diagonalisation (when that fits in memory).
+MAX_LANCZOS_DEGENERACY = 256
+_SEED = 20110605  # fixed Lanczos start vectors: reproducible results
+
+
+class ExactTooLargeError(ValueError):
+    """The exact backend's memory estimate exceeds the limit (raised before allocating)."""
+
+
+def memory_limit_bytes(max_memory_gb: float | None = None) -> int:
+    """The memory limit for the exact backend, in bytes.
+
+    In order: ``max_memory_gb`` if given, else ``$MACROBELL_MAX_MEMORY_GB``,
+    else half of the machine's available memory (``MemAvailable`` in
+    ``/proc/meminfo``, or ``os.sysconf``; 4 GiB if neither is readable).
+    """
+    if max_memory_gb is None:
+        env = os.environ.get("MACROBELL_MAX_MEMORY_GB")
+        if env is not None and env.strip():
+            try:
+                max_memory_gb = float(env)
+            except ValueError:
+                raise ValueError(f"MACROBELL_MAX_MEMORY_GB must be a number of GiB, got {env!r}") from None
+    if max_memory_gb is not None:
+        if isinstance(max_memory_gb, bool) or not isinstance(max_memory_gb, (int, float, np.integer, np.floating)) \
+                or not math.isfinite(max_memory_gb) or max_memory_gb <= 0:
+            raise ValueError(f"max_memory_gb must be a positive number of GiB, got {max_memory_gb!r}")
+        return int(max_memory_gb * 2**30)
+    avail = None
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    avail = int(line.split()[1]) * 1024
+                    break
+    except OSError:
+        pass
+    if avail is None:
+        try:
+            avail = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        except (ValueError, OSError, AttributeError):
+            avail = 8 * 2**30
+    return int(avail // 2)
+
+
+def _n_ops(model: SpinModel) -> int:
+    """Number of Pauli strings ``to_sparse`` assembles (one COO block of 2^N each)."""
+    return sum(len(t.bonds) for t in model.terms) + sum(len(f.sites) for f in model.fields)
+
+
+def estimate_exact_memory(n_sites: int, kind: str, *, n_ops: int | None = None, n_temperatures: int = 1,
+                          is_complex: bool = False) -> int:
+    """Estimated peak bytes of an exact computation (see :func:`check_exact_memory`)."""
+    dim = 2 ** int(n_sites)
+    item = 16 if is_complex else 8
+    if n_ops is None:
+        n_ops = 3 * max(int(n_sites), 1)  # a Heisenberg chain: 3 Pauli strings per bond
+    n_ops = max(int(n_ops), 1)
+    # to_sparse keeps one (row, col, complex value) block per Pauli string,
+    # concatenates them and converts COO -> CSR: measured ~73 bytes per
+    # string per basis state for real models; 96 leaves margin for complex.
+    build = 96 * n_ops * dim
+    csr = (n_ops + 1) * dim * (item + 4) + 8 * dim
+    if kind == "sparse":
+        return build
+    if kind == "lanczos":
+        # ARPACK keeps ncv ~ 2k+1 ≤ 40 Lanczos vectors, plus eigenvectors and
+        # the deflation workspace.
+        return max(build, csr + 64 * dim * item)
+    if kind == "full":
+        # dense H (overwritten in place by LAPACK ?syevr, O(dim) workspace;
+        # ?syevd is used instead when its 2·dim² workspace also fits),
+        # eigenvectors, one density matrix per temperature, one temporary.
+        dense = dim * dim * item
+        return max(build, csr + dense) + (2 + int(n_temperatures)) * dense
+    if kind == "density":
+        return 2 * dim * dim * item
+    if kind == "vector":
+        return 4 * dim * item
+    raise ValueError(f"check_exact_memory: unknown kind {kind!r}; allowed: "
+                     "['sparse', 'lanczos', 'full', 'density', 'vector']")
+
+
+def check_exact_memory(n_sites: int, kind: str, max_memory_gb: float | None = None, *, n_ops: int | None = None,
+                       n_temperatures: int = 1, is_complex: bool = False) -> int:
+    """Refuse, before allocating, an exact computation that would not fit in memory.
+
+    Parameters
+    ----------
+    n_sites : int
+        Number of spins N (Hilbert-space dimension 2^N).
+    kind : {"sparse", "lanczos", "full", "density", "vector"}
+        ``"sparse"``: building the sparse H; ``"lanczos"``: that plus Lanczos
+        vectors; ``"full"``: dense diagonalisation plus ``n_temperatures``
+        density matrices; ``"density"``: one 2^N × 2^N density matrix;
+        ``"vector"``: a few state vectors.
+    max_memory_gb : float, optional
+        The limit; default from :func:`memory_limit_bytes`.
+    n_ops : int, optional
+        Pauli strings in the Hamiltonian (default: a chain, 3 per site).
+    n_temperatures : int
+        Density matrices kept as results (``"full"``).
+    is_complex : bool
+        Complex arithmetic (16 bytes per entry instead of 8).
+
+    Returns
+    -------
+    int
+        The estimate in bytes, when it fits.
+
+    Raises
+    ------
+    ExactTooLargeError
+        With the estimate, the limit, N and the alternatives.
+    """
+    est = estimate_exact_memory(n_sites, kind, n_ops=n_ops, n_temperatures=n_temperatures, is_complex=is_complex)
+    limit = memory_limit_bytes(max_memory_gb)
+    if est > limit:
+        alt = ("method='purification' (purified MPS)" if kind == "full"
+               else "method='dmrg' (MPS)")
+        raise ExactTooLargeError(
+            f"exact backend: N={n_sites} sites ({kind}) needs an estimated {_fmt_bytes(est)}, above the limit of "
+            f"{_fmt_bytes(limit)} (set by max_memory_gb, $MACROBELL_MAX_MEMORY_GB, or half the available memory); "
+            f"use {alt} for this size, or raise the limit if the machine really has the memory")
+    return est
+
+
+def _fmt_bytes(b: float) -> str:
+    for unit, scale in (("TiB", 2**40), ("GiB", 2**30), ("MiB", 2**20)):
+        if b >= scale:
+            return f"{b / scale:.3g} {unit}"
+    return f"{b / 2**10:.3g} KiB"
+
+
+def _check_model(model, where):
+    if not isinstance(model, SpinModel):
+        raise ValueError(f"{where}: model must be a macrobell.lattice.SpinModel, got {type(model).__name__}")
+
+
+def _positive(name, value, where):
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
+            or not math.isfinite(value) or value <= 0:
+        raise ValueError(f"{where}: {name} must be a positive number, got {value!r}")
+    return float(value)
+
+
+def _norm_bound(model: SpinModel) -> float:
+    """An upper bound on ‖H‖: Σ |c|/4 per two-site string, |c|/2 per field."""
+    return (sum(abs(t.coefficient) * len(t.bonds) for t in model.terms) / 4
+            + sum(abs(f.coefficient) * len(f.sites) for f in model.fields) / 2)
+
+
+def _fix_phase(v: np.ndarray) -> np.ndarray:
+    """Make the largest-magnitude component real and positive (a reproducible gauge)."""
+    k = int(np.argmax(np.abs(v)))
+    ph = v[k] / abs(v[k])
+    v = v * np.conj(ph)
+    if np.iscomplexobj(v) and np.abs(v.imag).max() == 0:
+        v = v.real.copy()
+    return v / np.linalg.norm(v)
+
+
+def _eigsh(op, k, tol, v0, ncv=None):
+    """ARPACK smallest-algebraic eigenpairs; on non-convergence retry once with more room."""
+    try:
+        e, v = spla.eigsh(op, k=k, which="SA", tol=tol, v0=v0, ncv=ncv)
+        return e, v, True
+    except spla.ArpackNoConvergence:
+        pass
+    dim = op.shape[0]
+    ncv2 = min(dim - 1, max(2 * k + 1, 20) * 2)
+    try:
+        e, v = spla.eigsh(op, k=k, which="SA", tol=tol, v0=v0, ncv=ncv2, maxiter=20 * dim)
+        return e, v, True
+    except spla.ArpackNoConvergence as err:
+        warnings.warn(f"exact ground state: Lanczos did not converge to tol={tol}; using the "
+                      f"{len(err.eigenvalues)} converged eigenpairs", RuntimeWarning, stacklevel=3)
+        if len(err.eigenvalues) == 0:
+            raise RuntimeError("exact ground state: Lanczos found no converged eigenvalue") from None
+        return err.eigenvalues, err.eigenvectors, False
+
+
+def _lanczos_manifold(H, model, tol, degeneracy_tol, rng):
+    """Ground manifold (E0, orthonormal vectors) and the next eigenvalue, by Lanczos + deflation."""
+    dim = H.shape[0]
+    dtype = H.dtype
+    converged = True
+    k = min(4, dim - 2)
+    while True:
+        v0 = rng.standard_normal(dim).astype(dtype)
+        e, v, ok = _eigsh(H, k, tol, v0)
+        converged &= ok
+        order = np.argsort(e)
+        e, v = e[order], v[:, order]
+        E0 = e[0]
+        if e[-1] > E0 + degeneracy_tol or k >= min(MAX_LANCZOS_DEGENERACY, dim - 2):
+            break
+        k = min(2 * k, MAX_LANCZOS_DEGENERACY, dim - 2)
+    ground = e <= E0 + degeneracy_tol
+    V = v[:, ground]
+    above = e[~ground]
+    E1 = above[0] if above.size else np.inf
+    if not ground.all() or k < dim - 2:
+        # Deflation check: Lanczos from one start vector can miss copies of a
+        # degenerate eigenvalue. Push the found manifold up by more than the
+        # spectral width and look again; repeat until nothing is left at E0.
+        shift = 2.0 * _norm_bound(model) + 1.0
+        while V.shape[1] <= MAX_LANCZOS_DEGENERACY:
+            Vc, VcH = V, V.conj().T.copy()
+
+            def matvec(x, Vc=Vc, VcH=VcH):
+                x = np.asarray(x).reshape(-1)
+                return H @ x + shift * (Vc @ (VcH @ x))
+
+            op = spla.LinearOperator((dim, dim), matvec=matvec, dtype=dtype)
+            v0 = rng.standard_normal(dim).astype(dtype)
+            v0 -= V @ (V.conj().T @ v0)
+            ed, vd, ok = _eigsh(op, 1, tol, v0)
+            converged &= ok
+            ed, vd = ed[0], vd[:, 0]
+            if ed > E0 + degeneracy_tol:
+                E1 = min(E1, ed)
+                break
+            # a missed ground state: orthogonalise (twice, for stability) and keep it
+            for _ in range(2):
+                vd = vd - V @ (V.conj().T @ vd)
+            vd /= np.linalg.norm(vd)
+            V = np.column_stack([V, vd])
+            E0 = min(E0, ed)
+        else:
+            raise RuntimeError(f"exact ground state: degeneracy above {MAX_LANCZOS_DEGENERACY}; "
+                               "use exact_thermal_states(model, [0.0]) (full diagonalisation) instead")
+    return float(E0), V, float(E1), converged
+
+
+def _full_manifold(H, degeneracy_tol):
+    """Ground manifold by dense ``eigh``: (E0, vectors, next eigenvalue or nan)."""
+    e, v = np.linalg.eigh(H.toarray())
+    ground = e <= e[0] + degeneracy_tol
+    E1 = float(e[~ground][0]) if (~ground).any() else float("nan")
+    return float(e[0]), v[:, ground], E1
+
+
+def exact_ground_state(model: SpinModel, *, tol: float = 1e-12, degeneracy_tol: float = 1e-8,
+                       max_memory_gb: float | None = None) -> DenseState:
+    """Ground state of ``model`` by exact diagonalisation.
+
+    Hilbert spaces up to ``FULL_DIAG_MAX_DIM`` are diagonalised densely;
+    larger ones by Lanczos (ARPACK ``eigsh``, smallest algebraic) with the
+    degeneracy search described in the module docstring.
+
+    Parameters
+    ----------
+    model : SpinModel
+    tol : float
+        Lanczos relative tolerance on the eigenvalues.
+    degeneracy_tol : float
+        Eigenvalues within this (absolute, units of the coupling) of E0
+        belong to the ground manifold.
+    max_memory_gb : float, optional
+        Memory limit (see :func:`check_exact_memory`).
+
+    Returns
+    -------
+    DenseState
+        ``vector`` for a non-degenerate ground state, else ``rho`` = the equal
+        mixture of the g ground states (``info["mixed"] = True``).
+        ``energy = E0``, ``temperature = 0``; ``info``: ``method="exact"``,
+        ``solver`` ("full" | "lanczos"), ``converged``, ``degeneracy``,
+        ``gap`` (E1 − E0; ``nan`` if the whole spectrum is degenerate),
+        ``mixed``, ``n_sites``, ``dim``, ``elapsed_s``.
+    """
+    where = "ground_state(method='exact')"
+    _check_model(model, where)
+    tol = _positive("tol", tol, where)
+    degeneracy_tol = _positive("degeneracy_tol", degeneracy_tol, where)
+    t0 = time.perf_counter()
+    n = model.n_sites
+    dim = 2**n
+    is_complex = not model.is_real
+    full = dim <= FULL_DIAG_MAX_DIM
+    check_exact_memory(n, "full" if full else "lanczos", max_memory_gb, n_ops=_n_ops(model),
+                       n_temperatures=1, is_complex=is_complex)
+    H = model.to_sparse()
+    converged = True
+    if full:
+        E0, V, E1 = _full_manifold(H, degeneracy_tol)
+        solver = "full"
+    else:
+        solver = "lanczos"
+        rng = np.random.default_rng(_SEED)
+        try:
+            E0, V, E1, converged = _lanczos_manifold(H, model, tol, degeneracy_tol, rng)
+        except RuntimeError:
+            if estimate_exact_memory(n, "full", n_ops=_n_ops(model), is_complex=is_complex) \
+                    > memory_limit_bytes(max_memory_gb):
+                raise
+            E0, V, E1 = _full_manifold(H, degeneracy_tol)
+            solver = "full"  # the degeneracy exceeded what Lanczos deflation searches
+    g = V.shape[1]
+    info = {"method": "exact", "solver": solver, "converged": bool(converged), "degeneracy": int(g),
+            "gap": float(E1 - E0) if math.isfinite(E1) else float("nan"), "mixed": g > 1,
+            "n_sites": n, "dim": dim}
+    if g == 1:
+        state = DenseState(model.lattice, model, energy=E0, temperature=0.0, info=info,
+                           vector=_fix_phase(V[:, 0]))
+    else:
+        check_exact_memory(n, "density", max_memory_gb, is_complex=np.iscomplexobj(V))
+        rho = (V @ V.conj().T) / g
+        info["note"] = (f"degenerate ground manifold ({g} states within {degeneracy_tol:g} of E0): "
+                        "the equal mixture, the T -> 0 limit of the thermal state")
+        state = DenseState(model.lattice, model, energy=E0, temperature=0.0, info=info, rho=rho)
+    if not converged:
+        warnings.warn("exact ground state: Lanczos did not fully converge (info['converged'] = False)",
+                      RuntimeWarning, stacklevel=2)
+    info["elapsed_s"] = time.perf_counter() - t0
+    return state
+
+
+def exact_thermal_states(model: SpinModel, temperatures, *, degeneracy_tol: float = 1e-8,
+                         max_memory_gb: float | None = None) -> list:
+    """Thermal states ``ρ(T) = e^{−H/T}/Z`` for every temperature from one full diagonalisation.
+
+    ``ρ(T) = Σ_n p_n |n><n|`` with ``p_n = e^{−(E_n−E_0)/T} / Σ_m e^{−(E_m−E_0)/T}``
+    (the shift by ``E_0`` keeps every exponent ≤ 0); ``T = 0`` gives the
+    equal mixture of the ground manifold (eigenvalues within
+    ``degeneracy_tol`` of ``E_0``). Weights below 1e-17 of the largest are
+    dropped (their contribution is below double precision).
+
+    Parameters
+    ----------
+    model : SpinModel
+    temperatures : sequence of float
+        Each ≥ 0 (units of the coupling, k_B = 1).
+    degeneracy_tol : float
+        Ground-manifold tolerance for ``T = 0``.
+    max_memory_gb : float, optional
+        Memory limit (see :func:`check_exact_memory`); the estimate counts
+        one density matrix per temperature.
+
+    Returns
+    -------
+    list of DenseState
+        ``rho`` set, in the order given; ``energy = Tr(ρH)``,
+        ``temperature = T``; ``info``: ``method="exact"``, ``solver="full"``,
+        ``converged``, ``beta``, ``free_energy`` (``−T ln Z``), ``entropy``
+        (``−Σ p ln p``), ``degeneracy`` (of the ground manifold), ``gap``,
+        ``mixed``, ``n_sites``, ``dim``, ``elapsed_s`` (shared
+        diagonalisation plus this state's assembly).
+    """
+    from .api import check_temperatures
+
+    where = "thermal_states(method='exact')"
+    _check_model(model, where)
+    temps = check_temperatures(temperatures, where)
+    degeneracy_tol = _positive("degeneracy_tol", degeneracy_tol, where)
+    t0 = time.perf_counter()
+    n = model.n_sites
+    dim = 2**n
+    is_complex = not model.is_real
+    est = check_exact_memory(n, "full", max_memory_gb, n_ops=_n_ops(model), n_temperatures=len(temps),
+                             is_complex=is_complex)
+    # ?syevd (divide and conquer) is ~2x faster than ?syevr but needs ~2·dim²
+    # more workspace: use it when that still fits.
+    extra = 2 * dim * dim * (16 if is_complex else 8)
+    driver = "evd" if est + extra <= memory_limit_bytes(max_memory_gb) else "evr"
+    Hd = model.to_sparse().toarray()
+    E, V = sla.eigh(Hd, overwrite_a=True, check_finite=False, driver=driver)
+    del Hd
+    E0 = float(E[0])
+    ground = E <= E0 + degeneracy_tol
+    g = int(ground.sum())
+    gap = float(E[g] - E0) if g < dim else float("nan")
+    t_diag = time.perf_counter() - t0
+    out = []
+    for T in temps:
+        t1 = time.perf_counter()
+        if T == 0:
+            p = ground / g
+            free, entropy, beta = E0, math.log(g), float("inf")
+        else:
+            with np.errstate(over="ignore"):  # T → 0+: (E−E0)/T → inf, weight 0
+                w = np.exp(-(E - E0) / T)
+            Z = w.sum()
+            p = w / Z
+            free = E0 - T * math.log(Z)
+            pos = p[p > 0]
+            entropy = float(-(pos * np.log(pos)).sum()) + 0.0
+            beta = 1.0 / T
+        keep = p > 1e-17 * p.max()
+        pk = p[keep] / p[keep].sum()
+        Vk = V[:, keep]
+        rho = (Vk * pk) @ Vk.conj().T
+        U = float(pk @ E[keep])
+        info = {"method": "exact", "solver": "full", "lapack_driver": driver, "converged": True, "beta": beta,
+                "free_energy": float(free), "entropy": entropy, "degeneracy": g, "gap": gap, "mixed": True,
+                "n_sites": n, "dim": dim, "n_states_kept": int(keep.sum()), "elapsed_s": t_diag + time.perf_counter() - t1}
+        out.append(DenseState(model.lattice, model, energy=U, temperature=float(T), info=info, rho=rho))
+    return out
+
+
+def _energy(model: SpinModel, vector=None, rho=None, max_memory_gb=None) -> float:
+    check_exact_memory(model.n_sites, "lanczos", max_memory_gb, n_ops=_n_ops(model),
+                       is_complex=not model.is_real)
+    H = model.to_sparse()
+    if vector is not None:
+        return float(np.vdot(vector, H @ vector).real)
+    # Tr(ρH) = Σ_ij ρ_ij H_ji, touching only H's nonzeros
+    return float(np.real(H.multiply(rho.T).sum()))
+
+
+def dense_state_from_array(array, lattice: Lattice, model: SpinModel | None = None, *,
+                           atol: float = 1e-10) -> DenseState:
+    """Validate and normalise a user-supplied state vector or density matrix.
+
+    Parameters
+    ----------
+    array : array-like
+        A vector of length 2^N or a 2^N × 2^N density matrix (site 0 = most
+        significant bit, ``|0> = |↑>``).
+    lattice : Lattice
+    model : SpinModel, optional
+        When given, ``energy = <H>``.
+    atol : float
+        Relative tolerance of the Hermiticity (``max|ρ−ρ†| ≤ atol·max|ρ|``)
+        and positivity (eigenvalues ≥ ``−atol·Tr ρ``) checks.
+
+    Raises
+    ------
+    ValueError
+        Wrong size (the message gives the expected sizes), non-finite or
+        non-numeric entries, zero norm/trace, a non-Hermitian or non-PSD
+        matrix, a model on another number of sites.
+    """
+    where = "from_dense"
+    if not isinstance(lattice, Lattice):
+        raise ValueError(f"{where}: lattice must be a macrobell.lattice.Lattice, got {type(lattice).__name__}")
+    n = lattice.n_sites
+    dim = 2**n
+    if model is not None:
+        _check_model(model, where)
+        if model.n_sites != n:
+            raise ValueError(f"{where}: the model has {model.n_sites} sites, the lattice {n}")
+    expected = f"a vector of length 2^{n} = {dim} or a {dim}x{dim} density matrix for this {n}-site lattice"
+    try:
+        a = np.asarray(array)
+    except Exception:  # noqa: BLE001 — anything not array-like
+        raise ValueError(f"{where}: expected {expected}, got {type(array).__name__}") from None
+    if a.dtype == object or not (np.issubdtype(a.dtype, np.number) and a.dtype != bool):
+        raise ValueError(f"{where}: expected a numeric array ({expected}), got dtype {a.dtype}")
+    if not ((a.ndim == 1 and a.shape[0] == dim) or (a.ndim == 2 and a.shape == (dim, dim))):
+        raise ValueError(f"{where}: expected {expected}, got shape {a.shape}")
+    check_exact_memory(n, "vector" if a.ndim == 1 else "density", None, is_complex=np.iscomplexobj(a))
+    a = a.astype(np.complex128 if np.iscomplexobj(a) else np.float64)
+    if not np.isfinite(a).all():
+        raise ValueError(f"{where}: the array has non-finite entries (nan or inf)")
+    info = {"method": "from_dense", "converged": True, "n_sites": n, "dim": dim}
+    if a.ndim == 1:
+        norm = float(np.linalg.norm(a))
+        if not norm > 0:
+            raise ValueError(f"{where}: the vector has zero norm and cannot be normalised")
+        v = a / norm
+        info.update(mixed=False, input_norm=norm)
+        energy = _energy(model, vector=v) if model is not None else None
+        return DenseState(lattice, model, energy=energy, info=info, vector=v)
+    scale = float(np.abs(a).max())
+    asym = float(np.abs(a - a.conj().T).max())
+    if asym > atol * max(scale, 1e-300):
+        raise ValueError(f"{where}: the density matrix is not Hermitian (max |rho - rho^dagger| = {asym:.3g}, "
+                         f"tolerance {atol:g} x max|rho|)")
+    rho = (a + a.conj().T) / 2
+    tr = float(np.trace(rho).real)
+    if not tr > 0:
+        raise ValueError(f"{where}: the density matrix has trace {tr:.3g}; it must be positive to normalise")
+    rho = rho / tr
+    if np.iscomplexobj(rho) and np.abs(rho.imag).max() == 0:
+        rho = rho.real.copy()
+    # Cholesky of ρ + atol·1 succeeds iff λ_min(ρ) > −atol (up to rounding):
+    # O(dim³/3), several times cheaper than eigvalsh; the spectrum is only
+    # computed to report a failure.
+    try:
+        sla.cholesky(rho + atol * np.eye(dim), lower=True, check_finite=False)
+    except np.linalg.LinAlgError:
+        lam = float(np.linalg.eigvalsh(rho)[0])
+        raise ValueError(f"{where}: the density matrix is not positive semi-definite (smallest eigenvalue "
+                         f"{lam:.3g} of the trace-normalised matrix, tolerance -{atol:g})") from None
+    info.update(mixed=True, input_trace=tr)
+    energy = _energy(model, rho=rho) if model is not None else None
+    return DenseState(lattice, model, energy=energy, info=info, rho=rho)
