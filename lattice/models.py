@@ -162,50 +162,72 @@ class SpinModel:
                 acc[int(i)] = acc.get(int(i), 0) + f.coefficient * SPIN[f.op]
         return [(i, _maybe_real(h)) for i, h in sorted(acc.items())]
 
-    def to_sparse(self, dtype=None) -> sp.csr_matrix:
-        """The Hamiltonian as a sparse ``2^N × 2^N`` matrix (site 0 = most significant bit).
+    def pauli_strings(self):
+        """Every term as ``(sites, ops, coefficient)`` in Pauli units (S = σ/2 folded in)."""
+        for t in self.terms:
+            for i, j in t.bonds:
+                yield (int(i), int(j)), t.ops, t.coefficient / 4.0
+        for f in self.fields:
+            for i in f.sites:
+                yield (int(i),), f.op, f.coefficient / 2.0
 
-        Every Pauli string is a bit-flip permutation with phases, so each
-        term is assembled directly in COO form, O(E · 2^N), without Kronecker
-        products.
+    def flip_masks(self) -> list:
+        """Distinct bit-flip patterns of the Pauli strings (0 = diagonal), sorted.
+
+        ``to_sparse`` stores one entry per basis state and pattern, so the
+        number of patterns sets its memory: ``(len(flip_masks()) ) · 2^N``
+        entries at most.
+        """
+        n = self.n_sites
+        masks = {0}
+        for sites, ops, _ in self.pauli_strings():
+            masks.add(sum(1 << (n - 1 - s) for s, o in zip(sites, ops) if o != "z"))
+        return sorted(masks)
+
+    def to_sparse(self, dtype=None) -> sp.csr_matrix:
+        """The Hamiltonian as a sparse ``2^N × 2^N`` CSR matrix (site 0 = most significant bit).
+
+        Every Pauli string is a bit-flip permutation with phases, so strings
+        with the same flip pattern (``xx`` and ``yy`` on one bond, every
+        diagonal term) are summed into one vector and the CSR arrays are
+        written directly, one entry per basis state and pattern — no
+        Kronecker products, no COO duplicates.
         """
         n = self.n_sites
         dim = 1 << n
-        dtype = dtype or (np.float64 if self.is_real else np.complex128)
+        dtype = np.dtype(dtype or (np.float64 if self.is_real else np.complex128))
         idx = np.arange(dim, dtype=np.int64)
-        rows, cols, vals = [], [], []
-
-        def add(sites, ops, coef):
+        blocks = {}
+        for sites, ops, coef in self.pauli_strings():
             flip = 0
             phase = np.full(dim, coef, dtype=complex)
             for s, o in zip(sites, ops):
                 bit = (idx >> (n - 1 - s)) & 1
-                if o == "x":
+                if o != "z":
                     flip |= 1 << (n - 1 - s)
-                elif o == "y":
-                    flip |= 1 << (n - 1 - s)
-                    # <b'| σy |b> : σy|0> = i|1>, σy|1> = -i|0>
+                if o == "y":
+                    # <b⊕1| σy |b> : σy|0> = i|1>, σy|1> = -i|0>
                     phase *= np.where(bit == 0, 1j, -1j)
-                else:
+                elif o == "z":
                     phase *= 1 - 2 * bit
-            # column = input state, row = output state
-            rows.append(idx ^ flip)
-            cols.append(idx)
-            vals.append(phase)
-
-        for t in self.terms:
-            for i, j in t.bonds:
-                add((int(i), int(j)), t.ops, t.coefficient / 4.0)
-        for f in self.fields:
-            for i in f.sites:
-                add((int(i),), f.op, f.coefficient / 2.0)
-        if not rows:
-            return sp.csr_matrix((dim, dim), dtype=dtype)
-        data = np.concatenate(vals)
-        if np.issubdtype(dtype, np.floating):
-            data = data.real
-        H = sp.coo_matrix((data.astype(dtype), (np.concatenate(rows), np.concatenate(cols))), shape=(dim, dim))
-        return H.tocsr()
+            vals = phase.real if dtype.kind == "f" else phase
+            blocks[flip] = blocks[flip] + vals if flip in blocks else vals.astype(dtype)
+            del phase, vals
+        blocks.setdefault(0, np.zeros(dim, dtype=dtype))
+        flips = sorted(blocks)
+        itype = np.int32 if dim < 2**31 else np.int64
+        indices = np.empty((dim, len(flips)), dtype=itype)
+        data = np.empty((dim, len(flips)), dtype=dtype)
+        for k, f in enumerate(flips):
+            # H[r, r ^ f] = <r|P|r ^ f> = value of input state r ^ f
+            cols = idx ^ f
+            indices[:, k] = cols
+            data[:, k] = blocks.pop(f)[cols]
+        indptr = np.arange(0, dim * len(flips) + 1, len(flips), dtype=itype)
+        H = sp.csr_matrix((data.reshape(-1), indices.reshape(-1), indptr), shape=(dim, dim))
+        H.eliminate_zeros()
+        H.sort_indices()
+        return H
 
     def __repr__(self):
         return f"SpinModel({self.name!r}, {self.params}, on {self.lattice!r})"

@@ -162,7 +162,9 @@ def correlation_tensor_arrays(A4, regions_mps, real: bool) -> np.ndarray:
             cm = [S for S in masks if not S & bit and (S | bit) == full]
             ci = cm + [S for S in masks if S & bit]
             new = {}
-            if ci:
+            if ci and not cm:
+                new = _split(kern.transfer_identity(_stack(envs, ci), A), envs, ci)
+            elif ci:
                 tr, E1 = kern.close_paulis(_stack(envs, ci), A, basis, propagate=True)
                 new = _split(E1, envs, ci)
                 row = 0

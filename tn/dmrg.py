@@ -28,7 +28,7 @@ import numpy as np
 
 from macrobell.lattice import SpinModel
 
-from .mpo import model_to_mpo, mpo_arrays
+from .mpo import model_to_mpo, mpo_arrays, mpo_transpose
 from .state import MPSState
 
 __all__ = ["dmrg_ground_state", "ConvergenceWarning", "DMRG_METHODS", "mpo_expectation", "mpo_moments",
@@ -195,7 +195,9 @@ def dmrg_ground_state(model: SpinModel, *, bond_dim: int = 128, cutoff: float = 
     # DMRG1 cannot grow bonds by itself: quimb pads them with tiny noise each sweep.
     p0 = random_mps(n, sched[0], 2, seed=seed, dtype=dtype)
     bsz = 2 if method == "dmrg2" else 1
-    solver = qtn.DMRG(ham, bond_dims=sched, cutoffs=cutoff, bsz=bsz, p0=p0)
+    # quimb's DMRG minimises <ψ|H^T|ψ> (ket on the MPO's upper index): hand it H^T for complex H.
+    solver = qtn.DMRG(ham if model.is_real else mpo_transpose(ham), bond_dims=sched, cutoffs=cutoff, bsz=bsz,
+                      p0=p0)
     # A tight inner eigensolve makes the last sweeps converge to tol ~ 1e-9.
     solver.opts["local_eig_tol"] = 1e-7
 

@@ -85,8 +85,8 @@ def memory_limit_bytes(max_memory_gb: float | None = None) -> int:
 
 
 def _n_ops(model: SpinModel) -> int:
-    """Number of Pauli strings ``to_sparse`` assembles (one COO block of 2^N each)."""
-    return sum(len(t.bonds) for t in model.terms) + sum(len(f.sites) for f in model.fields)
+    """Number of flip patterns ``to_sparse`` stores (one entry per basis state each)."""
+    return len(model.flip_masks())
 
 
 def estimate_exact_memory(n_sites: int, kind: str, *, n_ops: int | None = None, n_temperatures: int = 1,
@@ -95,13 +95,13 @@ def estimate_exact_memory(n_sites: int, kind: str, *, n_ops: int | None = None, 
     dim = 2 ** int(n_sites)
     item = 16 if is_complex else 8
     if n_ops is None:
-        n_ops = 3 * max(int(n_sites), 1)  # a Heisenberg chain: 3 Pauli strings per bond
+        n_ops = max(int(n_sites), 1) + 1  # a Heisenberg chain: one flip pattern per bond + diagonal
     n_ops = max(int(n_ops), 1)
-    # to_sparse keeps one (row, col, complex value) block per Pauli string,
-    # concatenates them and converts COO -> CSR: measured ~73 bytes per
-    # string per basis state for real models; 96 leaves margin for complex.
-    build = 96 * n_ops * dim
-    csr = (n_ops + 1) * dim * (item + 4) + 8 * dim
+    # to_sparse accumulates one value vector per flip pattern, then writes
+    # CSR values and int32 indices (one entry per basis state and pattern);
+    # the index vector and complex phase temporaries add ~48 bytes per state.
+    build = (2 * item + 4) * n_ops * dim + 48 * dim
+    csr = n_ops * dim * (item + 4) + 8 * dim
     if kind == "sparse":
         return build
     if kind == "lanczos":

@@ -20,7 +20,7 @@ import numpy as np
 
 from macrobell.lattice import SpinModel
 
-__all__ = ["model_to_mpo", "mpo_arrays", "check_order"]
+__all__ = ["model_to_mpo", "mpo_arrays", "mpo_transpose", "check_order"]
 
 # quimb's real "Y": ⴵ = Z·X = iσy = [[0, 1], [-1, 0]], so σy = −i·ⴵ.
 _REAL_Y = "ⴵ"
@@ -112,3 +112,25 @@ def mpo_arrays(mpo) -> list:
             a = a[:, None]
         out.append(a)
     return out
+
+
+def mpo_transpose(mpo):
+    """The MPO of ``H^T`` (= ``H*`` for Hermitian H): physical in/out swapped on every tensor.
+
+    quimb's DMRG aligns the ket's site indices with the MPO's *upper* index,
+    i.e. it minimises ``ψ^T H ψ* = <ψ|H^T|ψ>``. For a complex Hermitian H
+    the DMRG must therefore be given ``H^T`` to return the ground state of H
+    (for real H the two coincide and no copy is needed).
+    """
+    import quimb.tensor as qtn
+
+    arrs = []
+    L = mpo.L
+    for k, W in enumerate(mpo_arrays(mpo)):
+        W = W.transpose(0, 1, 3, 2)
+        if k == 0:
+            W = W[0]
+        elif k == L - 1:
+            W = W[:, 0]
+        arrs.append(W)
+    return qtn.MatrixProductOperator(arrs, shape="lrud")

@@ -148,7 +148,16 @@ GROUND = {
     "xxz-0.5-open10": lambda: mb.lattice.xxz(mb.lattice.chain(10), Delta=0.5),
     "xxz-1.5-ring10": lambda: mb.lattice.xxz(mb.lattice.chain(10, pbc=True), Delta=1.5),
     "tfim-ring10": lambda: mb.lattice.tfim(mb.lattice.chain(10, pbc=True), g=1.0),
+    "complex-xy-field8": lambda: _complex_model(),
 }
+
+
+def _complex_model():
+    from macrobell.lattice.models import Field, SpinModel, Term
+    lat = mb.lattice.chain(8)
+    nn = lat.bonds["nn"]
+    return SpinModel(lat, (Term(1.0, "xx", nn), Term(1.0, "yy", nn), Term(0.5, "zz", nn), Term(0.3, "xy", nn)),
+                     (Field(0.2, "y", np.arange(8)),))
 
 
 @functools.lru_cache(maxsize=None)

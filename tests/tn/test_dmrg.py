@@ -25,7 +25,17 @@ CASES = [
     pytest.param(lambda: mb.lattice.xxz(mb.lattice.chain(12), Delta=0.5), id="xxz-0.5-open12"),
     pytest.param(lambda: mb.lattice.xxz(mb.lattice.chain(10, pbc=True), Delta=1.5), id="xxz-1.5-ring10"),
     pytest.param(lambda: mb.lattice.tfim(mb.lattice.chain(12, pbc=True), J=1.0, g=1.0), id="tfim-ring12"),
+    pytest.param(lambda: _complex_model(), id="complex-xy-field8"),
 ]
+
+
+def _complex_model():
+    # complex Hermitian H (odd number of y's): quimb's DMRG must be handed H^T
+    from macrobell.lattice.models import Field, SpinModel, Term
+    lat = mb.lattice.chain(8)
+    nn = lat.bonds["nn"]
+    return SpinModel(lat, (Term(1.0, "xx", nn), Term(1.0, "yy", nn), Term(0.5, "zz", nn), Term(0.3, "xy", nn)),
+                     (Field(0.2, "y", np.arange(8)),))
 
 
 @pytest.mark.parametrize("make", CASES)
