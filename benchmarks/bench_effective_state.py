@@ -55,7 +55,7 @@ def main(argv=None):
                     help="also time TeNPy over all N^2 pairs (~3x the A x B time; bench_pairs.py measures it too)")
     args = ap.parse_args(argv)
     n, chi = (24, 32) if args.quick else (args.n, args.chi)
-    scaling_ns = [8, 16, 24] if args.quick else [16, 32, 64, 128]
+    scaling_ns = [8, 16, 32] if args.quick else [32, 64, 128, 256]
     print(f"== effective state (K=2 halves), real random MPS N={n}, chi={chi}, 1 BLAS thread ==", flush=True)
 
     st = make_state(n, chi)

@@ -38,6 +38,7 @@ def set_threads(n: int | None = None) -> int:
     n = default_threads() if n is None else n
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise ValueError(f"set_threads: n must be a positive integer, got {n!r}")
+    import numpy, scipy.linalg  # noqa: F401,E401  threadpoolctl only limits BLAS libraries already loaded
     from threadpoolctl import threadpool_limits
 
     _limiter = threadpool_limits(limits=n)

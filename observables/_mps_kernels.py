@@ -18,7 +18,9 @@ Cost per site for M environments: ``X = L A`` is one GEMM
 (M χ × χ × d χ); then ``Y = A^† X`` is one GEMM per environment
 (d χ × χ × d χ, batched by ``np.matmul``), from which all four ``E_q`` are
 sums of χ×χ blocks. ``transfer_identity`` needs only the p = p' blocks
-(χ × dχ × χ). A module-level flop counter (:data:`FLOPS`) lets benchmarks
+(χ × dχ × χ). ``close_paulis`` (traces only) needs no per-environment GEMM
+at all: one site GEMM gives ``R_q = Σ O_q[p,p'] A_{p'} A_p^†`` and the
+traces are one pass over the stack. A module-level flop counter (:data:`FLOPS`) lets benchmarks
 report the achieved GEMM throughput.
 
 numba: the block combination (``combine_blocks``) is a memory-bound strided
@@ -34,8 +36,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["site_view", "transfer_blocks", "transfer_paulis", "site_density", "transfer_identity", "close_paulis", "combine_blocks",
-           "pauli_basis", "FLOPS", "reset_flops"]
+__all__ = ["site_view", "transfer_blocks", "transfer_paulis", "site_density", "transfer_identity", "close_paulis",
+           "combine_blocks", "pauli_basis", "FLOPS", "reset_flops"]
 
 #: Running count of floating-point operations (real-arithmetic equivalents) spent in GEMMs.
 FLOPS = [0.0]
@@ -147,13 +149,17 @@ def transfer_paulis(L: np.ndarray, A4: np.ndarray, real: bool) -> np.ndarray:
     return combine_blocks(transfer_blocks(L, A4), real)
 
 
-def transfer_identity(L: np.ndarray, A4: np.ndarray) -> np.ndarray:
-    """The plain transfer ``E_1(L_m)`` for a stack ``L (M, χl, χl)``, shape ``(M, χr, χr)``."""
+def transfer_identity(L: np.ndarray, A4: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """The plain transfer ``E_1(L_m)`` for a stack ``L (M, χl, χl)``, shape ``(M, χr, χr)``.
+
+    ``out`` (optional, shape (M, χr, χr)) receives the result, e.g. the head
+    of a larger preallocated stack.
+    """
     M, chl, _ = L.shape
     _, dp, da, chr_ = A4.shape
     X = _left_gemm(L, A4).reshape(M, chl * dp * da, chr_)
     Ac = np.ascontiguousarray(A4.reshape(chl * dp * da, chr_).conj().T)
-    out = np.matmul(Ac, X)
+    out = np.matmul(Ac, X, out=out)
     _count(chr_, chl * dp * da, chr_, out.dtype, batch=M)
     return out
 
@@ -161,22 +167,26 @@ def transfer_identity(L: np.ndarray, A4: np.ndarray) -> np.ndarray:
 def close_paulis(L: np.ndarray, A4: np.ndarray, basis: np.ndarray, propagate: bool = False):
     """Traces ``Tr E_q(L_m)`` for the four basis operators, shape ``(M, 4)``.
 
-    Only the GEMM ``L A`` is needed; the trace over the right bond is an
-    O(M χ² d²) contraction. With ``propagate=True`` also returns
-    ``E_1(L_m)`` (sharing the first GEMM), as ``(traces, E1)``.
+    ``Tr E_O(L) = Σ_{b,k} L[b, k] R_O[k, b]`` with the site-only matrices
+    ``R_O = Σ_{p,p'} O[p, p'] A_{p'} A_p^†`` (one dχ × χ × dχ GEMM per site,
+    independent of M), so the traces of the whole stack cost one pass over
+    ``L`` (an (M, χ²) × (χ², 4) product). With ``propagate=True`` also
+    returns ``E_1(L_m)`` as ``(traces, E1)``.
     """
-    M, chl, _ = L.shape
-    _, dp, da, chr_ = A4.shape
-    X = _left_gemm(L, A4)
-    # G[m, p', p] = Σ_{b,a,c} X[m, b, p', a, c] conj(A[b, p, a, c])
-    G = np.tensordot(X, A4.conj(), axes=([1, 3, 4], [0, 2, 3]))
-    tr = np.einsum("qpr,mrp->mq", basis, G)
+    chl = A4.shape[0]
+    dp = A4.shape[1]
+    # Z[b, p, k, p'] = Σ_{a,c} conj(A[b, p, a, c]) A[k, p', a, c]: one GEMM per site
+    Af = A4.reshape(chl * dp, -1)  # rows (k, p'), columns (a, c)
+    Z = (Af.conj() @ Af.T).reshape(chl, dp, chl, dp)
+    _count(chl * dp, Af.shape[1], chl * dp, Z.dtype)
+    # R[q, b, k] = Σ_{p,p'} O_q[p, p'] Z[b, p, k, p'] (= R_q^T), the same block sums as combine_blocks
+    real = not np.iscomplexobj(basis)
+    R = combine_blocks(Z.transpose(1, 0, 3, 2)[None], real)[:, 0]
+    M = L.shape[0]
+    tr = L.reshape(M, chl * chl) @ R.reshape(4, chl * chl).T
     if not propagate:
         return tr
-    Ac = np.ascontiguousarray(A4.reshape(chl * dp * da, chr_).conj().T)
-    E1 = np.matmul(Ac, X.reshape(M, chl * dp * da, chr_))
-    _count(chr_, chl * dp * da, chr_, E1.dtype, batch=M)
-    return tr, E1
+    return tr, transfer_identity(L, A4)
 
 
 def site_density(L: np.ndarray, A4: np.ndarray) -> np.ndarray:

@@ -242,15 +242,21 @@ def mps_pair_correlations(state: MPSState) -> np.ndarray:
     Lnorm = np.ones((1, 1), dtype=dtype)
     stack = None
     for j, A in enumerate(A4):
-        if stack is not None:
-            tr, stack = kern.close_paulis(stack, A, basis, propagate=True)
-            Cm[:j, j] = tr.reshape(j, 4, 4)
         rho = kern.site_density(Lnorm, A)  # ρ[p', p]
         mag[j] = np.real(np.einsum("qpr,rp->q", cbasis, rho))
-        if j < n - 1:
-            E = kern.transfer_paulis(Lnorm[None], A, real)[:, 0]  # (4, χ, χ): E_{σ_a}(L_j)
-            stack = E if stack is None else np.concatenate([stack, E])
-            Lnorm = E[0]
+        if stack is not None:
+            Cm[:j, j] = kern.close_paulis(stack, A, basis).reshape(j, 4, 4)
+        if j == n - 1:
+            break
+        E = kern.transfer_paulis(Lnorm[None], A, real)[:, 0]  # (4, χ, χ): E_{σ_a}(L_j)
+        # propagate the 4j earlier environments straight into a stack with room for the 4 new ones
+        M = 0 if stack is None else stack.shape[0]
+        new = np.empty((M + 4,) + E.shape[1:], dtype=E.dtype)
+        if stack is not None:
+            kern.transfer_identity(stack, A, out=new[:M])
+        new[M:] = E
+        stack = new
+        Lnorm = E[0]
     norm = mag[:, 0].mean()
     ny = (np.arange(4) == 2)[:, None].astype(int) + (np.arange(4) == 2)[None, :].astype(int)
     Cm = _to_physical(Cm, real, ny) / norm

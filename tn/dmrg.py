@@ -171,6 +171,12 @@ def dmrg_ground_state(model: SpinModel, *, bond_dim: int = 128, cutoff: float = 
     MPSState
         ``temperature = 0``, ``energy`` the final ``<H>`` and diagnostics in
         ``info`` (see the module docstring).
+
+    Notes
+    -----
+    A degenerate ground manifold yields one (seed-dependent) state of it,
+    whereas the exact backend returns the manifold's equal mixture; compare
+    observables only for non-degenerate ground states.
     """
     import quimb.tensor as qtn
 
@@ -192,7 +198,6 @@ def dmrg_ground_state(model: SpinModel, *, bond_dim: int = 128, cutoff: float = 
     ham = model_to_mpo(model)
     dtype = np.float64 if model.is_real else np.complex128
     sched = _schedule(bond_dim, bool(ramp))
-    # DMRG1 cannot grow bonds by itself: quimb pads them with tiny noise each sweep.
     p0 = random_mps(n, sched[0], 2, seed=seed, dtype=dtype)
     bsz = 2 if method == "dmrg2" else 1
     # quimb's DMRG minimises <ψ|H^T|ψ> (ket on the MPO's upper index): hand it H^T for complex H.
@@ -206,7 +211,7 @@ def dmrg_ground_state(model: SpinModel, *, bond_dim: int = 128, cutoff: float = 
     for sweep in range(max_sweeps):
         bd = sched[min(sweep, len(sched) - 1)]
         direction = "R" if sweep % 2 == 0 else "L"
-        if bsz == 1:
+        if bsz == 1:  # DMRG1 cannot grow bonds by itself: pad them with tiny noise, as quimb's solve() does
             solver._k.expand_bond_dimension(bd, bra=solver._b, rand_strength=solver.opts["bond_expand_rand_strength"])
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # quimb's inner-eigensolver chatter

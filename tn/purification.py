@@ -283,7 +283,7 @@ def purification_thermal_states(model, temperatures, *, bond_dim=64, dtau=0.05, 
         starts from a product state).
     ground_state_options : dict, optional
         Options for ``ground_state(model, method="dmrg", ...)`` at T = 0
-        (default: ``{"bond_dim": bond_dim}``).
+        (default: ``{"bond_dim": bond_dim, "seed": 0}``).
 
     Returns
     -------
@@ -321,7 +321,7 @@ def purification_thermal_states(model, temperatures, *, bond_dim=64, dtau=0.05, 
     if zeros:
         from .api import ground_state
 
-        opts = {"bond_dim": bond_dim} if ground_state_options is None else dict(ground_state_options)
+        opts = {"bond_dim": bond_dim, "seed": 0} if ground_state_options is None else dict(ground_state_options)
         gs = ground_state(model, method="dmrg", **opts)
         for i in zeros:
             out[i] = gs

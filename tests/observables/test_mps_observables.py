@@ -199,3 +199,16 @@ def test_bad_input():
     ex = mb.tn.from_dense(np.ones(4) / 2, mb.lattice.chain(2))
     with pytest.raises(ValueError, match="MPSState"):
         mps_pair_correlations(ex)
+
+
+def test_single_region_and_arrays_real_canonical():
+    lat, st, Psi = _random_state(lambda: mb.lattice.chain(6), np.float64, False)
+    np.testing.assert_allclose(mps_correlation_tensor(st, [[4, 0, 2]]), brute_T(Psi, 6, [[4, 0, 2]]), atol=1e-10)
+    # a real MPS stored as complex comes out real and right-canonical
+    cst = mb.tn.from_quimb(random_mps(6, 4, seed=3).astype("complex128"), lat)
+    arrs = cst.arrays()
+    assert all(a.dtype == np.float64 for a in arrs)
+    for a in arrs[1:]:
+        m = a.reshape(a.shape[0], -1)
+        np.testing.assert_allclose(m @ m.T, np.eye(a.shape[0]), atol=1e-12)
+    assert abs(np.linalg.norm(arrs[0]) - 1) < 1e-12
