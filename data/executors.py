@@ -11,6 +11,8 @@ consumes the iterator and is the only writer of the HDF5 file.
   (default 1, DESIGN §6) before its first task.
 * :class:`DaskExecutor` — a ``distributed.Client`` connected to a running
   scheduler (``--scheduler ADDRESS``); Dask is imported lazily, only here.
+  Tasks travel by reference to :func:`macrobell.data.compute.compute_group`,
+  so the Dask workers need macrobell installed (same version).
 
 :func:`progress` gives a tqdm bar with ETA on a terminal and plain log lines
 otherwise.

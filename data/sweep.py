@@ -7,8 +7,11 @@ Format (DESIGN §5)::
     L = [8, 16, 32]           # a list is a sweep axis ...
     pbc = false               # ... a scalar is fixed
     [model]
-    kind = "heisenberg"       # MODEL_KINDS; or material = "CuPzN" (see macrobell.lattice.materials)
+    kind = "heisenberg"       # MODEL_KINDS; the other keys are the factory's arguments
     Delta = [0.5, 1.0]
+    # or a material preset (macrobell.lattice.materials), temperatures then in kelvin:
+    # material = "CuPzN"
+    # temperature_unit = "K"  # T / J_ref is stored as T, the kelvin value as T_K
     [state]
     method = "exact"          # exact | dmrg | purification (peps: not yet)
     temperatures = [0.0, 0.5] # 0 = ground state; never a computation per temperature
@@ -20,8 +23,10 @@ Format (DESIGN §5)::
     pairs = false             # store all pair correlators C[i, j, a, b]
     M = 1                     # body order of the effective state
 
+A top-level ``description = "..."`` is allowed (and ignored by ``--resume``).
 The grid is the Cartesian product of every axis (sections in the order
-lattice, model, state, keys in file order, the last axis fastest), times the
+lattice, model, state; lattice and model keys in the order of the factory's
+arguments, state options in file order; the last axis fastest), times the
 temperatures. Points differing only in temperature form one *group*, computed
 by one ``thermal_states`` call (one diagonalisation, one imaginary-time
 evolution). Every partition is evaluated on every point's state.

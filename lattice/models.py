@@ -136,6 +136,26 @@ class SpinModel:
                 return False
         return True
 
+    @property
+    def conserves_sz(self) -> bool:
+        """Whether H commutes with total ``S^z`` (U(1): XXZ-type exchange, fields along z).
+
+        Then H is block diagonal in the magnetisation sectors, which the exact
+        backend exploits.
+        """
+        if any(f.op != "z" for f in self.fields):
+            return False
+        coeffs = {}
+        for t in self.terms:
+            if t.ops not in ("xx", "yy", "zz"):
+                return False
+            for i, j in t.bonds:
+                key = (min(int(i), int(j)), max(int(i), int(j)))
+                c = coeffs.setdefault(key, {"xx": 0.0, "yy": 0.0})
+                if t.ops != "zz":
+                    c[t.ops] += t.coefficient
+        return all(np.isclose(c["xx"], c["yy"]) for c in coeffs.values())
+
     def two_site_terms(self) -> list:
         """All two-site terms grouped by bond: list of ``(i, j, h)``, ``h`` 4×4.
 

@@ -261,3 +261,16 @@ def test_unphysical_effective_state_is_an_error_with_the_parameters(tmp_path, mo
         run_sweep(SWEEP, out, workers=1, show_progress=False)
     assert exc.value.params["T"] == 1.0 and exc.value.params["lattice"]["L"] == 4
     assert load(out)["point_id"].nunique() == 2  # the points before it are complete and kept
+
+
+def test_one_backend_call_per_group_serves_every_temperature(tmp_path, monkeypatch):
+    calls = []
+    real = mb.tn.thermal_states
+
+    def counting(model, temperatures, method="exact", **kw):
+        calls.append((model.n_sites, list(temperatures), method))
+        return real(model, temperatures, method=method, **kw)
+
+    monkeypatch.setattr(mb.tn, "thermal_states", counting)
+    run_sweep(SWEEP, tmp_path / "c.h5", workers=1, show_progress=False)
+    assert sorted(calls) == sorted([(n, [0.0, 0.5, 1.0], "exact") for n in (4, 4, 6, 6)])

@@ -79,6 +79,15 @@ def test_from_dict_round_trips_through_toml():
     assert tomllib.loads(sw.text) == tomllib.loads(to_toml(cfg))
 
 
+def test_from_dict_accepts_numpy_values():
+    import numpy as np
+
+    cfg = tomllib.loads(BASE)
+    cfg["lattice"]["L"] = np.array([4, 6])
+    cfg["model"]["Delta"] = [np.float64(0.5), 1.0]
+    assert Sweep.from_dict(cfg).canonical == Sweep.from_toml(BASE).canonical
+
+
 def test_custom_regions_table():
     text = BASE.replace('[[partitions]]\nkind = "blocks"\nK = [2, 3]\n',
                         '[[partitions]]\nkind = "custom"\nname = "ends"\nregions = {A = [0], B = [3]}\n')

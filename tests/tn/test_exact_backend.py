@@ -11,6 +11,8 @@ import numpy as np
 import pytest
 import scipy.linalg as sla
 
+from macrobell import lattice as ml
+
 import macrobell as mb
 from macrobell.lattice import Field, SpinModel, chain, heisenberg, square
 from macrobell.tn.exact import (ExactTooLargeError, check_exact_memory, estimate_exact_memory,
@@ -137,7 +139,7 @@ def test_thermal_against_expm_and_order():
     states = mb.tn.thermal_states(model, temps, method="exact")
     assert [s.temperature for s in states] == temps
     for s in states:
-        assert s.info["method"] == "exact" and s.info["mixed"] and s.rho.shape == (64, 64)
+        assert s.info["method"] == "exact" and s.info["mixed"] == (s.temperature > 0) and s.rho.shape == (64, 64)
         assert np.trace(s.rho) == pytest.approx(1.0)
         if s.temperature == 0:
             continue
@@ -267,3 +269,17 @@ def test_memory_estimates():
         assert estimate_exact_memory(12, kind) < estimate_exact_memory(13, kind)
     # a 2^12 x 2^12 complex density matrix alone is 256 MiB
     assert estimate_exact_memory(12, "density", is_complex=True) >= 2**28
+
+
+@pytest.mark.parametrize("make, sectors", [
+    pytest.param(lambda: ml.heisenberg(ml.chain(6, pbc=True), Delta=0.6, h=0.3), 7, id="xxz-field-sectors"),
+    pytest.param(lambda: ml.xyz(ml.chain(6), Jx=1.0, Jy=0.4, Jz=0.2), 1, id="xyz-no-sectors"),
+    pytest.param(lambda: ml.tfim(ml.chain(6), J=1.0, g=0.8), 1, id="tfim-no-sectors"),
+])
+def test_thermal_sector_decomposition_matches_expm(make, sectors):
+    model = make()
+    H = model.to_sparse().toarray()
+    (st,) = exact_thermal_states(model, [0.7])
+    assert st.info["sz_sectors"] == sectors
+    rho = sla.expm(-H / 0.7)
+    np.testing.assert_allclose(st.rho, rho / np.trace(rho), atol=1e-12)
