@@ -322,6 +322,10 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print("macrobell: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # output piped into `head` and closed: not an error
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
     except (ValueError, OSError, KeyError, NotImplementedError, MemoryError) as exc:
         if os.environ.get("MACROBELL_DEBUG"):
             raise

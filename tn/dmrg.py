@@ -101,7 +101,9 @@ def random_mps(n: int, bond_dim: int, phys_dim: int = 2, seed=None, dtype=np.flo
         a = rng.standard_normal(shape)
         if np.issubdtype(np.dtype(dtype), np.complexfloating):
             a = a + 1j * rng.standard_normal(shape)
-        a = a.astype(dtype)
+        # unit-variance entries scaled by 1/sqrt(χl d): the transfer map keeps norm ~1, so long chains
+        # neither overflow nor underflow before the final normalisation
+        a = (a / np.sqrt(bonds[k] * phys_dim * (2 if np.iscomplexobj(a) else 1))).astype(dtype)
         if k == 0:
             a = a[0].T          # (r, p)
         elif k == n - 1:
