@@ -16,9 +16,13 @@ environment is the identity and only left environments are carried.
       L_{S∪X}[a_S, a] += E_{σ_a}(L_S[a_S]),   L_S[a_S] ← E_1(L_S[a_S]),
 
   and ``T`` accumulates ``Tr E_{σ_a}(L_{all−X})``. Entries with identity
-  labels are the lower-order sums (read off the final ``L_S``) divided by
-  the region sizes. Cost O(N χ³ d² 4^K), all in GEMMs (see
-  :mod:`._mps_kernels`); real MPS use the real basis {1, σx, iσy, σz}.
+  labels are the lower-order sums divided by the region sizes. A subset
+  that no later site can extend (every region outside it is finished) is
+  *finished*: it is only ever closed by traces (no environment is built —
+  e.g. ``{B}`` for halves), and a carried environment that becomes finished
+  is traced once and dropped (``Tr E_1(L) = Tr L`` when right-canonical).
+  Cost O(N χ³ d² 4^K), all in GEMMs (see :mod:`._mps_kernels`); real MPS
+  use the real basis {1, σx, iσy, σz}.
 * :func:`mps_pair_correlations` — all ``C[i, j, a, b]`` in O(N² χ³): one
   left-to-right sweep carrying, for every earlier site i, the four
   environments ``E_{σ_a}(L_i)``; each site j closes all of them with the four
@@ -146,63 +150,74 @@ def correlation_tensor_arrays(A4, regions_mps, real: bool) -> np.ndarray:
     full = (1 << K) - 1
     dtype = float if real else complex
     basis = kern.pauli_basis(real)
-    envs = {0: np.ones((1, 1, 1), dtype=dtype)}  # subset mask -> (3^|S|, χ, χ)
-    Ufull = np.zeros((3,) * K, dtype=dtype)
+    lastpos = np.array([int(r.max()) for r in regs])
+    # U[S][labels]: finished sums over one site per region of S (no further site can join them)
+    U = {}
+
+    def add_U(S, vals):
+        U[S] = U.get(S, 0) + vals
+
+    def grows(S, k):
+        """Whether L_S can still be extended after site k (a region outside S has a later site)."""
+        return any(lastpos[Y] > k for Y in range(K) if not S >> Y & 1)
+
+    envs = {0: np.ones((1, 1, 1), dtype=dtype)}  # subset mask -> (3^|S|, χ, χ), labels region-ordered
     for k in range(last + 1):
         A = A4[k]
         X = int(region_at[k])
         masks = list(envs)
-        if X < 0:
-            new = _split(kern.transfer_identity(_stack(envs, masks), A), envs, masks)
-        else:
-            bit = 1 << X
-            # P: need E_σ to grow a proper subset; C: only Tr E_σ (S ∪ X = all) and E_1;
-            # I: X already chosen, only E_1. C and I share one left GEMM.
-            pm = [S for S in masks if not S & bit and (S | bit) != full]
-            cm = [S for S in masks if not S & bit and (S | bit) == full]
-            ci = cm + [S for S in masks if S & bit]
-            new = {}
-            if ci and not cm:
-                new = _split(kern.transfer_identity(_stack(envs, ci), A), envs, ci)
-            elif ci:
-                tr, E1 = kern.close_paulis(_stack(envs, ci), A, basis, propagate=True)
-                new = _split(E1, envs, ci)
-                row = 0
-                for S in cm:
-                    m = envs[S].shape[0]
-                    j = bin(S & (bit - 1)).count("1")  # position of X among all regions
-                    t = tr[row:row + m, 1:].T.reshape((3,) * K)  # (q, labels of S) -> move q to slot j
-                    Ufull += np.moveaxis(t, 0, j)
-                    row += m
-            if pm:
-                E = kern.transfer_paulis(_stack(envs, pm), A, real)  # (4, M, χ, χ)
-                row = 0
-                for S in pm:
-                    m = envs[S].shape[0]
+        bit = 1 << X if X >= 0 else 0
+        # An environment nobody will extend is finished: Tr E_1(L) = Tr L (right-canonical), so its
+        # trace is recorded now and it is not carried (nor transferred) any further.
+        keep = [S for S in masks if grows(S, k)]
+        for S in masks:
+            if not grows(S, k):
+                add_U(S, np.trace(envs[S], axis1=-2, axis2=-1).reshape((3,) * bin(S).count("1")))
+        # P: extend S by X into an environment that will grow further (needs E_σ matrices);
+        # C: extend S by X into a finished set (needs only Tr E_σ, no per-environment GEMM).
+        pm = [S for S in masks if X >= 0 and not S & bit and grows(S | bit, k)]
+        cm = [S for S in masks if X >= 0 and not S & bit and not grows(S | bit, k)]
+        new = {}
+        if cm:
+            tr = kern.close_paulis(_stack(envs, cm), A, basis)
+            row = 0
+            for S in cm:
+                m = envs[S].shape[0]
+                nS = bin(S).count("1")
+                j = bin(S & (bit - 1)).count("1")  # position of X among the regions of S ∪ X
+                t = tr[row:row + m, 1:].T.reshape((3,) + (3,) * nS)
+                add_U(S | bit, np.moveaxis(t, 0, j))
+                row += m
+        ident = [S for S in keep if S not in pm]
+        if ident:
+            new.update(_split(kern.transfer_identity(_stack(envs, ident), A), envs, ident))
+        if pm:
+            E = kern.transfer_paulis(_stack(envs, pm), A, real)  # (4, M, χ, χ)
+            row = 0
+            for S in pm:
+                m = envs[S].shape[0]
+                if S in keep:
                     new[S] = E[0, row:row + m]
-                    contrib = E[1:, row:row + m]  # (3, 3^|S|, χ, χ)
-                    row += m
-                    T = S | bit
-                    nS = bin(S).count("1")
-                    j = bin(S & (bit - 1)).count("1")  # position of X among T's regions
-                    chi = contrib.shape[-1]
-                    c = np.moveaxis(contrib.reshape((3,) + (3,) * nS + (chi, chi)), 0, j)
-                    c = c.reshape(3 ** (nS + 1), chi, chi)
-                    new[T] = new[T] + c if T in new else np.ascontiguousarray(c)
+                contrib = E[1:, row:row + m]  # (3, 3^|S|, χ, χ)
+                row += m
+                T = S | bit
+                nS = bin(S).count("1")
+                j = bin(S & (bit - 1)).count("1")  # position of X among T's regions
+                chi = contrib.shape[-1]
+                c = np.moveaxis(contrib.reshape((3,) + (3,) * nS + (chi, chi)), 0, j)
+                c = c.reshape(3 ** (nS + 1), chi, chi)
+                new[T] = new[T] + c if T in new else np.ascontiguousarray(c)
         envs = new
     # Past the last region site only traces remain (right environments are identities).
-    U = {S: np.trace(L, axis1=-2, axis2=-1) for S, L in envs.items()}
-    U[full] = Ufull.reshape(-1)
+    for S, L in envs.items():
+        add_U(S, np.trace(L, axis1=-2, axis2=-1).reshape((3,) * bin(S).count("1")))
     sizes = np.array([len(r) for r in regs], dtype=float)
     T = np.zeros((4,) * K)
-    norm = float(np.real(U[0][0]))
+    norm = float(np.real(U[0]))
     for a in np.ndindex(*(4,) * K):
         S = sum(1 << X for X in range(K) if a[X])
         labels = tuple(a[X] - 1 for X in range(K) if a[X])
-        u = U.get(S)
-        if u is None:  # a subset whose environment was never created (cannot happen for K >= 1)
-            continue
-        val = u.reshape((3,) * len(labels))[labels] if labels else u[0]
+        val = np.asarray(U[S])[labels]
         ny = sum(1 for x in a if x == 2)
         T[a] = _to_physical(val, real, ny) / np.prod(sizes[[X for X in range(K) if a[X]]]) / norm
     return T

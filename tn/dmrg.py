@@ -142,7 +142,7 @@ def _check_float(name, value, minimum, strict):
 
 
 def dmrg_ground_state(model: SpinModel, *, bond_dim: int = 128, cutoff: float = 1e-12, tol: float = 1e-9,
-                      max_sweeps: int = 30, method: str = "dmrg2", seed=None, ramp: bool = True,
+                      max_sweeps: int = 30, algorithm: str = "dmrg2", seed=None, ramp: bool = True,
                       verbosity: int = 0) -> MPSState:
     """Ground state of ``model`` by DMRG (quimb), as an :class:`MPSState`.
 
@@ -158,8 +158,9 @@ def dmrg_ground_state(model: SpinModel, *, bond_dim: int = 128, cutoff: float = 
         which the run counts as converged.
     max_sweeps : int
         Maximum number of (half) sweeps, ramp included.
-    method : {"dmrg2", "dmrg1"}
-        Two-site (default) or one-site DMRG.
+    algorithm : {"dmrg2", "dmrg1"}
+        Two-site (default) or one-site DMRG (``ground_state(model,
+        method="dmrg", algorithm="dmrg1")``).
     seed : int or None
         Seed of the random initial MPS (``np.random.default_rng``); the
         sweeps themselves are deterministic, so equal seeds give equal runs.
@@ -188,10 +189,8 @@ def dmrg_ground_state(model: SpinModel, *, bond_dim: int = 128, cutoff: float = 
     max_sweeps = _check_int("max_sweeps", max_sweeps, 1)
     cutoff = _check_float("cutoff", cutoff, 0.0, strict=False)
     tol = _check_float("tol", tol, 0.0, strict=True)
-    if method == "dmrg":
-        method = "dmrg2"
-    if method not in DMRG_METHODS:
-        raise ValueError(f"dmrg_ground_state: unknown method {method!r}; allowed: {list(DMRG_METHODS)}")
+    if algorithm not in DMRG_METHODS:
+        raise ValueError(f"dmrg_ground_state: unknown algorithm {algorithm!r}; allowed: {list(DMRG_METHODS)}")
     if not isinstance(verbosity, (int, np.integer)) or isinstance(verbosity, bool):
         raise ValueError(f"dmrg_ground_state: verbosity must be an integer, got {verbosity!r}")
 
@@ -201,7 +200,7 @@ def dmrg_ground_state(model: SpinModel, *, bond_dim: int = 128, cutoff: float = 
     dtype = np.float64 if model.is_real else np.complex128
     sched = _schedule(bond_dim, bool(ramp))
     p0 = random_mps(n, sched[0], 2, seed=seed, dtype=dtype)
-    bsz = 2 if method == "dmrg2" else 1
+    bsz = 2 if algorithm == "dmrg2" else 1
     # quimb's DMRG minimises <ψ|H^T|ψ> (ket on the MPO's upper index): hand it H^T for complex H.
     solver = qtn.DMRG(ham if model.is_real else mpo_transpose(ham), bond_dims=sched, cutoffs=cutoff, bsz=bsz,
                       p0=p0)
@@ -251,7 +250,8 @@ def dmrg_ground_state(model: SpinModel, *, bond_dim: int = 128, cutoff: float = 
                       ConvergenceWarning, stacklevel=2)
     state.energy = energy
     state.info = {
-        "method": method,
+        "method": "dmrg",
+        "algorithm": algorithm,
         "energies": energies,
         "variance": variance,
         "energy_variance": variance,

@@ -19,8 +19,8 @@ symmetric composition of layer exponentials:
   w1 with w1 = 1/(2 − 2^{1/3})).
 
 Consecutive exponentials of the same layer (at stage and step boundaries)
-are merged, so an order-2 step costs one application of every layer except
-the innermost-but-one layers, which run twice.
+are merged, so in an order-2 step the first and the last layer run once and
+every other layer twice (a nearest-neighbour chain: each bond once).
 
 Positions are MPS positions (``lattice.mps_position``); a gate on
 ``(k, l)``, ``k < l``, acts on ``site at k ⊗ site at l`` (k is the most

@@ -25,6 +25,7 @@ truncation is accumulated in ``info["discarded_weight"]``.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 import warnings
@@ -278,9 +279,9 @@ def purification_thermal_states(model, temperatures, *, bond_dim=64, dtau=0.05, 
         Energies converge as ``dtau**order``.
     cutoff : float, default 1e-10
         Relative singular-value cutoff: keep ``s_i > cutoff · s_max``
-        (quimb's ``cutoff_mode="rel"``; quimb's default sum-of-squares mode
-        stalls the bond dimension of an imaginary-time evolution that
-        starts from a product state).
+        (quimb's ``cutoff_mode="rel"``; quimb's default mode for gate
+        splits is not used: it was seen to stall the bond dimension of
+        imaginary-time evolutions).
     ground_state_options : dict, optional
         Options for ``ground_state(model, method="dmrg", ...)`` at T = 0
         (default: ``{"bond_dim": bond_dim, "seed": 0}``).
@@ -303,7 +304,12 @@ def purification_thermal_states(model, temperatures, *, bond_dim=64, dtau=0.05, 
     Notes
     -----
     Temperatures are processed from high to low T on one evolution; each
-    snapshot costs an energy evaluation and a copy.
+    snapshot costs an energy evaluation and a copy (eight temperatures cost
+    ~1.1× the lowest alone, see ``benchmarks/bench_purification.py``). The
+    order-4 composition contains a negative (backward) imaginary-time
+    sub-step, unavoidable beyond order 2. Cost per step: one truncated SVD
+    of a (4χ × 4χ) matrix per gate (order 2: ≈ N per step for a chain;
+    order 4: ≈ 5N), plus 2(r − 1) swap SVDs per gate of MPS range r.
     """
     from .api import check_temperatures  # api imports this module lazily: no cycle at import time
 
@@ -323,8 +329,8 @@ def purification_thermal_states(model, temperatures, *, bond_dim=64, dtau=0.05, 
 
         opts = {"bond_dim": bond_dim, "seed": 0} if ground_state_options is None else dict(ground_state_options)
         gs = ground_state(model, method="dmrg", **opts)
-        for i in zeros:
-            out[i] = gs
+        for j, i in enumerate(zeros):  # repeated T = 0 entries get independent copies
+            out[i] = gs if j == 0 else dataclasses.replace(gs, info=dict(gs.info), mps=gs.mps.copy())
 
     # -- T > 0: one evolution -------------------------------------------------------------------------
     finite = sorted({t for t in temps if t > 0}, reverse=True)  # high T first = ascending β

@@ -159,7 +159,15 @@ class MPSState(State):
 def _right_canonical(arrays: list) -> list:
     """Right-canonical, normalised copy of open-boundary MPS arrays ``(χl, d, χr)`` (QR sweep)."""
     out = [np.array(a) for a in arrays]
-    for k in range(len(out) - 1, 0, -1):
+    # Skip the already right-isometric tail (e.g. DMRG output after a left sweep): checking costs one
+    # χ × dχ × χ GEMM per site, a fraction of a QR.
+    start = len(out) - 1
+    while start > 0:
+        m = out[start].reshape(out[start].shape[0], -1)
+        if not np.allclose(m @ m.conj().T, np.eye(m.shape[0]), rtol=0, atol=1e-13):
+            break
+        start -= 1
+    for k in range(start, 0, -1):
         chl, d, chr_ = out[k].shape
         # A = R^T Q^T with Q^T right-orthonormal rows
         q, r = np.linalg.qr(out[k].reshape(chl, d * chr_).T)

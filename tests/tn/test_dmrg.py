@@ -57,8 +57,8 @@ def test_dmrg_via_api_and_dmrg1():
     e0 = exact_energy(model)
     st = mb.tn.ground_state(model, method="dmrg", bond_dim=32, seed=1)
     assert abs(st.energy - e0) < 1e-7
-    st1 = dmrg_ground_state(model, bond_dim=32, seed=1, method="dmrg1", max_sweeps=40)
-    assert st1.info["method"] == "dmrg1"
+    st1 = mb.tn.ground_state(model, method="dmrg", bond_dim=32, seed=1, algorithm="dmrg1", max_sweeps=40)
+    assert st1.info["method"] == "dmrg" and st1.info["algorithm"] == "dmrg1"
     assert abs(st1.energy - e0) < 1e-6
 
 
@@ -80,7 +80,7 @@ def test_dmrg_nonconvergence_is_a_warning():
 @pytest.mark.parametrize("kw, match", [
     ({"bond_dim": 0}, "bond_dim"),
     ({"bond_dim": 2.5}, "bond_dim"),
-    ({"method": "dmrg3"}, "method"),
+    ({"algorithm": "dmrg3"}, "algorithm"),
     ({"tol": 0.0}, "tol"),
     ({"max_sweeps": 0}, "max_sweeps"),
     ({"cutoff": -1.0}, "cutoff"),

@@ -32,10 +32,12 @@ def _y_field_chain():
 
 CASES = [
     pytest.param(lambda: mb.lattice.heisenberg(mb.lattice.chain(8)), id="chain8-heisenberg"),
-    pytest.param(lambda: mb.lattice.heisenberg(mb.lattice.chain(6), Delta=0.5, J2=0.3, h=0.2), id="chain6-xxz-j2-field"),
+    pytest.param(lambda: mb.lattice.heisenberg(mb.lattice.chain(6), Delta=0.5, J2=0.3, h=0.2),
+                 id="chain6-xxz-j2-field"),
     pytest.param(lambda: mb.lattice.heisenberg(mb.lattice.chain(6, pbc=True)), id="ring6-heisenberg"),
     pytest.param(lambda: mb.lattice.heisenberg(mb.lattice.ladder(3)), id="ladder2x3-heisenberg"),
     pytest.param(lambda: mb.lattice.tfim(mb.lattice.chain(6, pbc=True), J=1.0, g=0.7), id="ring6-tfim"),
+    pytest.param(lambda: mb.lattice.heisenberg(mb.lattice.square(3, 2), J2=0.5, h=0.1), id="square3x2-snake-j2"),
     pytest.param(_y_field_chain, id="chain6-complex-field"),
 ]
 
@@ -76,6 +78,16 @@ def test_energies_and_effective_states_match_exact(make):
         if model.su2_invariant:  # DESIGN §1 claim 4: Heisenberg thermal states give Werner effective states
             for part in _partitions(model.lattice):
                 assert mb.observables.effective_state(p, part).criteria()["werner_distance"] < 1e-6
+
+
+@pytest.mark.parametrize("make", [CASES[3], CASES[6]])  # ladder (non-trivial MPS order), complex chain
+def test_pair_correlators_and_reduced_states_match_exact(make):
+    model = make()
+    p, = mb.tn.thermal_states(model, [0.5], method="purification", bond_dim=64, dtau=0.1)
+    e, = mb.tn.thermal_states(model, [0.5], method="exact")
+    assert np.abs(mb.observables.pair_correlations(p) - mb.observables.pair_correlations(e)).max() < TOL
+    sites = [4, 0, 3]
+    assert np.abs(mb.observables.reduced_state(p, sites) - mb.observables.reduced_state(e, sites)).max() < TOL
 
 
 def test_mps_layout_is_normalised_phys4_in_mps_order():
