@@ -15,6 +15,7 @@ import numpy as np
 from macrobell.lattice import Partition
 from macrobell.tn import DenseState, MPSState, State
 
+from ._checks import site_array
 from .effective import EffectiveState
 
 __all__ = ["effective_state", "pair_correlations", "reduced_state", "correlation_tensor", "MAX_REGIONS",
@@ -118,21 +119,7 @@ def reduced_state(state: State, sites) -> np.ndarray:
     significant tensor factor.
     """
     _check_state(state, "reduced_state")
-    try:
-        s = np.asarray(sites)
-        if s.size and not np.issubdtype(s.dtype, np.integer):
-            raise TypeError
-        s = s.astype(int).reshape(-1)
-    except (TypeError, ValueError):
-        raise ValueError(f"reduced_state: sites must be a list of integer site indices, got {sites!r}") from None
-    n = state.n_sites
-    if s.size == 0:
-        raise ValueError("reduced_state: sites is empty")
-    bad = s[(s < 0) | (s >= n)]
-    if bad.size:
-        raise ValueError(f"reduced_state: sites {bad.tolist()} out of range 0..{n - 1}")
-    if len(set(s.tolist())) != s.size:
-        raise ValueError(f"reduced_state: sites must be distinct, got {s.tolist()}")
+    s = site_array(sites, state.n_sites, "reduced_state")
     if isinstance(state, DenseState):
         from .dense import dense_reduced_state
         return dense_reduced_state(state, s)

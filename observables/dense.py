@@ -21,6 +21,7 @@ import numpy as np
 from macrobell.tn import DenseState
 
 from . import _kernels as kern
+from ._checks import site_array
 
 __all__ = ["dense_pair_correlations", "dense_site_expectations", "dense_correlation_tensor",
            "dense_reduced_state"]
@@ -48,24 +49,6 @@ def _data(state, where):
     if arr.shape != expect:
         raise ValueError(f"{where}: the state's array has shape {arr.shape}, expected {expect} for N={n} sites")
     return n, arr
-
-
-def _sites(sites, n, where, name="sites"):
-    try:
-        s = np.asarray(sites)
-        if s.size and not np.issubdtype(s.dtype, np.integer):
-            raise TypeError
-        s = s.astype(np.int64).reshape(-1)
-    except (TypeError, ValueError):
-        raise ValueError(f"{where}: {name} must be integer site indices, got {sites!r}") from None
-    if s.size == 0:
-        raise ValueError(f"{where}: {name} is empty")
-    bad = s[(s < 0) | (s >= n)]
-    if bad.size:
-        raise ValueError(f"{where}: {name} {bad.tolist()} out of range 0..{n - 1}")
-    if np.unique(s).size != s.size:
-        raise ValueError(f"{where}: {name} must be distinct, got {s.tolist()}")
-    return s
 
 
 def dense_site_expectations(state: DenseState) -> np.ndarray:
@@ -115,7 +98,7 @@ def _check_regions(regions, n, where):
         raise ValueError(f"{where}: regions must be a list of site lists, got {regions!r}") from None
     if len(regions) < 1:
         raise ValueError(f"{where}: regions is empty; give at least one region")
-    out = [_sites(r, n, where, name=f"region {X}") for X, r in enumerate(regions)]
+    out = [site_array(r, n, where, name=f"region {X}") for X, r in enumerate(regions)]
     allsites = np.concatenate(out)
     if np.unique(allsites).size != allsites.size:
         vals, counts = np.unique(allsites, return_counts=True)
@@ -230,7 +213,7 @@ def dense_reduced_state(state: DenseState, sites) -> np.ndarray:
     partially traced over the other sites. Normalised to unit trace.
     """
     n, arr = _data(state, "reduced_state")
-    s = _sites(sites, n, "reduced_state")
+    s = site_array(sites, n, "reduced_state")
     k = s.size
     rest = np.setdiff1d(np.arange(n), s)
     perm = np.concatenate([s, rest])

@@ -37,6 +37,7 @@ import numpy as np
 from macrobell.tn import MPSState
 
 from . import _mps_kernels as kern
+from ._checks import site_array
 
 __all__ = ["mps_correlation_tensor", "mps_pair_correlations", "mps_reduced_state", "MPS_MAX_REGIONS",
            "correlation_tensor_arrays",
@@ -63,24 +64,6 @@ def _prepare(state, where):
     if not real:
         arrays = [A.astype(complex, copy=False) for A in arrays]
     return [kern.site_view(A, da) for A in arrays], real
-
-
-def _sites(s, n, where, name):
-    try:
-        a = np.asarray(s)
-        if a.size and not np.issubdtype(a.dtype, np.integer):
-            raise TypeError
-        a = a.astype(int).reshape(-1)
-    except (TypeError, ValueError):
-        raise ValueError(f"{where}: {name} must be a list of integer sites, got {s!r}") from None
-    if a.size == 0:
-        raise ValueError(f"{where}: {name} is empty")
-    bad = a[(a < 0) | (a >= n)]
-    if bad.size:
-        raise ValueError(f"{where}: {name} has sites {bad.tolist()} out of range 0..{n - 1}")
-    if np.unique(a).size != a.size:
-        raise ValueError(f"{where}: {name} repeats sites: {a.tolist()}")
-    return a
 
 
 def _to_physical(U, real, ny):
@@ -116,7 +99,7 @@ def mps_correlation_tensor(state: MPSState, regions) -> np.ndarray:
         raise ValueError(f"{where}: K={K} regions; the MPS sweep supports at most K={MPS_MAX_REGIONS} "
                          f"(MPS_MAX_REGIONS: it carries 4^K - 3^K environments)")
     n = state.n_sites
-    regs = [_sites(r, n, where, f"region {X}") for X, r in enumerate(regions)]
+    regs = [site_array(r, n, where, f"region {X}") for X, r in enumerate(regions)]
     allsites = np.concatenate(regs)
     if np.unique(allsites).size != allsites.size:
         vals, counts = np.unique(allsites, return_counts=True)
@@ -294,7 +277,7 @@ def mps_reduced_state(state: MPSState, sites) -> np.ndarray:
     """
     where = "reduced_state"
     n = state.n_sites
-    s = _sites(sites, n, where, "sites")
+    s = site_array(sites, n, where, "sites")
     A4, real = _prepare(state, where)
     k = s.size
     p = state.lattice.mps_position[s]

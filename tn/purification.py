@@ -36,8 +36,10 @@ import scipy.linalg as sla
 from .gates import commuting_layers, exp_gate, hamiltonian_pieces, merge_sequence, step_sequence, trotter_stages
 from .state import MPSState
 
-__all__ = ["purification_thermal_states", "purified_energy", "DISCARDED_WEIGHT_TOL"]
+__all__ = ["purification_thermal_states", "purified_energy", "DISCARDED_WEIGHT_TOL", "MAX_STEPS"]
 
+#: Largest number of Trotter steps one call may take (β/2 = MAX_STEPS · dtau).
+MAX_STEPS = 1e6
 #: Accumulated discarded weight above which a snapshot is flagged ``converged=False`` (and warned).
 DISCARDED_WEIGHT_TOL = 1e-6
 
@@ -337,6 +339,10 @@ def purification_thermal_states(model, temperatures, *, bond_dim=64, dtau=0.05, 
     if finite:
         if n < 2:
             raise ValueError("purification: needs at least 2 sites; use method='exact'")
+        n_steps = 1.0 / finite[-1] / 2 / dtau
+        if n_steps > MAX_STEPS:
+            raise ValueError(f"purification: T = {finite[-1]:g} with dtau = {dtau:g} needs {n_steps:.3g} Trotter "
+                             f"steps (limit {MAX_STEPS:g}); use T = 0 for the ground state or a larger dtau")
         states = _evolve(model, [1.0 / t for t in finite], bond_dim, dtau, order, cutoff)
         by_T = dict(zip(finite, states))
         for i, t in enumerate(temps):

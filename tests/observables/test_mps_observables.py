@@ -194,7 +194,7 @@ def test_bad_input():
         mps_correlation_tensor(st, [[0], [10]])
     with pytest.raises(ValueError, match="empty"):
         mps_correlation_tensor(st, [[0], []])
-    with pytest.raises(ValueError, match="repeats"):
+    with pytest.raises(ValueError, match="must be distinct"):
         mps_reduced_state(st, [1, 1])
     ex = mb.tn.from_dense(np.ones(4) / 2, mb.lattice.chain(2))
     with pytest.raises(ValueError, match="MPSState"):

@@ -236,6 +236,12 @@ def test_bad_options(kwargs, match):
         mb.tn.thermal_states(model, [1.0], method="purification", **kwargs)
 
 
+def test_too_low_temperature_for_dtau():
+    model = mb.lattice.heisenberg(mb.lattice.chain(4))
+    with pytest.raises(ValueError, match="Trotter steps"):
+        purification_thermal_states(model, [1.0, 1e-9], dtau=0.05)
+
+
 @pytest.mark.parametrize("temps", [[-1.0], [1.0, -0.5], [], [float("inf")], [float("nan")]])
 def test_bad_temperatures(temps):
     model = mb.lattice.heisenberg(mb.lattice.chain(4))
