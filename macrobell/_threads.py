@@ -38,14 +38,20 @@ def set_threads(n: int | None = None) -> int:
     n = default_threads() if n is None else n
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise ValueError(f"set_threads: n must be a positive integer, got {n!r}")
-    import numpy, scipy.linalg  # noqa: F401,E401  threadpoolctl only limits BLAS libraries already loaded
-    from threadpoolctl import threadpool_limits
+    # threadpoolctl only limits libraries already loaded: load BLAS (numpy's
+    # and scipy's) and numba's OpenMP runtime first.
+    import numpy  # noqa: F401
+    import scipy.linalg  # noqa: F401
 
-    _limiter = threadpool_limits(limits=n)
     try:
         import numba
+    except ImportError:  # pragma: no cover - numba is a core dependency
+        numba = None
+    from threadpoolctl import threadpool_limits
 
+    if numba is not None:
+        # this starts numba's threading layer (it may load libgomp), so it
+        # comes before the threadpoolctl limit
         numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))
-    except Exception:  # numba absent or its threading layer not initialisable: BLAS pinning still holds
-        pass
+    _limiter = threadpool_limits(limits=n)
     return n
