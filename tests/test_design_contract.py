@@ -1,0 +1,50 @@
+"""DESIGN §5: the Python interface exactly as users' scripts call it.
+
+The snippet is the design document's, with sizes shrunk (and an exact
+oracle alongside) so the suite stays fast.
+"""
+
+import numpy as np
+import pytest
+
+import macrobell as mb
+
+
+def test_python_interface_of_design_section_5():
+    lat = mb.lattice.chain(10, pbc=False)
+    model = mb.lattice.heisenberg(lat, J=1.0, Delta=1.0, J2=0.0, h=0.0)
+    part = mb.lattice.Partition.halves(lat)
+    gs = mb.tn.ground_state(model, method="dmrg", bond_dim=32)
+    ths = mb.tn.thermal_states(model, temperatures=[0.5, 1.0], method="purification", bond_dim=32, dtau=0.1)
+    assert [t.temperature for t in ths] == [0.5, 1.0]
+    ex = mb.tn.ground_state(model, method="exact")
+    st = mb.tn.from_dense(ex.vector, lat)
+    st2 = mb.tn.from_quimb(gs.mps, lat)
+    assert gs.info["converged"] and gs.info["max_bond"] <= 32
+    assert gs.energy == pytest.approx(ex.energy, abs=1e-8)
+    eff = mb.observables.effective_state(gs, part)
+    assert isinstance(eff, mb.observables.EffectiveState) and eff.K == 2
+    assert eff.T.shape == (4, 4) and eff.rho.shape == (4, 4)
+    crit = eff.criteria()
+    assert crit["verdict"] in ("separable", "local-povm", "local-projective", "local-correlations",
+                               "local-2-setting", "chsh-violating", "unknown")
+    for other in (st, st2):
+        np.testing.assert_allclose(mb.observables.effective_state(other, part).T, eff.T, atol=1e-6)
+    C = mb.observables.pair_correlations(gs)
+    assert C.shape == (10, 10, 4, 4)
+    rho = mb.observables.reduced_state(gs, [0, 4, 7])
+    assert rho.shape == (8, 8)
+    np.testing.assert_allclose(rho, mb.observables.reduced_state(st, [0, 4, 7]), atol=1e-6)
+    for th, ex_th in zip(ths, mb.tn.thermal_states(model, temperatures=[0.5, 1.0], method="exact")):
+        assert th.energy == pytest.approx(ex_th.energy, abs=1e-5)
+        np.testing.assert_allclose(mb.observables.effective_state(th, part).T,
+                                   mb.observables.effective_state(ex_th, part).T, atol=1e-5)
+
+
+def test_partition_factories_of_design_section_5():
+    lat = mb.lattice.square(4, 4)
+    assert mb.lattice.Partition.sublattices(lat).sizes == (8, 8)
+    assert mb.lattice.Partition.blocks(lat, 4).K == 4
+    p = mb.lattice.Partition.custom(lat, {"A": [0, 1], "B": [5, 6]})
+    assert p.names == ("A", "B")
+    assert mb.lattice.ladder(4, legs=2).n_sites == 8
