@@ -21,6 +21,9 @@ Presets
 ``CFTD``
     Copper formate tetradeuterate Cu(DCOO)2·4D2O, a square-lattice
     Heisenberg antiferromagnet.
+``Ca2CuO2Cl2``
+    Calcium copper oxychloride, an undoped square-lattice cuprate (CuO2
+    planes of the high-Tc parent compounds).
 """
 
 from __future__ import annotations
@@ -149,6 +152,21 @@ MATERIALS: dict = {
         },
         notes="Square-lattice S = 1/2 Heisenberg antiferromagnet (T_N = 16.5 K from weak interlayer coupling, "
               "neglected here).",
+    ),
+    "Ca2CuO2Cl2": Material(
+        name="Ca2CuO2Cl2",
+        formula="Ca2CuO2Cl2",
+        lattice="square",
+        couplings_K={"J": 135.0 * MEV_IN_K},
+        reference_coupling="J",
+        references={
+            "J": "J = 135 ± 4 meV (= 1567 K), nearest-neighbour Heisenberg fit including quantum corrections, "
+                 "from the Cu L3-edge RIXS spin-wave dispersion: B. W. Lebert et al., arXiv:1610.08383 "
+                 "(Phys. Rev. B 95, 155110 (2017) [recalled]); with further-neighbour exchange the same data "
+                 "give J = 141 meV",
+        },
+        notes="Undoped cuprate; the nearest-neighbour model neglects J', J'' and ring exchange (the zone-"
+              "boundary dispersion is ~40 meV) and the interlayer coupling. Room temperature is T/J ≈ 0.19.",
     ),
 }
 

@@ -37,6 +37,7 @@ def test_every_value_has_a_reference(name):
 def test_unit_conversions():
     assert MEV_IN_K == pytest.approx(11.6045, abs=1e-3)
     assert MATERIALS["CFTD"].couplings_K["J"] == pytest.approx(73.1, abs=0.1)
+    assert MATERIALS["Ca2CuO2Cl2"].couplings_K["J"] == pytest.approx(1566.6, abs=0.1)  # 135 meV
     assert get_material("CuPzN").temperature(10.7) == pytest.approx(1.0)
     with pytest.raises(ValueError, match="allowed"):
         get_material("unobtainium")
@@ -62,10 +63,13 @@ def test_ladder_preset_rungs_and_legs_against_kronecker_products():
         m.model(mb.lattice.chain(4))
 
 
-def test_square_preset_builds():
-    lat = mb.lattice.square(2, 2)
-    model = MATERIALS["CFTD"].model(lat)
+@pytest.mark.parametrize("name", ["CFTD", "Ca2CuO2Cl2"])
+def test_square_presets_are_the_unit_heisenberg_model(name):
+    lat = mb.lattice.square(2, 3)
+    model = MATERIALS[name].model(lat)
     assert model.su2_invariant and model.params["J"] == pytest.approx(1.0)
+    np.testing.assert_allclose(model.to_sparse().toarray(), mb.lattice.heisenberg(lat).to_sparse().toarray(),
+                               atol=1e-14)
 
 
 def test_material_sweep_in_kelvin(tmp_path):
