@@ -4,7 +4,7 @@
 """
 
 from .api import GROUND_METHODS, THERMAL_METHODS, from_dense, from_quimb, ground_state, thermal_states
-from .state import DenseState, MPSState, State
+from .state import ConvergenceWarning, DenseState, MPSState, State
 
 __all__ = ["ground_state", "thermal_states", "from_dense", "from_quimb", "State", "DenseState", "MPSState",
-           "GROUND_METHODS", "THERMAL_METHODS"]
+           "GROUND_METHODS", "THERMAL_METHODS", "ConvergenceWarning"]

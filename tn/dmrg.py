@@ -29,7 +29,7 @@ import numpy as np
 from macrobell.lattice import SpinModel
 
 from .mpo import model_to_mpo, mpo_arrays, mpo_transpose
-from .state import MPSState
+from .state import ConvergenceWarning, MPSState
 
 __all__ = ["dmrg_ground_state", "ConvergenceWarning", "DMRG_METHODS", "mpo_expectation", "mpo_moments",
            "VARIANCE_TOL_PER_SITE", "random_mps"]
@@ -39,10 +39,6 @@ DMRG_METHODS = ("dmrg2", "dmrg1")
 #: A ground state whose energy variance exceeds this × N is flagged unconverged.
 VARIANCE_TOL_PER_SITE = 1e-5
 _RAMP_START = 16
-
-
-class ConvergenceWarning(UserWarning):
-    """A solver stopped before meeting its tolerance (the state is still returned)."""
 
 
 def _split_anc(A, da):

@@ -34,7 +34,7 @@ import numpy as np
 import scipy.linalg as sla
 
 from .gates import commuting_layers, exp_gate, hamiltonian_pieces, merge_sequence, step_sequence, trotter_stages
-from .state import MPSState
+from .state import ConvergenceWarning, MPSState
 
 __all__ = ["purification_thermal_states", "purified_energy", "DISCARDED_WEIGHT_TOL", "MAX_STEPS"]
 
@@ -407,7 +407,7 @@ def _evolve(model, betas, bond_dim, dtau, order, cutoff):
         }
         if not info["converged"]:
             warnings.warn(f"purification: accumulated discarded weight {disc:.3g} at beta={beta:g} exceeds "
-                          f"{DISCARDED_WEIGHT_TOL:g}; increase bond_dim (now {bond_dim})", RuntimeWarning,
+                          f"{DISCARDED_WEIGHT_TOL:g}; increase bond_dim (now {bond_dim})", ConvergenceWarning,
                           stacklevel=3)
         results.append(MPSState(lattice=model.lattice, model=model, energy=energy, info=info,
                                 mps=_to_quimb(arrays), purified=True))

@@ -20,7 +20,12 @@ import numpy as np
 
 from macrobell.lattice import Lattice, SpinModel
 
-__all__ = ["State", "DenseState", "MPSState"]
+__all__ = ["State", "DenseState", "MPSState", "ConvergenceWarning"]
+
+
+class ConvergenceWarning(UserWarning):
+    """A solver stopped before meeting its tolerance; the state is still returned, flagged
+    ``info["converged"] = False``."""
 
 
 @dataclass(eq=False)
