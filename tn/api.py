@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import inspect
 import math
+import warnings
 
 import numpy as np
 
@@ -30,7 +31,14 @@ def _call_backend(func, where: str, *args, **kwargs):
     unknown = sorted(set(kwargs) - set(allowed))
     if unknown:
         raise ValueError(f"{where}: unknown option(s) {unknown}; allowed: {allowed}")
-    return func(*args, **kwargs)
+    # Solver warnings (non-convergence, truncation) are re-issued at the
+    # user's call site instead of pointing inside macrobell.
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = func(*args, **kwargs)
+    for w in caught:
+        warnings.warn(w.message, w.category, stacklevel=3)
+    return result
 
 
 def _check_model(model, where):

@@ -274,3 +274,10 @@ def test_larger_lattices_match_exact(make, chi):
         for part in _partitions(model.lattice):
             d = mb.observables.effective_state(p, part).T - mb.observables.effective_state(e, part).T
             assert np.abs(d).max() < TOL
+
+
+def test_solver_warnings_point_at_the_callers_line():
+    model = mb.lattice.heisenberg(mb.lattice.chain(8))
+    with pytest.warns(mb.tn.ConvergenceWarning) as record:
+        mb.tn.thermal_states(model, [0.25], method="purification", bond_dim=4, dtau=0.25)
+    assert record[0].filename == __file__
