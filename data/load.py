@@ -25,7 +25,7 @@ import json
 
 import numpy as np
 
-from .store import open_store
+from .store import open_store, read_snapshot
 
 __all__ = ["load", "PARAM_PREFIX_COLUMNS", "records_to_frame"]
 
@@ -111,10 +111,14 @@ def load(path, pairs: bool = False):
     pandas.DataFrame
         One row per complete point × partition; see the module docstring for the columns.
     """
-    store = open_store(path)
-    try:
-        config = json.loads(store.sweep_canonical() or "{}")
-        order = [p["name"] for p in config.get("partitions", [])]
-    except ValueError:
-        order = None
-    return records_to_frame(list(store.iter_points(pairs=pairs)), order, pairs=pairs)
+    def read():
+        store = open_store(path)
+        try:
+            config = json.loads(store.sweep_canonical() or "{}")
+            order = [p["name"] for p in config.get("partitions", [])]
+        except ValueError:
+            order = None
+        return list(store.iter_points(pairs=pairs)), order
+
+    records, order = read_snapshot(read, path)
+    return records_to_frame(records, order, pairs=pairs)

@@ -43,7 +43,7 @@ from typing import Any, Iterator, Mapping
 import numpy as np
 
 __all__ = ["FORMAT", "FORMAT_VERSION", "StoreError", "create_store", "open_store", "Store", "to_jsonable",
-           "decode_attrs"]
+           "decode_attrs", "read_snapshot"]
 
 FORMAT = "macrobell"
 FORMAT_VERSION = 1
@@ -153,6 +153,28 @@ def create_store(path, sweep) -> "Store":
     except FileExistsError:
         raise StoreError(f"output file {str(path)!r} already exists") from None
     return Store(path)
+
+
+def read_snapshot(fn, path, attempts: int = 40, wait_s: float = 0.05):
+    """Call ``fn()`` (which reads ``path``), retrying while a running sweep is mid-write.
+
+    Readers take no file lock so that they never block the writer; the price
+    is that a read overlapping a write can see a half-written group (h5py
+    raises ``RuntimeError``/``KeyError``/``OSError``, or a group reads as
+    ``None``). Such a read is retried;
+    if it keeps failing a :class:`StoreError` says why.
+    """
+    last = None
+    for _ in range(attempts):
+        try:
+            return fn()
+        except StoreError:
+            raise
+        except (RuntimeError, KeyError, OSError, AttributeError) as exc:
+            last = exc
+            time.sleep(wait_s)
+    raise StoreError(f"could not read a consistent snapshot of {str(path)!r} (is a sweep writing it right now? "
+                     f"try again): {last}")
 
 
 def open_store(path) -> "Store":

@@ -243,12 +243,15 @@ def _cmd_point(a):
 def _cmd_show(a):
     from macrobell.data import load, open_store
     from macrobell.data.demo import summary_table
+    from macrobell.data.store import read_snapshot
 
-    store = open_store(a.file)
-    root = store.root_attrs()
-    st = store.statuses()
-    with store.read() as f:
-        n_total = int(f["sweep"].attrs.get("n_points", -1))
+    def header():
+        store = open_store(a.file)
+        with store.read() as f:
+            n_total = int(f["sweep"].attrs.get("n_points", -1))
+        return store, store.root_attrs(), store.statuses(), n_total
+
+    store, root, st, n_total = read_snapshot(header, a.file)
     done = sum(1 for v in st.values() if v == "complete")
     print(f"{a.file}: macrobell format {root.get('format_version')}, created {root.get('created')}, "
           f"macrobell {root.get('macrobell_version')}, quimb {root.get('quimb_version')}")
