@@ -244,9 +244,19 @@ def dmrg_ground_state(model: SpinModel, *, bond_dim: int = 128, cutoff: float = 
         converged = False
         warnings.warn(f"dmrg_ground_state ({model.name}, N={n}, bond_dim={bond_dim}): " + "; ".join(reasons),
                       ConvergenceWarning, stacklevel=2)
+    # An SU(2)-invariant Hamiltonian on an odd number of spins-1/2 has
+    # half-integer total spin, so its ground manifold is at least doubly
+    # degenerate: DMRG returns one (seed-dependent) member, not the T -> 0
+    # mixture, and its effective state is then not of Werner form.
+    degenerate = bool(model.su2_invariant and n % 2 == 1)
+    if degenerate:
+        warnings.warn(f"dmrg_ground_state ({model.name}, N={n}): an SU(2)-invariant model on an odd number of "
+                      "sites has a degenerate ground manifold (S_tot >= 1/2); DMRG returns one state of it, the "
+                      "exact backend their equal mixture. Use an even N, or T > 0.", UserWarning, stacklevel=2)
     state.energy = energy
     state.info = {
         "method": "dmrg",
+        "degenerate_manifold": degenerate,
         "algorithm": algorithm,
         "energies": energies,
         "variance": variance,

@@ -137,3 +137,12 @@ def test_from_quimb_reorders_and_gives_energy():
     inv = lat.mps_position
     w = w.transpose(inv).ravel()
     assert abs(abs(np.vdot(w, v)) - 1) < 1e-10
+
+
+def test_odd_su2_chain_warns_about_its_degenerate_manifold():
+    model = mb.lattice.heisenberg(mb.lattice.chain(7))
+    with pytest.warns(UserWarning, match="degenerate ground manifold") as record:
+        st = mb.tn.ground_state(model, method="dmrg", bond_dim=16, seed=0)
+    assert st.info["degenerate_manifold"] and record[0].filename == __file__
+    ex = mb.tn.ground_state(model, method="exact")
+    assert ex.info["degeneracy"] == 2 and st.energy == pytest.approx(ex.energy, abs=1e-8)
