@@ -48,3 +48,31 @@ def test_partition_factories_of_design_section_5():
     p = mb.lattice.Partition.custom(lat, {"A": [0, 1], "B": [5, 6]})
     assert p.names == ("A", "B")
     assert mb.lattice.ladder(4, legs=2).n_sites == 8
+
+
+DESIGN_TOML = '''
+[lattice]
+kind = "chain"            # chain | ladder | square | triangular | ...
+L = [8, 16, 32]
+pbc = false
+[model]
+kind = "heisenberg"
+J = 1.0
+Delta = [0.5, 1.0]
+[state]
+method = "dmrg"           # exact | dmrg | purification | peps
+temperatures = [0.0, 0.5, 1.0]   # 0 = ground state
+bond_dim = 128
+[[partitions]]
+kind = "halves"
+[[partitions]]
+kind = "sublattices"
+'''
+
+
+def test_sweep_file_of_design_section_5_validates():
+    sweep = mb.data.Sweep.from_toml(DESIGN_TOML)
+    assert len(sweep.points) == 3 * 2 * 3
+    assert len(sweep.groups) == 3 * 2  # one computation per (L, Delta) serves all temperatures
+    with pytest.raises(mb.data.SweepError, match="Dleta"):
+        mb.data.Sweep.from_toml(DESIGN_TOML.replace("Delta =", "Dleta ="))
