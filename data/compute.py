@@ -114,7 +114,8 @@ def _states(model, state_spec: Mapping, temps: list):
             d_opts.setdefault("bond_dim", p_opts.get("bond_dim", 64))
         return list(tn.thermal_states(model, temps, method="purification", **p_opts,
                                       ground_state_options=d_opts or None))
-    return [tn.ground_state(model, method=method, **options) for _ in temps]  # pragma: no cover
+    # peps: ground states only (the sweep validator refuses T > 0)
+    return [tn.ground_state(model, method=method, **options)] * len(temps)
 
 
 def compute_group(task: Mapping) -> list:

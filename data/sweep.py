@@ -13,7 +13,7 @@ Format (DESIGN §5)::
     # material = "CuPzN"
     # temperature_unit = "K"  # T / J_ref is stored as T, the kelvin value as T_K
     [state]
-    method = "exact"          # exact | dmrg | purification (peps: not yet)
+    method = "exact"          # exact | dmrg | purification | peps (ground states only)
     temperatures = [0.0, 0.5] # 0 = ground state; never a computation per temperature
     # dmrg / purification: T = 0 by DMRG, all T > 0 from one purification evolution;
     # options (bond_dim, cutoff, tol, max_sweeps, seed, dtau, order) are the backends' arguments
@@ -394,9 +394,9 @@ class Sweep:
                     if x < lo or (strict and x == lo):
                         raise _err("state", k, f"must be {'>' if strict else '>='} {lo}, got {x!r}")
             opt_axes[k] = vals
-        if method == "peps":
-            raise _err("state", "method", "method 'peps' is not available in this version; "
-                                          "allowed: ['exact', 'dmrg', 'purification']")
+        if method == "peps" and any(t != 0 for t in temps):
+            raise _err("state", "temperatures", "method 'peps' computes ground states only: temperatures must "
+                                                "all be 0 (use method 'purification' or 'exact' for T > 0)")
         st_cfg = {"method": method, "temperatures": temps,
                   **{k: (v if len(v) > 1 else v[0]) for k, v in opt_axes.items()}}
 
@@ -471,6 +471,9 @@ def _backend_functions(method: str) -> list:
             from macrobell.tn import dmrg as d
             from macrobell.tn import purification as p
             return [(d.dmrg_ground_state, 1), (p.purification_thermal_states, 2)]
+        if method == "peps":
+            from macrobell.tn import peps as pe
+            return [(pe.peps_ground_state, 1)]
     except (ImportError, AttributeError):
         pass
     return []
@@ -578,19 +581,22 @@ def _build_partition(lattice, p: Mapping, lat_spec: Mapping | None = None):
 
 
 def _check_capacity(method, model, temps, lat_spec):
-    """Refuse, before any work, an exact request that the exact backend would refuse (memory guard)."""
+    """Refuse, before any work, what the backend would refuse: an exact request over the memory
+    guard, a PEPS on a lattice or model it cannot hold."""
+    if method == "peps":
+        from macrobell.tn import peps as pe
+        try:
+            pe.model_to_local_ham(model)
+        except ValueError as exc:
+            raise _err("state", "method", f"lattice {_fmt(lat_spec)}: {exc}") from None
+        return
     if method != "exact":
         return
-    try:
-        from macrobell.tn import exact as ex
-        check = ex.check_exact_memory
-    except (ImportError, AttributeError):
-        return
-    n_ops = sum(len(t.bonds) for t in model.terms) + sum(len(f.sites) for f in model.fields)
+    from macrobell.tn import exact as ex
     mixed = any(t > 0 for t in temps)
     try:
-        check(model.n_sites, "full" if mixed else "lanczos", n_ops=n_ops,
-              n_temperatures=len(temps), is_complex=not model.is_real)
+        ex.check_exact_memory(model.n_sites, "full" if mixed else "lanczos", n_ops=len(model.flip_masks()),
+                              n_temperatures=len(temps), is_complex=not model.is_real)
     except (ValueError, MemoryError) as exc:
         raise _err("state", "method", f"lattice {_fmt(lat_spec)}: {exc}") from None
 

@@ -2,7 +2,8 @@
 
 Each function validates its input, then dispatches on the state's backend:
 dense states go to the numba kernels of :mod:`.dense`, MPS states (plain or
-purified) to the one-sweep recurrences of :mod:`.mps`. Sites and regions are
+purified) to the one-sweep recurrences of :mod:`.mps`, PEPS states to the
+boundary contractions of :mod:`.peps`. Sites and regions are
 always lattice indices.
 """
 
@@ -13,7 +14,7 @@ import itertools
 import numpy as np
 
 from macrobell.lattice import Partition
-from macrobell.tn import DenseState, MPSState, State
+from macrobell.tn import DenseState, MPSState, PEPSState, State
 
 from ._checks import site_array
 from .effective import EffectiveState
@@ -31,7 +32,7 @@ MAX_TUPLES = 200_000
 def _check_state(state, where):
     if not isinstance(state, State):
         raise ValueError(f"{where}: expected a macrobell state (from macrobell.tn), got {type(state).__name__}")
-    if not isinstance(state, (DenseState, MPSState)):
+    if not isinstance(state, (DenseState, MPSState, PEPSState)):
         raise ValueError(f"{where}: no observables for backend {type(state).__name__}")
 
 
@@ -50,6 +51,9 @@ def correlation_tensor(state: State, regions) -> np.ndarray:
     if isinstance(state, DenseState):
         from .dense import dense_correlation_tensor
         return dense_correlation_tensor(state, regions)
+    if isinstance(state, PEPSState):
+        from .peps import peps_correlation_tensor
+        return peps_correlation_tensor(state, regions)
     from .mps import mps_correlation_tensor
     return mps_correlation_tensor(state, regions)
 
@@ -108,6 +112,9 @@ def pair_correlations(state: State) -> np.ndarray:
     if isinstance(state, DenseState):
         from .dense import dense_pair_correlations
         return dense_pair_correlations(state)
+    if isinstance(state, PEPSState):
+        from .peps import peps_pair_correlations
+        return peps_pair_correlations(state)
     from .mps import mps_pair_correlations
     return mps_pair_correlations(state)
 
@@ -123,5 +130,8 @@ def reduced_state(state: State, sites) -> np.ndarray:
     if isinstance(state, DenseState):
         from .dense import dense_reduced_state
         return dense_reduced_state(state, s)
+    if isinstance(state, PEPSState):
+        from .peps import peps_reduced_state
+        return peps_reduced_state(state, s)
     from .mps import mps_reduced_state
     return mps_reduced_state(state, s)

@@ -1,7 +1,7 @@
 """Public entry points of the tensor-network layer: one interface, several backends.
 
 ``ground_state`` / ``thermal_states`` validate the request, then hand it to
-the backend module (``exact``, ``dmrg``, ``purification``). Backend options
+the backend module (``exact``, ``dmrg``, ``purification``, ``peps``). Backend options
 are keyword arguments; an unknown option is a ``ValueError`` that lists the
 allowed ones.
 """
@@ -56,6 +56,8 @@ def ground_state(model: SpinModel, method: str = "exact", **options) -> State:
         ``"exact"``: Lanczos on the sparse Hamiltonian (degenerate ground
         manifolds give their equal mixture, the T → 0 limit).
         ``"dmrg"``: quimb DMRG on the model's MPO in the lattice's MPS order.
+        ``"peps"``: quimb PEPS simple update on open square/ladder lattices
+        (nearest-neighbour terms), boundary contraction for observables.
     **options
         Backend settings (e.g. ``bond_dim``, ``cutoff``, ``tol``,
         ``max_sweeps``, ``seed`` for DMRG).
@@ -73,8 +75,8 @@ def ground_state(model: SpinModel, method: str = "exact", **options) -> State:
         from .dmrg import dmrg_ground_state
         return _call_backend(dmrg_ground_state, "ground_state(method='dmrg')", model, **options)
     if method == "peps":
-        raise NotImplementedError("ground_state: method 'peps' is not implemented yet; use 'exact' or 'dmrg' "
-                                  "(2D lattices run as MPS along the snake order)")
+        from .peps import peps_ground_state
+        return _call_backend(peps_ground_state, "ground_state(method='peps')", model, **options)
     raise ValueError(f"ground_state: unknown method {method!r}; allowed: {list(GROUND_METHODS)}")
 
 

@@ -7,6 +7,9 @@ data observables need:
 * :class:`DenseState` — a state vector or a density matrix (exact backend).
 * :class:`MPSState` — a quimb ``MatrixProductState`` in the lattice's MPS
   order, optionally a purification (local dimension 4 = physical ⊗ ancilla).
+* :class:`PEPSState` — a quimb ``PEPS`` on a rectangular lattice, with the
+  map between lattice sites and PEPS coordinates ``(x, y)`` and the
+  boundary-contraction bond ``chi`` its observables use.
 
 Observables dispatch on these classes; they never depend on how a state was
 made.
@@ -20,7 +23,7 @@ import numpy as np
 
 from macrobell.lattice import Lattice, SpinModel
 
-__all__ = ["State", "DenseState", "MPSState", "ConvergenceWarning"]
+__all__ = ["State", "DenseState", "MPSState", "PEPSState", "ConvergenceWarning"]
 
 
 class ConvergenceWarning(UserWarning):
@@ -159,6 +162,35 @@ class MPSState(State):
         if canonical == "right":
             out = _right_canonical(out)
         return out
+
+
+@dataclass(eq=False, repr=False)
+class PEPSState(State):
+    """A projected entangled pair state (quimb ``PEPS``) on an ``Lx × Ly`` grid.
+
+    Lattice site ``i`` sits at PEPS coordinate ``coords[i] = (x, y)`` (for
+    :func:`macrobell.lattice.square` and :func:`~macrobell.lattice.ladder`:
+    ``i = x * Ly + y``). Physical index 0 is ``|↑>`` (σz = +1). Observables
+    contract the norm network by boundary MPS of bond dimension ``chi``.
+    """
+
+    peps: object = None
+    coords: np.ndarray | None = None
+    chi: int = 64
+
+    @property
+    def backend(self) -> str:
+        return "peps"
+
+    @property
+    def shape(self) -> tuple:
+        """``(Lx, Ly)`` of the PEPS grid."""
+        return int(self.peps.Lx), int(self.peps.Ly)
+
+    def coo(self, site: int) -> tuple:
+        """PEPS coordinate ``(x, y)`` of lattice site ``site``."""
+        x, y = self.coords[int(site)]
+        return int(x), int(y)
 
 
 def _right_canonical(arrays: list) -> list:

@@ -1,0 +1,199 @@
+"""Correlators of PEPS states by boundary contraction: reduced states, all pairs, correlation tensors.
+
+All functions take a :class:`~macrobell.tn.PEPSState` and lattice indices.
+Every quantity comes from reduced density matrices of a few sites, each
+computed like quimb's ``compute_partial_traces_boundary``: the norm network
+``<ψ|ψ>`` is contracted by boundary MPS of bond ``state.chi`` from all four
+sides onto the smallest rectangle (*plaquette*) that holds the chosen sites
+(quimb ``compute_plaquette_environments``, one set per plaquette size); the
+plaquette's ket and bra layers, with the chosen sites' physical bonds cut,
+are then contracted exactly with that environment. Each reduced state is
+normalised by its own trace, which cancels the normalisation error of the
+environment. With ``chi`` at or above the exact boundary rank (small
+lattices) the results are exact.
+
+Cost: one environment set per distinct plaquette size, then one exact
+contraction of a ``dx × dy`` double-layer plaquette per site tuple, so sites
+far apart (large plaquettes) are the expensive ones — the backend targets
+small lattices (a few × a few sites), where the K-region correlation tensor
+is simply the average of ``Π N_X`` K-site reduced states (one site per
+region) and all pair correlators take ``N(N−1)/2`` two-site reduced states.
+Measured (2 cores, chi = 4 D²): 3 × 3, D = 2: all pairs 0.3 s; 4 × 4 simple-update
+Heisenberg state, D = 3: sublattice tensor 1.5 s, all pairs 3.3 s; D = 4 (chi = 64):
+62 s and 96 s, dominated by the exact contraction of the large plaquettes of
+distant pairs.
+
+Conventions as everywhere: ``|0> = |↑>`` (σz = +1), a reduced state's first
+listed site is its most significant tensor factor, ``C[i, j, a, b] =
+<σ_a^i σ_b^j>`` with σ_0 = 1.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import defaultdict
+
+import numpy as np
+
+from macrobell.tn import PEPSState
+
+from ._checks import site_array
+
+__all__ = ["peps_reduced_state", "peps_reduced_states", "peps_pair_correlations", "peps_correlation_tensor",
+           "PEPS_MAX_REGIONS", "PEPS_MAX_TUPLES"]
+
+#: Largest number of regions K of :func:`peps_correlation_tensor` (K-site reduced states of 4^K entries).
+PEPS_MAX_REGIONS = 6
+#: Largest number of site tuples (one site per region) averaged by :func:`peps_correlation_tensor`.
+PEPS_MAX_TUPLES = 20_000
+#: Layer tags of the norm network (quimb's defaults): ket and bra layers are absorbed one by one.
+_LAYER_TAGS = ("KET", "BRA")
+
+#: Contraction-path finders of the plaquette contractions, by plaquette size: cotengra's "greedy" up to
+#: this many sites, "auto" above. Measured (random PEPS, D = 2-4): "auto-hq" (optimal search) costs
+#: seconds per path on 3 × 3 plaquettes, far more than the contraction; "greedy" picks paths ~5× slower
+#: than "auto" on 4 × 2 plaquettes at D = 4, "auto" searches ~5× longer than "greedy" on small ones.
+_GREEDY_MAX_SITES = 6
+
+_PAULI = np.array([[[1, 0], [0, 1]], [[0, 1], [1, 0]], [[0, -1j], [1j, 0]], [[1, 0], [0, -1]]], dtype=complex)
+
+
+def _check(state, where):
+    if not isinstance(state, PEPSState):
+        raise ValueError(f"{where}: expected a PEPSState, got {type(state).__name__}")
+    if state.peps is None or state.coords is None or len(state.coords) != state.n_sites:
+        raise ValueError(f"{where}: the PEPSState has no PEPS or no site coordinates for its {state.n_sites} sites")
+
+
+def peps_reduced_states(state: PEPSState, groups) -> list:
+    """Reduced density matrices of several site groups, each ``2^k × 2^k`` complex.
+
+    Parameters
+    ----------
+    state : PEPSState
+    groups : sequence of sequences of int
+        Each a list of distinct lattice sites; the first listed site is the
+        most significant tensor factor of its reduced state.
+
+    Returns
+    -------
+    list of ndarray
+        One normalised (unit-trace, Hermitian) matrix per group, in order.
+    """
+    from macrobell.tn.peps import quimb_tensor
+    quimb_tensor()
+    from quimb.tensor.tnag.core import partial_traces_from_environment
+
+    _check(state, "reduced_state")
+    psi = state.peps
+    coos = [tuple(state.coo(s) for s in g) for g in groups]
+    norm, ket, bra = psi.make_norm(layer_tags=_LAYER_TAGS, return_all=True)
+    # group the site tuples by the smallest rectangle (plaquette) holding them
+    by_size = defaultdict(list)
+    for t, where in enumerate(coos):
+        xs, ys = zip(*where)
+        x0, y0 = min(xs), min(ys)
+        by_size[max(xs) - x0 + 1, max(ys) - y0 + 1].append((t, ((x0, y0), (max(xs) - x0 + 1, max(ys) - y0 + 1))))
+    out = [None] * len(coos)
+    for (dx, dy), items in by_size.items():
+        envs = norm.compute_plaquette_environments(x_bsz=dx, y_bsz=dy, max_bond=state.chi, cutoff=0.0,
+                                                   canonize=True, method="mps", layer_tags=_LAYER_TAGS)
+        optimize = "greedy" if dx * dy <= _GREEDY_MAX_SITES else "auto"
+        for t, p in items:
+            (x0, y0), _ = p
+            tags = tuple(psi.site_tag(x, y) for x in range(x0, x0 + dx) for y in range(y0, y0 + dy))
+            ket_local = ket.select_any(tags, virtual=False)
+            bra_local = bra.select_any(tags, virtual=False)
+            rho = partial_traces_from_environment(psi, [coos[t]], ket_local, bra_local, envs[p],
+                                                  normalized=True, get="matrix", optimize=optimize)[coos[t]]
+            rho = np.asarray(rho, dtype=complex)
+            out[t] = (rho + rho.conj().T) / 2   # Hermitian part: remove contraction round-off
+    return out
+
+
+def peps_reduced_state(state: PEPSState, sites) -> np.ndarray:
+    """Reduced density matrix of ``sites`` (lattice indices, any order), ``2^k × 2^k`` complex.
+
+    The first listed site is the most significant tensor factor.
+    """
+    s = site_array(sites, state.n_sites, "reduced_state", "sites")
+    return peps_reduced_states(state, [s.tolist()])[0]
+
+
+def _pauli_expectations(rho, k):
+    """``E[a_1…a_k] = Re Tr(ρ σ_{a_1} ⊗ … ⊗ σ_{a_k})`` of a ``2^k × 2^k`` matrix, shape (4,)*k."""
+    r = np.asarray(rho).reshape((2,) * (2 * k))   # kets s_1…s_k, bras t_1…t_k
+    # Tr(ρ ⊗σ) = Σ_{s,t} ρ[s, t] Π_X σ_{a_X}[t_X, s_X]
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    s_idx, t_idx, a_idx = letters[:k], letters[k:2 * k], letters[2 * k:3 * k].upper()
+    expr = s_idx + t_idx + "".join(f",{a_idx[X]}{t_idx[X]}{s_idx[X]}" for X in range(k)) + "->" + a_idx
+    return np.real(np.einsum(expr, r, *([_PAULI] * k), optimize=True))
+
+
+def peps_pair_correlations(state: PEPSState) -> np.ndarray:
+    """All two-point functions ``C[i, j, a, b] = <σ_a^i σ_b^j>``, shape (N, N, 4, 4), real.
+
+    ``C[i, j]`` for ``i ≠ j`` from the two-site reduced states (one per
+    unordered pair); diagonal blocks follow the dense backend: ``C[i, i] =
+    1`` with ``C[i, i, 0, b] = C[i, i, b, 0] = <σ_b^i>`` from one-site
+    reduced states.
+    """
+    _check(state, "pair_correlations")
+    n = state.n_sites
+    pairs = [(i, j) for i in range(n) for j in range(i + 1, n)]
+    rhos = peps_reduced_states(state, [[i] for i in range(n)] + [list(p) for p in pairs])
+    C = np.zeros((n, n, 4, 4))
+    for i in range(n):
+        m = _pauli_expectations(rhos[i], 1)
+        C[i, i] = np.eye(4)
+        C[i, i, 0, :] = m
+        C[i, i, :, 0] = m
+    for (i, j), rho in zip(pairs, rhos[n:]):
+        E = _pauli_expectations(rho, 2)
+        C[i, j] = E
+        C[j, i] = E.T
+    return C
+
+
+def peps_correlation_tensor(state: PEPSState, regions) -> np.ndarray:
+    """Normalised collective moments ``T[a_1…a_K] = <Π_X m^X_{a_X}>``, shape (4,)*K, real.
+
+    ``m^X_a = (1/N_X) Σ_{i∈R_X} σ_a^i`` (σ_0 = 1), so ``T[0…0] = 1``. Since
+    the regions are disjoint, ``T`` is the Pauli expansion of the average of
+    the K-site reduced states ``ρ_{l_1…l_K}`` over one site per region
+    (``Π N_X`` of them, at most :data:`PEPS_MAX_TUPLES`).
+
+    Parameters
+    ----------
+    state : PEPSState
+    regions : sequence of sequences of int
+        K disjoint, non-empty lists of lattice sites, ``1 <= K <= PEPS_MAX_REGIONS``.
+    """
+    where = "correlation_tensor"
+    _check(state, where)
+    if isinstance(regions, np.ndarray) and regions.ndim == 2:
+        regions = list(regions)
+    try:
+        regions = list(regions)
+    except TypeError:
+        raise ValueError(f"{where}: regions must be a list of site lists, got {regions!r}") from None
+    K = len(regions)
+    if K < 1:
+        raise ValueError(f"{where}: regions is empty; give at least one region")
+    if K > PEPS_MAX_REGIONS:
+        raise ValueError(f"{where}: K={K} regions; the PEPS backend supports at most K={PEPS_MAX_REGIONS} "
+                         f"(PEPS_MAX_REGIONS: it averages K-site reduced states)")
+    n = state.n_sites
+    regs = [site_array(r, n, where, f"region {X}") for X, r in enumerate(regions)]
+    allsites = np.concatenate(regs)
+    if np.unique(allsites).size != allsites.size:
+        vals, counts = np.unique(allsites, return_counts=True)
+        raise ValueError(f"{where}: regions overlap at sites {vals[counts > 1].tolist()}")
+    count = int(np.prod([r.size for r in regs], dtype=float))
+    if count > PEPS_MAX_TUPLES:
+        raise ValueError(f"{where}: regions of sizes {[r.size for r in regs]} need {count} {K}-site reduced "
+                         f"states (one site per region); the PEPS backend's limit is {PEPS_MAX_TUPLES} "
+                         f"(PEPS_MAX_TUPLES); use fewer or smaller regions, or an MPS/exact state")
+    tuples = [list(t) for t in itertools.product(*[r.tolist() for r in regs])]
+    rho = sum(peps_reduced_states(state, tuples)) / count
+    return _pauli_expectations(rho, K)

@@ -1,0 +1,326 @@
+"""Ground states of 2D lattices as PEPS: quimb's simple update, boundary-contraction energies.
+
+The model's terms become a quimb ``LocalHam2D`` on the ``Lx × Ly`` grid
+(lattice site ``i`` at PEPS coordinate ``(x, y)`` read from
+``lattice.positions``; ``i = x * Ly + y`` for ``square`` and ``ladder``).
+Imaginary-time evolution ``e^{−τH}`` by first-order Trotter gates with the
+simple-update truncation (Jiang, Weng & Xiang, PRL 101, 090603 (2008),
+arXiv:0806.3719; quimb ``SimpleUpdate``) runs in stages of decreasing
+``τ`` (default 0.3, 0.1, 0.03, 0.01, ``steps`` sweeps each). After every
+stage the energy ``Σ_b <h_b>`` is computed from reduced density matrices by
+boundary contraction of the norm network at boundary bond ``chi``
+(quimb ``compute_local_expectation``).
+
+Supported: rectangular open-boundary lattices (``square``, ``ladder``) with
+nearest-neighbour two-site terms and any one-site fields. Periodic
+boundaries, next-nearest terms (J2) and non-rectangular lattices are
+refused with a ``ValueError``. Real models are evolved in real arithmetic.
+
+Simple update is a variational approximation whose error is set by the
+PEPS bond dimension ``bond_dim`` and by the mean-field-like environment of
+its truncation; the energy is variational (≥ the exact ground energy) up to
+the boundary-contraction error, which vanishes once ``chi`` reaches the
+exact boundary rank ``D^(2 ⌊min(Lx, Ly)/2⌋)`` (e.g. 16 for 3 × 3 at D = 4).
+Measured (open Heisenberg, default schedule and chi, 100 sweeps per stage),
+energy above the exact one for D = 4: 3 × 3 0.40 % (4 s), 2 × 4 1.3 %,
+3 × 4 2.0 %, 4 × 4 2.0 % (16 s); D = 3: 2.0 %, 3.4 %, 3.8 %, 3.5 %.
+
+Diagnostics (``state.info``): ``method="peps"``, ``energy``, ``energies``
+(one per τ stage), ``taus``, ``steps``, ``bond_dim``, ``max_bond``, ``chi``,
+``converged`` (``|E_last − E_previous| / N < tol``), ``tol``, ``seed``,
+``elapsed_s``. Non-convergence emits :class:`ConvergenceWarning` and sets
+``converged=False``; it never raises.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import warnings
+
+import numpy as np
+
+from macrobell.lattice import Lattice, SpinModel
+
+from .state import ConvergenceWarning, PEPSState
+
+__all__ = ["peps_ground_state", "peps_state_from_quimb", "lattice_coords", "model_to_local_ham", "PEPS_LATTICES",
+           "PEPS_INITS", "default_chi", "quimb_tensor"]
+
+#: Lattice kinds the PEPS backend accepts (plain rectangles, site = x * Ly + y).
+PEPS_LATTICES = ("square", "ladder")
+#: Initial states of the simple update.
+PEPS_INITS = ("neel", "random")
+
+
+def quimb_tensor():
+    """``quimb.tensor``, with cotengra's hyper-optimizer imported once without its note that the optional
+    kahypar partitioner is missing (boundary contractions pick paths with it; the note is noise here)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*kahypar.*")
+        import quimb.tensor as qtn
+        try:  # the note is issued by this cached function on its first call
+            from cotengra.hyperoptimizers.hyper import get_default_hq_methods
+            get_default_hq_methods()
+        except ImportError:  # pragma: no cover - other cotengra versions
+            pass
+    return qtn
+
+
+def default_chi(bond_dim: int) -> int:
+    """Default boundary bond ``chi = 4 D²`` (at least 8): boundary MPS errors in local
+    observables of simple-update states are small once ``chi`` is a few times ``D²``."""
+    return max(8, 4 * int(bond_dim) ** 2)
+
+
+def lattice_coords(lattice: Lattice, where: str = "peps") -> tuple:
+    """``(Lx, Ly, coords)`` of a rectangular lattice; ``coords[i] = (x, y)`` of site ``i``.
+
+    Raises ``ValueError`` for lattices other than :data:`PEPS_LATTICES`, for
+    grids thinner than 2 in either direction, and for lattices whose
+    positions are not the full ``Lx × Ly`` integer grid.
+    """
+    if not isinstance(lattice, Lattice):
+        raise ValueError(f"{where}: lattice must be a macrobell.lattice.Lattice, got {type(lattice).__name__}")
+    if lattice.name not in PEPS_LATTICES:
+        raise ValueError(f"{where}: the PEPS backend needs a 2D rectangular lattice; got {lattice.name!r}, "
+                         f"allowed: {list(PEPS_LATTICES)} (other lattices: method 'exact' or 'dmrg')")
+    pos = np.asarray(lattice.positions, dtype=float)
+    coords = np.rint(pos).astype(int)
+    if pos.ndim != 2 or pos.shape[1] != 2 or not np.allclose(pos, coords):
+        raise ValueError(f"{where}: lattice {lattice.name!r} positions are not integer (x, y) grid points")
+    Lx, Ly = int(coords[:, 0].max()) + 1, int(coords[:, 1].max()) + 1
+    if Lx < 2 or Ly < 2:
+        raise ValueError(f"{where}: the PEPS backend needs Lx >= 2 and Ly >= 2, got {Lx} x {Ly} "
+                         f"(1D lattices: method 'dmrg')")
+    flat = coords[:, 0] * Ly + coords[:, 1]
+    if coords.min() < 0 or lattice.n_sites != Lx * Ly or np.unique(flat).size != Lx * Ly:
+        raise ValueError(f"{where}: lattice {lattice.name!r} does not fill an {Lx} x {Ly} grid")
+    return Lx, Ly, coords
+
+
+def model_to_local_ham(model: SpinModel, where: str = "peps"):
+    """The model as a quimb ``LocalHam2D`` on its ``Lx × Ly`` grid, plus the site coordinates.
+
+    Every nearest-neighbour bond of the grid carries a term (zero where the
+    model has none), so one-site fields can be absorbed into bonds. Returns
+    ``(ham, Lx, Ly, coords)``.
+    """
+    qtn = quimb_tensor()
+
+    lat = model.lattice
+    Lx, Ly, coords = lattice_coords(lat, where)
+    dtype = np.float64 if model.is_real else np.complex128
+    H2 = {}
+    for x in range(Lx):
+        for y in range(Ly):
+            if x + 1 < Lx:
+                H2[(x, y), (x + 1, y)] = np.zeros((4, 4), dtype=dtype)
+            if y + 1 < Ly:
+                H2[(x, y), (x, y + 1)] = np.zeros((4, 4), dtype=dtype)
+    for i, j, h in model.two_site_terms():
+        a, b = tuple(int(c) for c in coords[i]), tuple(int(c) for c in coords[j])
+        dx, dy = abs(a[0] - b[0]), abs(a[1] - b[1])
+        if dx + dy != 1:
+            if any(lat.pbc) and (dx, dy) in ((Lx - 1, 0), (0, Ly - 1)):
+                raise ValueError(f"{where}: periodic boundaries (pbc={lat.pbc}) are not supported by the PEPS "
+                                 f"backend (term on the wrap bond ({i}, {j})); allowed: open boundaries")
+            raise ValueError(f"{where}: term on sites ({i}, {j}) at {a}, {b} is not a nearest-neighbour bond of "
+                             f"the open {Lx} x {Ly} grid; the PEPS backend supports only 'nn' terms "
+                             f"(no J2 / 'nnn' terms)")
+        h = np.asarray(h, dtype=dtype)
+        if b < a:  # quimb keys bonds (a, b) with a < b; h acts on site i ⊗ site j
+            a, b = b, a
+            h = h.reshape(2, 2, 2, 2).transpose(1, 0, 3, 2).reshape(4, 4)
+        H2[a, b] = H2[a, b] + h
+    H1 = {tuple(int(c) for c in coords[i]): np.asarray(h, dtype=dtype) for i, h in model.one_site_terms()}
+    ham = qtn.LocalHam2D(Lx, Ly, H2, H1=H1 or None)
+    return ham, Lx, Ly, coords
+
+
+def _check_int(name, value, minimum, where="peps_ground_state"):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ValueError(f"{where}: {name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def _check_taus(tau):
+    if isinstance(tau, (int, float, np.integer, np.floating)) and not isinstance(tau, bool):
+        tau = [tau]
+    try:
+        taus = [float(t) for t in tau]
+    except (TypeError, ValueError):
+        raise ValueError(f"peps_ground_state: tau must be a positive number or a list of them, got {tau!r}") from None
+    if not taus or not all(math.isfinite(t) and t > 0 for t in taus):
+        raise ValueError(f"peps_ground_state: tau must be a non-empty list of finite numbers > 0, got {tau!r}")
+    return taus
+
+
+def peps_state_from_quimb(peps, lattice: Lattice, model: SpinModel | None = None, chi: int | None = None,
+                          normalize: bool = True) -> PEPSState:
+    """Wrap a quimb ``PEPS`` whose coordinate ``(x, y)`` holds lattice site ``x * Ly + y``.
+
+    The lattice must be one :func:`lattice_coords` accepts and the PEPS must
+    have its shape and local dimension 2. With ``normalize`` the PEPS is
+    scaled to unit norm (boundary contraction at ``chi``). ``chi`` defaults
+    to :func:`default_chi` of the PEPS's largest bond.
+    """
+    qtn = quimb_tensor()
+
+    where = "peps_state_from_quimb"
+    if not isinstance(peps, qtn.PEPS):
+        raise ValueError(f"{where}: expected a quimb.tensor.PEPS, got {type(peps).__name__}")
+    Lx, Ly, coords = lattice_coords(lattice, where)
+    if (peps.Lx, peps.Ly) != (Lx, Ly):
+        raise ValueError(f"{where}: the PEPS is {peps.Lx} x {peps.Ly}, the lattice {Lx} x {Ly}")
+    dims = {peps.ind_size(ix) for ix in peps.site_inds}
+    if dims != {2}:
+        raise ValueError(f"{where}: the PEPS has local dimensions {sorted(dims)}; spins need 2")
+    if chi is None:
+        chi = default_chi(peps.max_bond())
+    chi = _check_int("chi", chi, 1, where)
+    psi = peps.copy()
+    if normalize:
+        psi.normalize_(max_bond=chi, cutoff=0.0)
+    return PEPSState(lattice=lattice, model=model, temperature=0.0 if model is not None else float("nan"),
+                     peps=psi, coords=coords, chi=chi)
+
+
+def _neel_plus_noise(psi, noise):
+    """The Néel product state (``|↑>`` where ``x + y`` is even) plus ``noise`` × the random PEPS ``psi``.
+
+    Each tensor becomes ``δ(bonds = 0) δ(p = s_xy) + noise · A / max|A|``:
+    a generic state (all bond channels populated, every symmetry sector
+    reached) dominated by the classical antiferromagnet, which keeps simple
+    update out of the poor local minima it finds from purely random starts
+    (3 × 4 Heisenberg, D = 4: 4.6 % instead of 2.0 % above the exact energy
+    for some seeds).
+    """
+    psi = psi.copy()
+    for x in range(psi.Lx):
+        for y in range(psi.Ly):
+            t = psi[psi.site_tag(x, y)]
+            ix = psi.site_ind(x, y)
+            inds = tuple(i for i in t.inds if i != ix) + (ix,)
+            d = np.asarray(t.transpose(*inds).data)
+            base = np.zeros_like(d)
+            base[(0,) * (d.ndim - 1) + ((x + y) % 2,)] = 1.0
+            t.modify(data=base + noise * d / np.abs(d).max(), inds=inds)
+    return psi
+
+
+def _energy(psi, ham, chi):
+    e = psi.compute_local_expectation(ham.terms, max_bond=chi, cutoff=0.0, normalized=True)
+    return float(np.real(e))
+
+
+def peps_ground_state(model: SpinModel, *, bond_dim: int = 4, chi: int | None = None,
+                      tau=(0.3, 0.1, 0.03, 0.01), steps: int = 100, tol: float = 1e-4, seed=None,
+                      init: str = "neel", verbosity: int = 0) -> PEPSState:
+    """Ground state of a 2D model by PEPS simple update (quimb), as a :class:`PEPSState`.
+
+    Parameters
+    ----------
+    model : SpinModel
+        On an open ``square`` or ``ladder`` lattice, nearest-neighbour terms
+        and fields only.
+    bond_dim : int
+        PEPS bond dimension D (>= 1).
+    chi : int, optional
+        Boundary-contraction bond for energies and observables; default
+        :func:`default_chi` ``(bond_dim) = max(8, 4 D²)``.
+    tau : float or sequence of float
+        Imaginary time steps, one stage each (decreasing: large steps
+        converge fast, small steps reduce the Trotter error O(τ)).
+    steps : int
+        Simple-update sweeps per stage (each sweep applies every bond gate).
+    tol : float
+        Energy change per site between the last two stages below which the
+        run counts as converged.
+    seed : int, optional
+        Seed of the random initial PEPS and of the random gate order of each
+        sweep (``np.random.default_rng``): equal seeds give equal runs.
+    init : {"neel", "random"}
+        Initial PEPS: the Néel product state plus 10 % random noise (default;
+        avoids poor local minima of simple update on antiferromagnets), or a
+        random PEPS of bond ``bond_dim``.
+    verbosity : int
+        0 silent, 1 one line per stage.
+
+    Returns
+    -------
+    PEPSState
+        ``temperature = 0``; ``energy`` the boundary-contraction energy of the
+        final state, diagnostics in ``info`` (module docstring).
+    """
+    qtn = quimb_tensor()
+
+    if not isinstance(model, SpinModel):
+        raise ValueError(f"peps_ground_state: model must be a SpinModel, got {type(model).__name__}")
+    bond_dim = _check_int("bond_dim", bond_dim, 1)
+    chi = default_chi(bond_dim) if chi is None else _check_int("chi", chi, 1)
+    steps = _check_int("steps", steps, 1)
+    taus = _check_taus(tau)
+    ok = isinstance(tol, (int, float, np.integer, np.floating)) and not isinstance(tol, bool)
+    if not (ok and math.isfinite(tol) and tol > 0):
+        raise ValueError(f"peps_ground_state: tol must be a finite number > 0, got {tol!r}")
+    if isinstance(verbosity, bool) or not isinstance(verbosity, (int, np.integer)):
+        raise ValueError(f"peps_ground_state: verbosity must be an integer, got {verbosity!r}")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))):
+        raise ValueError(f"peps_ground_state: seed must be an integer or None, got {seed!r}")
+    if init not in PEPS_INITS:
+        raise ValueError(f"peps_ground_state: unknown init {init!r}; allowed: {list(PEPS_INITS)}")
+    ham, Lx, Ly, coords = model_to_local_ham(model, "peps_ground_state")
+
+    t0 = time.perf_counter()
+    n = model.n_sites
+    dtype = "float64" if model.is_real else "complex128"
+    qseed = int(np.random.default_rng(seed).integers(2 ** 31 - 1))
+    psi0 = qtn.PEPS.rand(Lx, Ly, bond_dim=bond_dim, seed=qseed, dtype=dtype)
+    if init == "neel":
+        psi0 = _neel_plus_noise(psi0, noise=0.1)
+    pairs = sorted(ham.terms)
+    # quimb's default gate order is a fresh random sequence per sweep drawn from Python's global RNG; the
+    # same idea, drawn from a seeded Generator, keeps runs reproducible
+    order_rng = np.random.default_rng([qseed, 1])
+
+    def ordering():
+        return [pairs[k] for k in order_rng.permutation(len(pairs))]
+
+    su = qtn.SimpleUpdate(psi0, ham, D=bond_dim, chi=chi, compute_energy_every=None, compute_energy_final=False,
+                          progbar=False, graceful_interrupt=False, ordering=ordering)
+    energies = []
+    for t in taus:
+        su.evolve(steps, tau=t, progbar=False)
+        energies.append(_energy(su.state, ham, chi))
+        if verbosity:
+            print(f"peps simple update tau={t:g} ({steps} sweeps) E={energies[-1]:.12f}", flush=True)
+    psi = su.state
+    psi.normalize_(max_bond=chi, cutoff=0.0)
+    energy = energies[-1]  # reduced states are trace-normalised: the last stage's energy is the final state's
+    converged = len(energies) >= 2 and math.isfinite(energy) and abs(energies[-1] - energies[-2]) / n < tol
+    if not converged:
+        why = ("a single tau stage gives no convergence estimate" if len(energies) < 2 else
+               f"energy change per site between the last two tau stages "
+               f"{abs(energies[-1] - energies[-2]) / n:.3g} >= tol={tol:g}")
+        warnings.warn(f"peps_ground_state ({model.name}, {Lx}x{Ly}, bond_dim={bond_dim}): {why}",
+                      ConvergenceWarning, stacklevel=2)
+    state = PEPSState(lattice=model.lattice, model=model, energy=energy, temperature=0.0, peps=psi, coords=coords,
+                      chi=chi)
+    state.info = {
+        "method": "peps",
+        "algorithm": "simple-update",
+        "energy": energy,
+        "energies": energies,
+        "taus": taus,
+        "steps": steps,
+        "bond_dim": bond_dim,
+        "max_bond": int(psi.max_bond()),
+        "chi": chi,
+        "converged": bool(converged),
+        "tol": float(tol),
+        "seed": seed,
+        "init": init,
+        "elapsed_s": time.perf_counter() - t0,
+    }
+    return state
