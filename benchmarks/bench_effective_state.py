@@ -120,7 +120,7 @@ def main(argv=None):
     line("RATIO naive / macrobell correlation_tensor", f"{t_naive / t_full:.0f}", "x")
 
     print("  -- sweep time vs N (chi fixed) --", flush=True)
-    prev = None
+    prev = prev_n = None
     for m in scaling_ns:
         s = make_state(m, chi, seed=m)
         A4m, realm = _prepare(s, "bench")

@@ -21,7 +21,7 @@ import numpy as np
 from macrobell.tn import DenseState
 
 from . import _kernels as kern
-from ._checks import site_array
+from ._checks import region_arrays, site_array
 
 __all__ = ["dense_pair_correlations", "dense_site_expectations", "dense_correlation_tensor",
            "dense_reduced_state"]
@@ -89,23 +89,6 @@ def dense_pair_correlations(state: DenseState) -> np.ndarray:
     return C
 
 
-def _check_regions(regions, n, where):
-    if isinstance(regions, np.ndarray) and regions.ndim == 2:
-        regions = list(regions)
-    try:
-        regions = list(regions)
-    except TypeError:
-        raise ValueError(f"{where}: regions must be a list of site lists, got {regions!r}") from None
-    if len(regions) < 1:
-        raise ValueError(f"{where}: regions is empty; give at least one region")
-    out = [site_array(r, n, where, name=f"region {X}") for X, r in enumerate(regions)]
-    allsites = np.concatenate(out)
-    if np.unique(allsites).size != allsites.size:
-        vals, counts = np.unique(allsites, return_counts=True)
-        raise ValueError(f"{where}: regions overlap at sites {vals[counts > 1].tolist()}")
-    return out
-
-
 def dense_correlation_tensor(state: DenseState, regions, algorithm: str = "auto") -> np.ndarray:
     """Normalised collective moments ``T[a_1…a_K] = <Π_X m^X_{a_X}>``, shape (4,)*K, real.
 
@@ -135,7 +118,7 @@ def dense_correlation_tensor(state: DenseState, regions, algorithm: str = "auto"
     if algorithm not in ("auto", "tree", "tuples"):
         raise ValueError(f"correlation_tensor: algorithm must be 'auto', 'tree' or 'tuples', got {algorithm!r}")
     n, arr = _data(state, "correlation_tensor")
-    regs = _check_regions(regions, n, "correlation_tensor")
+    regs = region_arrays(regions, n, "correlation_tensor")
     K = len(regs)
     if algorithm == "tuples" and arr.ndim == 1:
         raise ValueError("correlation_tensor: algorithm 'tuples' is for density matrices; vectors use 'tree'")

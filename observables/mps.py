@@ -37,7 +37,7 @@ import numpy as np
 from macrobell.tn import MPSState
 
 from . import _mps_kernels as kern
-from ._checks import site_array
+from ._checks import region_arrays, site_array
 
 __all__ = ["mps_correlation_tensor", "mps_pair_correlations", "mps_reduced_state", "MPS_MAX_REGIONS",
            "correlation_tensor_arrays",
@@ -89,21 +89,10 @@ def mps_correlation_tensor(state: MPSState, regions) -> np.ndarray:
         ``m^X_a = (1/N_X) Σ_{i∈R_X} σ_a^i`` (σ_0 = 1), so ``T[0…0] = 1``.
     """
     where = "correlation_tensor"
-    if isinstance(regions, np.ndarray) and regions.ndim == 2:
-        regions = list(regions)
-    regions = list(regions)
-    K = len(regions)
-    if K < 1:
-        raise ValueError(f"{where}: regions is empty; give at least one region")
-    if K > MPS_MAX_REGIONS:
-        raise ValueError(f"{where}: K={K} regions; the MPS sweep supports at most K={MPS_MAX_REGIONS} "
-                         f"(MPS_MAX_REGIONS: it carries 4^K - 3^K environments)")
     n = state.n_sites
-    regs = [site_array(r, n, where, f"region {X}") for X, r in enumerate(regions)]
-    allsites = np.concatenate(regs)
-    if np.unique(allsites).size != allsites.size:
-        vals, counts = np.unique(allsites, return_counts=True)
-        raise ValueError(f"{where}: regions overlap at sites {vals[counts > 1].tolist()}")
+    regs = region_arrays(regions, n, where, MPS_MAX_REGIONS,
+                         "MPS_MAX_REGIONS: the sweep carries 4^K - 3^K environments")
+    K = len(regs)
     A4, real = _prepare(state, where)
     chi = max(A.shape[0] for A in A4)
     nbytes = (4 ** K - 3 ** K) * chi ** 2 * (8 if real else 16)
@@ -130,7 +119,6 @@ def correlation_tensor_arrays(A4, regions_mps, real: bool) -> np.ndarray:
         region_at[r] = X
     last = max(int(r.max()) for r in regs)
 
-    full = (1 << K) - 1
     dtype = float if real else complex
     basis = kern.pauli_basis(real)
     lastpos = np.array([int(r.max()) for r in regs])

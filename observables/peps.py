@@ -37,7 +37,7 @@ import numpy as np
 
 from macrobell.tn import PEPSState
 
-from ._checks import site_array
+from ._checks import region_arrays, site_array
 
 __all__ = ["peps_reduced_state", "peps_reduced_states", "peps_pair_correlations", "peps_correlation_tensor",
            "PEPS_MAX_REGIONS", "PEPS_MAX_TUPLES"]
@@ -171,24 +171,10 @@ def peps_correlation_tensor(state: PEPSState, regions) -> np.ndarray:
     """
     where = "correlation_tensor"
     _check(state, where)
-    if isinstance(regions, np.ndarray) and regions.ndim == 2:
-        regions = list(regions)
-    try:
-        regions = list(regions)
-    except TypeError:
-        raise ValueError(f"{where}: regions must be a list of site lists, got {regions!r}") from None
-    K = len(regions)
-    if K < 1:
-        raise ValueError(f"{where}: regions is empty; give at least one region")
-    if K > PEPS_MAX_REGIONS:
-        raise ValueError(f"{where}: K={K} regions; the PEPS backend supports at most K={PEPS_MAX_REGIONS} "
-                         f"(PEPS_MAX_REGIONS: it averages K-site reduced states)")
     n = state.n_sites
-    regs = [site_array(r, n, where, f"region {X}") for X, r in enumerate(regions)]
-    allsites = np.concatenate(regs)
-    if np.unique(allsites).size != allsites.size:
-        vals, counts = np.unique(allsites, return_counts=True)
-        raise ValueError(f"{where}: regions overlap at sites {vals[counts > 1].tolist()}")
+    regs = region_arrays(regions, n, where, PEPS_MAX_REGIONS,
+                         "PEPS_MAX_REGIONS: T averages K-site reduced states")
+    K = len(regs)
     count = int(np.prod([r.size for r in regs], dtype=float))
     if count > PEPS_MAX_TUPLES:
         raise ValueError(f"{where}: regions of sizes {[r.size for r in regs]} need {count} {K}-site reduced "

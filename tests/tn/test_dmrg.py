@@ -1,7 +1,5 @@
 """DMRG ground states against exact diagonalisation, diagnostics, reproducibility and bad input."""
 
-import warnings
-
 import numpy as np
 import pytest
 
