@@ -19,8 +19,8 @@ from macrobell.tn import DenseState, MPSState, PEPSState, State
 from ._checks import site_array
 from .effective import EffectiveState
 
-__all__ = ["effective_state", "pair_correlations", "reduced_state", "correlation_tensor", "MAX_REGIONS",
-           "MAX_TUPLES"]
+__all__ = ["effective_state", "pair_correlations", "reduced_state", "reduced_states", "correlation_tensor",
+           "MAX_REGIONS", "MAX_TUPLES"]
 
 #: Largest number of regions K supported (the tensor T has 4^K entries and the
 #: MPS sweep carries 4^K − 3^K environments).
@@ -93,11 +93,8 @@ def effective_state(state: State, partition: Partition, M: int = 1, context: dic
     if count > MAX_TUPLES:
         raise ValueError(f"effective_state: M={M} on regions of sizes {sizes} averages {count} site tuples; "
                          f"the limit is {MAX_TUPLES}")
-    rho = 0
-    for combo in itertools.product(*per_region):
-        sites = [s for tup in combo for s in tup]
-        rho = rho + reduced_state(state, sites)
-    rho = rho / count
+    groups = [[s for tup in combo for s in tup] for combo in itertools.product(*per_region)]
+    rho = np.mean(reduced_states(state, groups), axis=0)
     from .criteria import T_from_rho
     return EffectiveState(T=T_from_rho(rho), sizes=sizes, names=partition.names, M=M, context=context)
 
@@ -117,6 +114,23 @@ def pair_correlations(state: State) -> np.ndarray:
         return peps_pair_correlations(state)
     from .mps import mps_pair_correlations
     return mps_pair_correlations(state)
+
+
+def reduced_states(state: State, groups) -> list:
+    """Reduced density matrices of several site groups (as :func:`reduced_state`, one per group).
+
+    MPS and PEPS states share their canonical form / environments across the
+    groups, which is what M-body effective states need.
+    """
+    _check_state(state, "reduced_state")
+    groups = [site_array(g, state.n_sites, "reduced_state") for g in groups]
+    if isinstance(state, MPSState):
+        from .mps import mps_reduced_states
+        return mps_reduced_states(state, groups)
+    if isinstance(state, PEPSState):
+        from .peps import peps_reduced_states
+        return peps_reduced_states(state, groups)
+    return [reduced_state(state, g) for g in groups]
 
 
 def reduced_state(state: State, sites) -> np.ndarray:

@@ -39,7 +39,8 @@ from macrobell.tn import MPSState
 from . import _mps_kernels as kern
 from ._checks import region_arrays, site_array
 
-__all__ = ["mps_correlation_tensor", "mps_pair_correlations", "mps_reduced_state", "MPS_MAX_REGIONS",
+__all__ = ["mps_correlation_tensor", "mps_pair_correlations", "mps_reduced_state", "mps_reduced_states",
+           "MPS_MAX_REGIONS",
            "correlation_tensor_arrays",
            "MPS_MAX_REDUCED_BYTES"]
 
@@ -263,18 +264,33 @@ def mps_reduced_state(state: MPSState, sites) -> np.ndarray:
     from the first to the last of the sites in MPS order, carrying
     ``4^m`` environments after m chosen sites: O(N χ³ 4^k).
     """
+    return mps_reduced_states(state, [sites])[0]
+
+
+def mps_reduced_states(state: MPSState, groups) -> list:
+    """Reduced density matrices of several site groups (see :func:`mps_reduced_state`).
+
+    The state is brought to canonical form once for all groups (what
+    M-body effective states need: one reduced state per site tuple).
+    """
     where = "reduced_state"
     n = state.n_sites
-    s = site_array(sites, n, where, "sites")
+    groups = [site_array(g, n, where, "sites") for g in groups]
     A4, real = _prepare(state, where)
-    k = s.size
-    p = state.lattice.mps_position[s]
-    perm = np.argsort(p)  # chosen sites in MPS order: s[perm]
     chi_max = max(A.shape[0] for A in A4)
-    nbytes = 4 ** k * chi_max ** 2 * (8 if real else 16)
+    k_max = max(g.size for g in groups)
+    nbytes = 4 ** k_max * chi_max ** 2 * (8 if real else 16)
     if nbytes > MPS_MAX_REDUCED_BYTES:
-        raise ValueError(f"{where}: {k} sites at bond dimension {chi_max} need {nbytes / 2**30:.1f} GiB of "
+        raise ValueError(f"{where}: {k_max} sites at bond dimension {chi_max} need {nbytes / 2**30:.1f} GiB of "
                          f"environments; the limit is {MPS_MAX_REDUCED_BYTES / 2**30:.0f} GiB")
+    pos = state.lattice.mps_position
+    return [_reduced_from_arrays(A4, real, pos[g]) for g in groups]
+
+
+def _reduced_from_arrays(A4, real: bool, p) -> np.ndarray:
+    """ρ of the MPS positions ``p`` (caller's order) from right-canonical site arrays."""
+    k = p.size
+    perm = np.argsort(p)  # chosen sites in MPS order: p[perm]
     chosen = set(p.tolist())
     L = np.ones((1, 1, 1), dtype=float if real else complex)
     for q in range(int(p.max()) + 1):

@@ -56,3 +56,13 @@ def test_bad_body_order(M, match):
     st = mb.tn.ground_state(mb.lattice.heisenberg(lat), method="exact")
     with pytest.raises(ValueError, match=match):
         mb.observables.effective_state(st, mb.lattice.Partition.halves(lat), M=M)
+
+
+def test_reduced_states_batch_equals_single_calls():
+    lat = mb.lattice.chain(6)
+    mps = qtn.MPS_rand_state(6, 4, dtype="complex128", seed=5)
+    groups = [[0, 3], [5, 1, 2], [4]]
+    for st in (mb.tn.from_quimb(mps, lat), mb.tn.from_dense(mps.to_dense().ravel(), lat)):
+        batch = mb.observables.reduced_states(st, groups)
+        for g, rho in zip(groups, batch):
+            np.testing.assert_allclose(rho, brute_reduced(mps.to_dense().ravel(), 6, g), atol=1e-12)
