@@ -16,6 +16,7 @@ import numpy as np
 
 from macrobell.lattice import Lattice, SpinModel
 
+from ._checks import check_model
 from .state import DenseState, MPSState, State
 
 __all__ = ["ground_state", "thermal_states", "from_dense", "from_quimb", "GROUND_METHODS", "THERMAL_METHODS"]
@@ -41,11 +42,6 @@ def _call_backend(func, where: str, *args, **kwargs):
     return result
 
 
-def _check_model(model, where):
-    if not isinstance(model, SpinModel):
-        raise ValueError(f"{where}: model must be a macrobell.lattice.SpinModel, got {type(model).__name__}")
-
-
 def ground_state(model: SpinModel, method: str = "exact", **options) -> State:
     """Ground state of ``model``.
 
@@ -67,7 +63,7 @@ def ground_state(model: SpinModel, method: str = "exact", **options) -> State:
     State
         With ``.energy`` and ``.info`` diagnostics (``converged`` among them).
     """
-    _check_model(model, "ground_state")
+    check_model(model, "ground_state")
     if method == "exact":
         from .exact import exact_ground_state
         return _call_backend(exact_ground_state, "ground_state(method='exact')", model, **options)
@@ -112,7 +108,7 @@ def thermal_states(model: SpinModel, temperatures, method: str = "exact", **opti
         Backend settings (e.g. ``bond_dim``, ``dtau``, ``order`` for
         purification).
     """
-    _check_model(model, "thermal_states")
+    check_model(model, "thermal_states")
     temps = check_temperatures(temperatures)
     if method == "exact":
         from .exact import exact_thermal_states

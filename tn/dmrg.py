@@ -28,6 +28,7 @@ import numpy as np
 
 from macrobell.lattice import SpinModel
 
+from ._checks import check_int, check_number
 from .mpo import model_to_mpo, mpo_arrays, mpo_transpose
 from .state import ConvergenceWarning, MPSState
 
@@ -39,6 +40,7 @@ DMRG_METHODS = ("dmrg2", "dmrg1")
 #: A ground state whose energy variance exceeds this × N is flagged unconverged.
 VARIANCE_TOL_PER_SITE = 1e-5
 _RAMP_START = 16
+_WHERE = "dmrg_ground_state"
 
 
 def _split_anc(A, da):
@@ -122,21 +124,6 @@ def _schedule(bond_dim: int, ramp: bool) -> list:
     return seq + [bond_dim]
 
 
-def _check_int(name, value, minimum):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"dmrg_ground_state: {name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
-
-
-def _check_float(name, value, minimum, strict):
-    ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
-    ok = ok and np.isfinite(value) and (value > minimum if strict else value >= minimum)
-    if not ok:
-        raise ValueError(f"dmrg_ground_state: {name} must be a finite number {'>' if strict else '>='} "
-                         f"{minimum}, got {value!r}")
-    return float(value)
-
-
 def dmrg_ground_state(model: SpinModel, *, bond_dim: int = 128, cutoff: float = 1e-12, tol: float = 1e-9,
                       max_sweeps: int = 30, algorithm: str = "dmrg2", seed=None, ramp: bool = True,
                       verbosity: int = 0) -> MPSState:
@@ -181,10 +168,10 @@ def dmrg_ground_state(model: SpinModel, *, bond_dim: int = 128, cutoff: float = 
 
     if not isinstance(model, SpinModel):
         raise ValueError(f"dmrg_ground_state: model must be a SpinModel, got {type(model).__name__}")
-    bond_dim = _check_int("bond_dim", bond_dim, 1)
-    max_sweeps = _check_int("max_sweeps", max_sweeps, 1)
-    cutoff = _check_float("cutoff", cutoff, 0.0, strict=False)
-    tol = _check_float("tol", tol, 0.0, strict=True)
+    bond_dim = check_int(_WHERE, "bond_dim", bond_dim, 1)
+    max_sweeps = check_int(_WHERE, "max_sweeps", max_sweeps, 1)
+    cutoff = check_number(_WHERE, "cutoff", cutoff, 0.0, strict=False)
+    tol = check_number(_WHERE, "tol", tol, 0.0)
     if algorithm not in DMRG_METHODS:
         raise ValueError(f"dmrg_ground_state: unknown algorithm {algorithm!r}; allowed: {list(DMRG_METHODS)}")
     if not isinstance(verbosity, (int, np.integer)) or isinstance(verbosity, bool):

@@ -30,6 +30,7 @@ import scipy.sparse.linalg as spla
 
 from macrobell.lattice import Lattice, SpinModel
 
+from ._checks import check_model, check_number
 from .state import DenseState
 
 __all__ = ["exact_ground_state", "exact_thermal_states", "dense_state_from_array", "check_exact_memory",
@@ -173,18 +174,6 @@ def _fmt_bytes(b: float) -> str:
     return f"{b / 2**10:.3g} KiB"
 
 
-def _check_model(model, where):
-    if not isinstance(model, SpinModel):
-        raise ValueError(f"{where}: model must be a macrobell.lattice.SpinModel, got {type(model).__name__}")
-
-
-def _positive(name, value, where):
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
-            or not math.isfinite(value) or value <= 0:
-        raise ValueError(f"{where}: {name} must be a positive number, got {value!r}")
-    return float(value)
-
-
 def _norm_bound(model: SpinModel) -> float:
     """An upper bound on ‖H‖: Σ |c|/4 per two-site string, |c|/2 per field."""
     return (sum(abs(t.coefficient) * len(t.bonds) for t in model.terms) / 4
@@ -312,9 +301,9 @@ def exact_ground_state(model: SpinModel, *, tol: float = 1e-12, degeneracy_tol: 
         ``mixed``, ``n_sites``, ``dim``, ``elapsed_s``.
     """
     where = "ground_state(method='exact')"
-    _check_model(model, where)
-    tol = _positive("tol", tol, where)
-    degeneracy_tol = _positive("degeneracy_tol", degeneracy_tol, where)
+    check_model(model, where)
+    tol = check_number(where, "tol", tol, 0.0)
+    degeneracy_tol = check_number(where, "degeneracy_tol", degeneracy_tol, 0.0)
     t0 = time.perf_counter()
     n = model.n_sites
     dim = 2**n
@@ -392,9 +381,9 @@ def exact_thermal_states(model: SpinModel, temperatures, *, degeneracy_tol: floa
     from .api import check_temperatures
 
     where = "thermal_states(method='exact')"
-    _check_model(model, where)
+    check_model(model, where)
     temps = check_temperatures(temperatures, where)
-    degeneracy_tol = _positive("degeneracy_tol", degeneracy_tol, where)
+    degeneracy_tol = check_number(where, "degeneracy_tol", degeneracy_tol, 0.0)
     t0 = time.perf_counter()
     n = model.n_sites
     dim = 2**n
@@ -522,7 +511,7 @@ def dense_state_from_array(array, lattice: Lattice, model: SpinModel | None = No
     n = lattice.n_sites
     dim = 2**n
     if model is not None:
-        _check_model(model, where)
+        check_model(model, where)
         if model.n_sites != n:
             raise ValueError(f"{where}: the model has {model.n_sites} sites, the lattice {n}")
     expected = f"a vector of length 2^{n} = {dim} or a {dim}x{dim} density matrix for this {n}-site lattice"

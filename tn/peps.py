@@ -42,6 +42,7 @@ import numpy as np
 
 from macrobell.lattice import Lattice, SpinModel
 
+from ._checks import check_int, check_number
 from .state import ConvergenceWarning, PEPSState
 
 __all__ = ["peps_ground_state", "peps_state_from_quimb", "lattice_coords", "model_to_local_ham", "PEPS_LATTICES",
@@ -138,12 +139,6 @@ def model_to_local_ham(model: SpinModel, where: str = "peps"):
     return ham, Lx, Ly, coords
 
 
-def _check_int(name, value, minimum, where="peps_ground_state"):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"{where}: {name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
-
-
 def _check_taus(tau):
     if isinstance(tau, (int, float, np.integer, np.floating)) and not isinstance(tau, bool):
         tau = [tau]
@@ -178,7 +173,7 @@ def peps_state_from_quimb(peps, lattice: Lattice, model: SpinModel | None = None
         raise ValueError(f"{where}: the PEPS has local dimensions {sorted(dims)}; spins need 2")
     if chi is None:
         chi = default_chi(peps.max_bond())
-    chi = _check_int("chi", chi, 1, where)
+    chi = check_int(where, "chi", chi, 1)
     psi = peps.copy()
     if normalize:
         psi.normalize_(max_bond=chi, cutoff=0.0)
@@ -257,13 +252,11 @@ def peps_ground_state(model: SpinModel, *, bond_dim: int = 4, chi: int | None = 
 
     if not isinstance(model, SpinModel):
         raise ValueError(f"peps_ground_state: model must be a SpinModel, got {type(model).__name__}")
-    bond_dim = _check_int("bond_dim", bond_dim, 1)
-    chi = default_chi(bond_dim) if chi is None else _check_int("chi", chi, 1)
-    steps = _check_int("steps", steps, 1)
+    bond_dim = check_int("peps_ground_state", "bond_dim", bond_dim, 1)
+    chi = default_chi(bond_dim) if chi is None else check_int("peps_ground_state", "chi", chi, 1)
+    steps = check_int("peps_ground_state", "steps", steps, 1)
     taus = _check_taus(tau)
-    ok = isinstance(tol, (int, float, np.integer, np.floating)) and not isinstance(tol, bool)
-    if not (ok and math.isfinite(tol) and tol > 0):
-        raise ValueError(f"peps_ground_state: tol must be a finite number > 0, got {tol!r}")
+    tol = check_number("peps_ground_state", "tol", tol, 0.0)
     if isinstance(verbosity, bool) or not isinstance(verbosity, (int, np.integer)):
         raise ValueError(f"peps_ground_state: verbosity must be an integer, got {verbosity!r}")
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))):

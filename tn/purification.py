@@ -33,6 +33,7 @@ import warnings
 import numpy as np
 import scipy.linalg as sla
 
+from ._checks import check_int, check_number
 from .gates import commuting_layers, exp_gate, hamiltonian_pieces, merge_sequence, step_sequence, trotter_stages
 from .state import ConvergenceWarning, MPSState
 
@@ -247,11 +248,8 @@ def _to_quimb(arrays):
 
 # -- public API -----------------------------------------------------------------------------------------------
 def _check_options(bond_dim, dtau, order, cutoff):
-    if isinstance(bond_dim, bool) or not isinstance(bond_dim, (int, np.integer)) or bond_dim < 1:
-        raise ValueError(f"purification: bond_dim must be an integer >= 1, got {bond_dim!r}")
-    if isinstance(dtau, bool) or not isinstance(dtau, (int, float, np.integer, np.floating)) \
-            or not (math.isfinite(dtau) and dtau > 0):
-        raise ValueError(f"purification: dtau must be a finite number > 0, got {dtau!r}")
+    check_int("purification", "bond_dim", bond_dim, 1)
+    check_number("purification", "dtau", dtau, 0.0)
     if isinstance(order, bool) or order not in (2, 4):
         raise ValueError(f"purification: order must be 2 or 4, got {order!r}")
     if isinstance(cutoff, bool) or not isinstance(cutoff, (int, float, np.integer, np.floating)) \
