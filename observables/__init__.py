@@ -4,10 +4,10 @@
 classes of :mod:`macrobell.tn`.
 """
 
-from . import criteria, thresholds
+from . import bell, criteria, thresholds
 from .api import correlation_tensor, effective_state, pair_correlations, reduced_state, reduced_states
 from .criteria import criteria as lhv_criteria
 from .effective import EffectiveState, UnphysicalStateError
 
 __all__ = ["effective_state", "pair_correlations", "reduced_state", "reduced_states", "correlation_tensor",
-           "EffectiveState", "UnphysicalStateError", "lhv_criteria", "criteria", "thresholds"]
+           "EffectiveState", "UnphysicalStateError", "lhv_criteria", "criteria", "thresholds", "bell"]

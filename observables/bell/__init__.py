@@ -1,0 +1,28 @@
+"""Deciding locality on effective states: the Bell engine.
+
+Projective +-1 qubit measurements along unit Bloch vectors, one list of
+settings per party.  Submodules:
+
+* :mod:`.behaviour` -- the behaviour ``p(a_1...a_K | x_1...x_K)`` and correlators;
+* :mod:`.lp`        -- the local polytope LP (visibility, local model, dual inequality);
+* :mod:`.search`    -- settings seesaw around the LP;
+* :mod:`.named`     -- CHSH (Horodecki) and I3322;
+* :mod:`.wwzb`      -- the exact Zukowski-Brukner two-setting condition;
+* :mod:`.lhs`       -- local-hidden-state (unsteerability) certificates by SDP.
+"""
+
+from .behaviour import correlations, correlators, check_settings
+from .lp import LocalTest, BellInequality, local_visibility
+from .search import BellSearch, search
+from .named import BellValue, chsh, i3322
+from .wwzb import wwzb
+from .lhs import LHSCertificate, lhs_certificate
+
+__all__ = [
+    "correlations", "correlators", "check_settings",
+    "LocalTest", "BellInequality", "local_visibility",
+    "BellSearch", "search",
+    "BellValue", "chsh", "i3322",
+    "wwzb",
+    "LHSCertificate", "lhs_certificate",
+]
