@@ -6,6 +6,18 @@ once, and everything downstream (models, partitions, tensor networks) reads
 them. Sites are numbered ``0 … N-1`` ("lattice indices"); ``order`` is the
 sequence in which an MPS visits them (a snake through 2D lattices) and is
 an internal detail of the tensor-network backends.
+
+Bond rule (all factories)
+-------------------------
+A factory lists, for every bond kind, one bond per unit cell and per bond
+vector of that kind, with periodic directions wrapped: ``H = Σ_cells
+Σ_vectors h_b`` is exactly the translation-invariant sum (e.g.
+``Σ_i S_i·S_{i+2}`` on a ring). Bonds therefore carry *multiplicity*: on a
+small periodic lattice a pair reached by two periodic images (or by two
+bond vectors) is listed twice, and the pair's coupling is counted twice,
+as in TeNPy's ``add_coupling``. A periodic size at which a bond vector maps
+a site onto its own image (a self-bond, e.g. the ``i → i+2`` bond of a
+two-site ring) is refused with a ``ValueError``.
 """
 
 from __future__ import annotations
@@ -52,7 +64,16 @@ class Lattice:
     bonds : dict[str, ndarray of int, shape (E, 2)]
         Bond lists by kind: ``"nn"`` nearest neighbours, ``"nnn"`` next-
         nearest (chain: ``(i, i+2)``; ladder and square: the plaquette
-        diagonals). Each bond ``(i, j)`` appears once, with ``i < j``.
+        diagonals). Rows are ``(i, j)`` with ``i < j``, sorted. Bonds carry
+        multiplicity: a factory lists one bond per cell and bond vector
+        (the translation-invariant sum), so on small periodic lattices a
+        pair can appear more than once and then couples with that weight
+        (``chain(4, pbc=True)``: each ``"nnn"`` pair twice, as in
+        ``Σ_i S_i·S_{i+2}``; ``chain(3, pbc=True)``: the ``"nnn"`` pairs
+        are the ``"nn"`` pairs; ``square(2, 3, pbc_x=True)``: every x bond
+        twice; ``triangular(2, 2, pbc=True)``: each pair of the 4 sites
+        twice, coordination 6). Every model and backend adds repeated bonds.
+        Self-bonds are refused.
     pbc : tuple of bool
         Periodic boundary flag for each lattice direction.
     order : ndarray of int, shape (N,)
@@ -93,8 +114,9 @@ class Lattice:
             if b.size and (b[:, 0] == b[:, 1]).any():
                 raise ValueError(f"Lattice.bonds[{kind!r}]: a bond joins a site to itself")
             b = np.sort(b, axis=1)
-            # Canonical, duplicate-free order makes models and hashes reproducible.
-            b = np.unique(b, axis=0) if b.size else b.reshape(0, 2)
+            # Canonical order makes models and hashes reproducible; repeated rows are kept
+            # (multiplicity: the translation-invariant sum counts a pair once per image).
+            b = b[np.lexsort((b[:, 1], b[:, 0]))] if b.size else b.reshape(0, 2)
             bonds[kind] = _readonly(b)
         order = _readonly(self.order, int)
         if order.shape != (n,) or not np.array_equal(np.sort(order), np.arange(n)):
@@ -161,26 +183,57 @@ def _check_size(field_name: str, value, minimum: int = 1) -> int:
     return int(value)
 
 
+def _cell_bonds(where: str, dims, pbc, n_basis: int, vectors, kind: str) -> np.ndarray:
+    """Bonds of one kind: every cell ``r`` and every vector ``(b1, b2, d)``.
+
+    Site ``b1`` of cell ``r`` is joined to site ``b2`` of cell ``r + d``
+    (cells flattened in C order, site = cell * n_basis + b). Periodic
+    directions wrap ``r + d`` modulo the size and keep every image, so
+    repeated pairs stay repeated (see the module's bond rule); open
+    directions drop bonds that leave the lattice. A bond that wraps onto
+    its own site is refused.
+    """
+    dims_a = np.asarray(dims, dtype=int)
+    pbc_a = np.asarray(pbc, dtype=bool)
+    cells = np.array(list(np.ndindex(*dims)), dtype=int).reshape(-1, len(dims))
+    out = []
+    for b1, b2, d in vectors:
+        tgt = cells + np.asarray(d, dtype=int)
+        keep = (((tgt >= 0) & (tgt < dims_a)) | pbc_a).all(axis=1)
+        src, tgt = cells[keep], tgt[keep] % dims_a
+        i = np.ravel_multi_index(tuple(src.T), dims) * n_basis + b1
+        j = np.ravel_multi_index(tuple(tgt.T), dims) * n_basis + b2
+        if (i == j).any():
+            raise ValueError(
+                f"{where}: with size {tuple(int(x) for x in dims)} and pbc={tuple(bool(p) for p in pbc)} the "
+                f"{kind!r} bond vector {tuple(d)} joins a site to its own periodic image (a self-bond); "
+                f"use a longer periodic direction or open boundaries")
+        out.append(np.stack([i, j], axis=1))
+    return np.concatenate(out).reshape(-1, 2) if out else np.zeros((0, 2), dtype=int)
+
+
 def chain(L: int, pbc: bool = False) -> Lattice:
     """A chain of ``L`` sites; ``"nn"`` bonds (i, i+1) and ``"nnn"`` (i, i+2).
 
-    With ``pbc=True`` the wrap-around bonds ``(L-1, 0)`` (and ``(L-2, 0)``,
-    ``(L-1, 1)`` for nnn) are included; a ring needs ``L >= 3``.
-    Sublattices alternate 0, 1; an odd ring is not bipartite.
+    With ``pbc=True`` the bonds are taken modulo ``L`` from every site, so
+    ``"nn"`` has ``L`` bonds and ``"nnn"`` has ``L`` bonds, i.e. exactly
+    ``Σ_i S_i·S_{i+1}`` and ``Σ_i S_i·S_{i+2}`` on the ring (multiplicity:
+    ``L = 4`` lists each nnn pair twice, ``L = 3`` lists the nn pairs). A
+    ring needs ``L >= 3`` (at ``L = 2`` the nnn bond joins a site to
+    itself). Sublattices alternate 0, 1; an odd ring is not bipartite.
     """
     L = _check_size("chain: L", L, 2)
     if pbc and L < 3:
-        raise ValueError(f"chain: a periodic chain needs L >= 3, got L={L}")
+        raise ValueError(f"chain: a periodic chain needs L >= 3, got L={L} "
+                         f"(its 'nnn' bond (i, i+2) would join a site to itself)")
     i = np.arange(L)
-    nn = [(a, a + 1) for a in range(L - 1)] + ([(0, L - 1)] if pbc else [])
-    nnn = [(a, a + 2) for a in range(L - 2)]
-    if pbc and L >= 5:
-        nnn += [(L - 2, 0), (L - 1, 1)]
+    bonds = {kind: _cell_bonds("chain", (L,), (pbc,), 1, [(0, 0, (step,))], kind)
+             for kind, step in (("nn", 1), ("nnn", 2))}
     return Lattice(
         name="chain",
         positions=i[:, None].astype(float),
         sublattice=i % 2,
-        bonds={"nn": np.array(nn).reshape(-1, 2), "nnn": np.array(nnn, dtype=int).reshape(-1, 2)},
+        bonds=bonds,
         pbc=(pbc,),
         order=i,
         params={"L": L, "pbc": bool(pbc)},
@@ -190,37 +243,20 @@ def chain(L: int, pbc: bool = False) -> Lattice:
 def _rect(Lx: int, Ly: int, pbc_x: bool, pbc_y: bool, name: str, params: dict, diagonals: bool):
     """Square-lattice geometry on an ``Lx × Ly`` grid; site = x * Ly + y.
 
-    The MPS order is a snake: column x = 0 upwards, x = 1 downwards, ...
-    so consecutive MPS sites are always lattice neighbours.
+    ``"nn"``: vectors (1, 0), (0, 1); ``"nnn"``: the diagonals (1, ±1), from
+    every cell (module bond rule). The MPS order is a snake: column x = 0
+    upwards, x = 1 downwards, ... so consecutive MPS sites are always
+    lattice neighbours.
     """
     sites = np.arange(Lx * Ly).reshape(Lx, Ly)
     pos = np.array([(x, y) for x in range(Lx) for y in range(Ly)], dtype=float)
-    nn, nnn = [], []
-    for x in range(Lx):
-        for y in range(Ly):
-            s = sites[x, y]
-            if x + 1 < Lx or (pbc_x and Lx > 2):
-                nn.append((s, sites[(x + 1) % Lx, y]))
-            if y + 1 < Ly or (pbc_y and Ly > 2):
-                nn.append((s, sites[x, (y + 1) % Ly]))
-            if diagonals:
-                for dy in (1, -1):
-                    xx, yy = x + 1, y + dy
-                    okx = xx < Lx or (pbc_x and Lx > 2)
-                    oky = 0 <= yy < Ly or (pbc_y and Ly > 2)
-                    if okx and oky:
-                        nnn.append((s, sites[xx % Lx, yy % Ly]))
+    dims, pbc = (Lx, Ly), (pbc_x, pbc_y)
+    bonds = {"nn": _cell_bonds(name, dims, pbc, 1, [(0, 0, (1, 0)), (0, 0, (0, 1))], "nn")}
+    nnn = [(0, 0, (1, 1)), (0, 0, (1, -1))] if diagonals else []
+    bonds["nnn"] = _cell_bonds(name, dims, pbc, 1, nnn, "nnn")
     order = np.concatenate([sites[x] if x % 2 == 0 else sites[x][::-1] for x in range(Lx)])
     sub = ((pos[:, 0] + pos[:, 1]) % 2).astype(int)
-    return Lattice(
-        name=name,
-        positions=pos,
-        sublattice=sub,
-        bonds={"nn": np.array(nn, dtype=int).reshape(-1, 2), "nnn": np.array(nnn, dtype=int).reshape(-1, 2)},
-        pbc=(pbc_x, pbc_y),
-        order=order,
-        params=params,
-    )
+    return Lattice(name=name, positions=pos, sublattice=sub, bonds=bonds, pbc=pbc, order=order, params=params)
 
 
 def ladder(L: int, legs: int = 2, pbc: bool = False) -> Lattice:
@@ -228,116 +264,130 @@ def ladder(L: int, legs: int = 2, pbc: bool = False) -> Lattice:
 
     ``"nn"`` holds legs and rungs, ``"nnn"`` the plaquette diagonals; the
     MPS order is rung by rung (snaking across legs), so leg bonds span
-    ``legs`` MPS sites.
+    ``legs`` MPS sites. ``pbc`` closes the legs into rings (the rungs stay
+    open); with ``L = 2`` every leg and diagonal bond is listed twice
+    (module bond rule).
     """
     L = _check_size("ladder: L", L, 2)
     legs = _check_size("ladder: legs", legs, 2)
-    if pbc and L < 3:
-        raise ValueError(f"ladder: a periodic ladder needs L >= 3, got L={L}")
-    return _rect(L, legs, pbc, False, "ladder", {"L": L, "legs": legs, "pbc": bool(pbc)}, True)
+    return _rect(L, legs, bool(pbc), False, "ladder", {"L": L, "legs": legs, "pbc": bool(pbc)}, True)
+
+
+def _directions(where, pbc_x, pbc_y, pbc):
+    """Per-direction periodicity: ``pbc`` sets both, ``pbc_y`` defaults to ``pbc_x``."""
+    if pbc is not None:
+        pbc_x = pbc_y = pbc
+    pbc_y = pbc_x if pbc_y is None else pbc_y
+    for key, v in (("pbc_x", pbc_x), ("pbc_y", pbc_y)):
+        if not (isinstance(v, (bool, np.bool_)) or (isinstance(v, (int, np.integer)) and v in (0, 1))):
+            raise ValueError(f"{where}: {key} (or pbc) must be True or False, got {v!r}")
+    return bool(pbc_x), bool(pbc_y)
 
 
 def square(Lx: int, Ly: int | None = None, pbc_x: bool = False, pbc_y: bool | None = None, pbc=None) -> Lattice:
     """An ``Lx × Ly`` square lattice (``Ly`` defaults to ``Lx``).
 
-    ``pbc`` sets both directions at once; ``"nnn"`` are the diagonals (J1–J2).
+    ``pbc`` sets both directions at once, ``pbc_y`` defaults to ``pbc_x``
+    (``pbc_x=True, pbc_y=False`` is a cylinder); ``"nnn"`` are the
+    diagonals (J1–J2). A periodic direction of length 2 lists its bonds
+    twice (module bond rule).
     """
     Lx = _check_size("square: Lx", Lx, 2)
     Ly = Lx if Ly is None else _check_size("square: Ly", Ly, 2)
-    if pbc is not None:
-        pbc_x = pbc_y = bool(pbc)
-    pbc_y = pbc_x if pbc_y is None else pbc_y
-    return _rect(Lx, Ly, bool(pbc_x), bool(pbc_y), "square",
-                 {"Lx": Lx, "Ly": Ly, "pbc_x": bool(pbc_x), "pbc_y": bool(pbc_y)}, True)
+    pbc_x, pbc_y = _directions("square", pbc_x, pbc_y, pbc)
+    return _rect(Lx, Ly, pbc_x, pbc_y, "square", {"Lx": Lx, "Ly": Ly, "pbc_x": pbc_x, "pbc_y": pbc_y}, True)
 
 
-def _bravais(name, Lx, Ly, pbc, a1, a2, basis, neighbours, params):
+def _bravais(name, Lx, Ly, pbc_x, pbc_y, a1, a2, basis, neighbours):
     """Generic 2D Bravais lattice with a basis.
 
-    ``neighbours`` lists ``(b1, b2, dx, dy)``: site ``b1`` of cell (x, y) is
-    joined to site ``b2`` of cell (x+dx, y+dy). Site index =
-    ``(x * Ly + y) * nb + b``; the MPS order snakes column by column.
+    ``neighbours`` lists ``(b1, b2, (dx, dy))``: site ``b1`` of cell (x, y)
+    is joined to site ``b2`` of cell (x+dx, y+dy), for every cell (module
+    bond rule). Site index = ``(x * Ly + y) * nb + b``; the MPS order snakes
+    column by column.
     """
-    Lx = _check_size(f"{name}: Lx", Lx, 2)
-    Ly = _check_size(f"{name}: Ly", Ly, 2)
     nb = len(basis)
     a1, a2, basis = np.asarray(a1, float), np.asarray(a2, float), np.asarray(basis, float)
-
-    def idx(x, y, b):
-        return (x * Ly + y) * nb + b
-
-    pos, sub, nn = [], [], []
-    for x in range(Lx):
-        for y in range(Ly):
-            for b in range(nb):
-                pos.append(x * a1 + y * a2 + basis[b])
-                sub.append(b)
-    for x in range(Lx):
-        for y in range(Ly):
-            for b1, b2, dx, dy in neighbours:
-                xx, yy = x + dx, y + dy
-                if not (0 <= xx < Lx and 0 <= yy < Ly):
-                    if not pbc:
-                        continue
-                    xx, yy = xx % Lx, yy % Ly
-                i, j = idx(x, y, b1), idx(xx, yy, b2)
-                if i != j:
-                    nn.append((i, j))
+    pos = [x * a1 + y * a2 + basis[b] for x in range(Lx) for y in range(Ly) for b in range(nb)]
+    sub = np.tile(np.arange(nb), Lx * Ly)
+    nn = _cell_bonds(name, (Lx, Ly), (pbc_x, pbc_y), nb, neighbours, "nn")
     order = []
     for x in range(Lx):
         ys = range(Ly) if x % 2 == 0 else range(Ly - 1, -1, -1)
         for y in ys:
-            order.extend(idx(x, y, b) for b in range(nb))
-    return Lattice(name=name, positions=np.array(pos), sublattice=np.array(sub),
-                   bonds={"nn": np.array(nn, dtype=int).reshape(-1, 2)}, pbc=(pbc, pbc),
-                   order=np.array(order), params=params)
+            order.extend((x * Ly + y) * nb + b for b in range(nb))
+    return Lattice(name=name, positions=np.array(pos), sublattice=sub, bonds={"nn": nn}, pbc=(pbc_x, pbc_y),
+                   order=np.array(order), params={"Lx": Lx, "Ly": Ly, "pbc_x": pbc_x, "pbc_y": pbc_y})
 
 
-def triangular(Lx: int, Ly: int | None = None, pbc: bool = False) -> Lattice:
-    """Triangular lattice, ``Lx × Ly`` cells; three-sublattice labels 0, 1, 2."""
-    Ly = Lx if Ly is None else Ly
-    lat = _bravais("triangular", Lx, Ly, pbc, (1, 0), (0.5, np.sqrt(3) / 2), [(0, 0)],
-                   [(0, 0, 1, 0), (0, 0, 0, 1), (0, 0, 1, -1)], {"Lx": Lx, "Ly": Ly, "pbc": bool(pbc)})
+def _cells(name, Lx, Ly, pbc_x, pbc_y, pbc):
+    Lx = _check_size(f"{name}: Lx", Lx, 2)
+    Ly = Lx if Ly is None else _check_size(f"{name}: Ly", Ly, 2)
+    return (Lx, Ly, *_directions(name, pbc_x, pbc_y, pbc))
+
+
+def triangular(Lx: int, Ly: int | None = None, pbc_x: bool = False, pbc_y: bool | None = None,
+               pbc=None) -> Lattice:
+    """Triangular lattice, ``Lx × Ly`` cells; three-sublattice labels ``(x − y) mod 3``.
+
+    Primitive vectors ``a1 = (1, 0)``, ``a2 = (1/2, √3/2)``; ``"nn"`` vectors
+    ``a1``, ``a2``, ``a1 − a2`` from every cell, so a torus has coordination
+    6 with multiplicity (``triangular(2, 3, pbc=True)``: 18 bonds on 6
+    sites). Periodicity as in :func:`square`: ``pbc`` sets both directions,
+    ``pbc_y`` defaults to ``pbc_x``; ``pbc_x=False, pbc_y=True`` is a
+    cylinder. The sublattice labels are a proper 3-colouring only when the
+    periodic lengths are multiples of 3.
+    """
+    Lx, Ly, pbc_x, pbc_y = _cells("triangular", Lx, Ly, pbc_x, pbc_y, pbc)
+    lat = _bravais("triangular", Lx, Ly, pbc_x, pbc_y, (1, 0), (0.5, np.sqrt(3) / 2), [(0, 0)],
+                   [(0, 0, (1, 0)), (0, 0, (0, 1)), (0, 0, (1, -1))])
     sub = (np.arange(lat.n_sites) // Ly - np.arange(lat.n_sites) % Ly) % 3
     return Lattice(lat.name, lat.positions, sub, lat.bonds, lat.pbc, lat.order, lat.params)
 
 
-def honeycomb(Lx: int, Ly: int | None = None, pbc: bool = False) -> Lattice:
-    """Honeycomb lattice, ``Lx × Ly`` two-site cells (bipartite: A = 0, B = 1)."""
-    Ly = Lx if Ly is None else Ly
+def honeycomb(Lx: int, Ly: int | None = None, pbc_x: bool = False, pbc_y: bool | None = None,
+              pbc=None) -> Lattice:
+    """Honeycomb lattice, ``Lx × Ly`` two-site cells (bipartite: A = 0, B = 1).
+
+    ``a1 = (√3, 0)``, ``a2 = (√3/2, 3/2)``, B at ``(√3/2, 1/2)``; nn bond
+    length 1, coordination 3 on a torus. Periodicity as in :func:`square`.
+    """
+    Lx, Ly, pbc_x, pbc_y = _cells("honeycomb", Lx, Ly, pbc_x, pbc_y, pbc)
     a1, a2 = (np.sqrt(3), 0), (np.sqrt(3) / 2, 1.5)
-    return _bravais("honeycomb", Lx, Ly, pbc, a1, a2, [(0, 0), (np.sqrt(3) / 2, 0.5)],
-                    [(0, 1, 0, 0), (1, 0, 1, 0), (1, 0, 0, 1)], {"Lx": Lx, "Ly": Ly, "pbc": bool(pbc)})
+    return _bravais("honeycomb", Lx, Ly, pbc_x, pbc_y, a1, a2, [(0, 0), (np.sqrt(3) / 2, 0.5)],
+                    [(0, 1, (0, 0)), (1, 0, (1, 0)), (1, 0, (0, 1))])
 
 
-def kagome(Lx: int, Ly: int | None = None, pbc: bool = False) -> Lattice:
-    """Kagome lattice, ``Lx × Ly`` three-site cells (sublattices 0, 1, 2)."""
-    Ly = Lx if Ly is None else Ly
-    return _bravais("kagome", Lx, Ly, pbc, (2, 0), (1, np.sqrt(3)), [(0, 0), (1, 0), (0.5, np.sqrt(3) / 2)],
-                    [(0, 1, 0, 0), (0, 2, 0, 0), (1, 2, 0, 0), (1, 0, 1, 0), (2, 0, 0, 1), (2, 1, -1, 1)],
-                    {"Lx": Lx, "Ly": Ly, "pbc": bool(pbc)})
+def kagome(Lx: int, Ly: int | None = None, pbc_x: bool = False, pbc_y: bool | None = None,
+           pbc=None) -> Lattice:
+    """Kagome lattice, ``Lx × Ly`` three-site cells (sublattices 0, 1, 2).
+
+    ``a1 = (2, 0)``, ``a2 = (1, √3)``; nn bond length 1, coordination 4 on a
+    torus. Periodicity as in :func:`square`.
+    """
+    Lx, Ly, pbc_x, pbc_y = _cells("kagome", Lx, Ly, pbc_x, pbc_y, pbc)
+    return _bravais("kagome", Lx, Ly, pbc_x, pbc_y, (2, 0), (1, np.sqrt(3)),
+                    [(0, 0), (1, 0), (0.5, np.sqrt(3) / 2)],
+                    [(0, 1, (0, 0)), (0, 2, (0, 0)), (1, 2, (0, 0)), (1, 0, (1, 0)), (2, 0, (0, 1)),
+                     (2, 1, (-1, 1))])
 
 
 def cubic(Lx: int, Ly: int | None = None, Lz: int | None = None, pbc: bool = False) -> Lattice:
-    """Simple cubic ``Lx × Ly × Lz`` lattice (small sizes, for exact states)."""
+    """Simple cubic ``Lx × Ly × Lz`` lattice (small sizes, for exact states).
+
+    Site = ``(x * Ly + y) * Lz + z``; ``"nn"`` vectors along the three axes
+    from every site, so a periodic direction of length 2 lists its bonds
+    twice (module bond rule).
+    """
     Lx = _check_size("cubic: Lx", Lx, 2)
     Ly = Lx if Ly is None else _check_size("cubic: Ly", Ly, 2)
     Lz = Lx if Lz is None else _check_size("cubic: Lz", Lz, 2)
     dims = (Lx, Ly, Lz)
-    idx = np.arange(Lx * Ly * Lz).reshape(dims)
-    pos = np.array(np.unravel_index(np.arange(idx.size), dims)).T.astype(float)
-    nn = []
-    for s, p in enumerate(pos.astype(int)):
-        for d in range(3):
-            q = p.copy()
-            q[d] += 1
-            if q[d] >= dims[d]:
-                if not (pbc and dims[d] > 2):
-                    continue
-                q[d] %= dims[d]
-            nn.append((s, idx[tuple(q)]))
-    return Lattice("cubic", pos, pos.sum(1).astype(int) % 2, {"nn": np.array(nn)}, (pbc,) * 3,
-                   np.arange(idx.size), {"Lx": Lx, "Ly": Ly, "Lz": Lz, "pbc": bool(pbc)})
+    pos = np.array(list(np.ndindex(*dims)), dtype=float)
+    nn = _cell_bonds("cubic", dims, (bool(pbc),) * 3, 1, [(0, 0, tuple(np.eye(3, dtype=int)[d])) for d in range(3)],
+                     "nn")
+    return Lattice("cubic", pos, pos.sum(1).astype(int) % 2, {"nn": nn}, (bool(pbc),) * 3,
+                   np.arange(pos.shape[0]), {"Lx": Lx, "Ly": Ly, "Lz": Lz, "pbc": bool(pbc)})
 
 
 def from_bonds(n_sites: int, bonds, name: str = "graph", positions=None, sublattice=None) -> Lattice:
@@ -347,7 +397,8 @@ def from_bonds(n_sites: int, bonds, name: str = "graph", positions=None, sublatt
     ----------
     n_sites : int
     bonds : (E, 2) array-like, or dict of kind -> (E, 2) array-like
-        A bare array is taken as the ``"nn"`` bonds.
+        A bare array is taken as the ``"nn"`` bonds. Multiplicity is kept:
+        a pair listed twice (in either orientation) couples twice.
     positions, sublattice : optional
         Default: sites on a line, sublattice from a 2-colouring of the nn
         graph when it is bipartite (else all 0).
