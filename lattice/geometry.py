@@ -15,7 +15,8 @@ vector of that kind, with periodic directions wrapped: ``H = Σ_cells
 ``Σ_i S_i·S_{i+2}`` on a ring). Bonds therefore carry *multiplicity*: on a
 small periodic lattice a pair reached by two periodic images (or by two
 bond vectors) is listed twice, and the pair's coupling is counted twice,
-as in TeNPy's ``add_coupling``. A periodic size at which a bond vector maps
+the convention of a coupling summed over all lattice sites (TeNPy's
+``CouplingModel.add_coupling``). A periodic size at which a bond vector maps
 a site onto its own image (a self-bond, e.g. the ``i → i+2`` bond of a
 two-site ring) is refused with a ``ValueError``.
 """
