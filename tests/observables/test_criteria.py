@@ -242,9 +242,43 @@ def test_concurrence_pure_states_wootters(k):
     psi = rng.standard_normal(4) + 1j * rng.standard_normal(4)
     psi /= np.linalg.norm(psi)
     a, b, c, d = psi
-    assert concurrence(pure(psi)) == pytest.approx(2 * abs(a * d - b * c), abs=1e-6)
+    assert concurrence(pure(psi)) == pytest.approx(2 * abs(a * d - b * c), abs=1e-12)
     # Pure states: negativity = |ad - bc| (Schmidt coefficients product).
     assert negativity(pure(psi)) == pytest.approx(abs(a * d - b * c), abs=1e-10)
+
+
+def test_concurrence_many_pure_and_product_states_to_1e12():
+    rng = np.random.default_rng(250)
+    for _ in range(300):
+        psi = rng.standard_normal(4) + 1j * rng.standard_normal(4)
+        psi /= np.linalg.norm(psi)
+        a, b, c, d = psi
+        assert abs(concurrence(pure(psi)) - 2 * abs(a * d - b * c)) < 1e-12
+        u, v = (rng.standard_normal(2) + 1j * rng.standard_normal(2) for _ in range(2))
+        assert concurrence(pure(np.kron(u, v))) < 1e-12
+
+
+def concurrence_sqrt_formula(rho):
+    """Wootters via eigenvalues of sqrt(sqrt(rho) rho~ sqrt(rho)) (accurate for full rank)."""
+    w, v = np.linalg.eigh(rho)
+    s = (v * np.sqrt(np.clip(w, 0, None))) @ v.conj().T
+    yy = np.kron(Y, Y)
+    R = s @ yy @ rho.conj() @ yy @ s
+    lam = np.sqrt(np.clip(np.linalg.eigvalsh(0.5 * (R + R.conj().T)), 0, None))[::-1]
+    return max(0.0, lam[0] - lam[1] - lam[2] - lam[3])
+
+
+@pytest.mark.parametrize("k", [pytest.param(k, id=f"mixed{k}") for k in range(8)])
+def test_concurrence_mixed_states_against_sqrt_formula(k):
+    rng = np.random.default_rng(260 + k)
+    p = rng.uniform(0.3, 1.0)
+    rho = p * random_rho(rng, 2, rank=4) + (1 - p) * pure(PSI_MINUS)
+    assert concurrence(rho) == pytest.approx(concurrence_sqrt_formula(rho), abs=1e-10)
+
+
+@pytest.mark.parametrize("V", [0.2, 1 / 3, 0.5, 0.9, 1.0])
+def test_concurrence_werner_closed_form_to_1e12(V):
+    assert concurrence(werner(V)) == pytest.approx(max(0.0, (3 * V - 1) / 2), abs=1e-12)
 
 
 @pytest.mark.parametrize("k", [pytest.param(k, id=f"product{k}") for k in range(4)])
