@@ -139,7 +139,7 @@ def test_singlet_oracles():
     assert c["zb_max"] == pytest.approx(2.0, abs=1e-12)
     assert c["steering"] == pytest.approx(1.0, abs=1e-12)
     assert c["steering_method"] == "t-state" and c["unsteerable"] is False
-    assert c["verdict"] == "chsh-violating"
+    assert c["verdict"] == "nonlocal"
 
 
 # V, expected verdict.  (0.6875, 1/sqrt 2]: Werner projective bound fails,
@@ -157,8 +157,8 @@ WERNER_VERDICTS = [
     pytest.param(0.6875 + EPS, "local-2-setting", id="above-0.6875"),
     pytest.param(0.6961, "local-2-setting", id="at-0.6961"),
     pytest.param(1 / math.sqrt(2), "local-2-setting", id="at-1/sqrt2"),
-    pytest.param(1 / math.sqrt(2) + EPS, "chsh-violating", id="above-1/sqrt2"),
-    pytest.param(1.0, "chsh-violating", id="V=1"),
+    pytest.param(1 / math.sqrt(2) + EPS, "nonlocal", id="above-1/sqrt2"),
+    pytest.param(1.0, "nonlocal", id="V=1"),
 ]
 
 
@@ -439,8 +439,15 @@ def test_criteria_keys_and_json():
     assert REQUIRED_KEYS <= set(c)
     back = json.loads(json.dumps(c))
     assert back["verdict"] == c["verdict"]
+    def plain(v):
+        if isinstance(v, dict):
+            return all(isinstance(k, str) and plain(x) for k, x in v.items())
+        if isinstance(v, list):
+            return all(plain(x) for x in v)
+        return isinstance(v, (bool, int, float, str, type(None)))
+
     for v in c.values():
-        assert isinstance(v, (bool, int, float, str, list, type(None)))
+        assert plain(v), v
 
 
 # ---------------------------------------------------------------------------
@@ -472,7 +479,7 @@ def test_effective_state_from_pairs_and_E_against_bruteforce():
     SB = sum(sum(n2[k] * site_op(PAULIS[k + 1], j, n) for k in range(3)) for j in B)
     assert eff.E([n1, n2]) == pytest.approx(np.trace(rho @ SA @ SB).real, abs=1e-12)
     assert eff.criteria()["verdict"] in {"separable", "local-povm", "local-projective",
-                                         "local-correlations", "local-2-setting", "chsh-violating"}
+                                         "local-correlations", "local-2-setting", "nonlocal"}
 
 
 UNPHYSICAL = [
