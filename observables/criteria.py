@@ -4,7 +4,9 @@ Every function is pure: it takes the correlation tensor ``T`` and/or the
 density matrix ``rho`` and returns numbers.  The table of DESIGN §2 is built
 by :func:`criteria`; :func:`verdict` (the ordered table of :mod:`.verdict`)
 condenses it into the strongest guarantee that holds.  All thresholds come
-from :mod:`.thresholds`.
+from :mod:`.thresholds`.  The Pauli conversions live in :mod:`._pauli`, the
+unsteerability tests in :mod:`.steering` and the Werner certificates in
+:mod:`.werner_cert`; their public names are re-exported here.
 
 Conventions
 -----------
@@ -25,10 +27,10 @@ import math
 from typing import Any, Mapping, Sequence
 
 import numpy as np
-from scipy.optimize import minimize_scalar
-from scipy.special import elliprg
 
 from . import thresholds as th
+from ._pauli import PAULI, T_from_rho, _block, _require_two_qubit, rho_from_T
+from .steering import bowles_value, jevtic_integral, steering
 from .verdict import LEGACY_VERDICTS, VERDICT_TABLE, VERDICTS, canonical_verdict, verdict
 from .verdict import verdict_rule as verdict_rule_for
 from .werner_cert import werner_certificate
@@ -42,61 +44,7 @@ __all__ = [
     "verdict", "criteria",
 ]
 
-#: Pauli matrices, ``PAULI[a]`` = sigma_a, a = 0 (identity), 1 (x), 2 (y), 3 (z).
-PAULI = np.array([[[1, 0], [0, 1]], [[0, 1], [1, 0]], [[0, -1j], [1j, 0]], [[1, 0], [0, -1]]],
-                 dtype=complex)
-# Q[a, s, s'] = sigma_a[s', s], so that Tr(rho sigma_a) = sum rho[s, s'] Q[a, s, s'].
-_PAULI_T = np.ascontiguousarray(PAULI.transpose(0, 2, 1))
-
 _NAN = float("nan")
-
-
-# --- T <-> rho -------------------------------------------------------------
-
-def rho_from_T(T: np.ndarray) -> np.ndarray:
-    """Density matrix ``rho = 2^{-n} sum_a T_a sigma_{a_1} (x) ... (x) sigma_{a_n}``.
-
-    ``T`` has shape ``(4,)*n``; returns a complex ``2^n x 2^n`` matrix with
-    qubit 0 the most significant tensor factor.
-    """
-    T = np.asarray(T)
-    n = T.ndim
-    if T.shape != (4,) * n or n == 0:
-        raise ValueError(f"T must have shape (4,)*n, got {T.shape}")
-    X = T.astype(complex)
-    # Each tensordot consumes the leading Pauli label and appends (s, s').
-    for _ in range(n):
-        X = np.tensordot(X, PAULI, axes=([0], [0]))
-    perm = [2 * p for p in range(n)] + [2 * p + 1 for p in range(n)]
-    return X.transpose(perm).reshape(2**n, 2**n) / 2**n
-
-
-def T_from_rho(rho: np.ndarray) -> np.ndarray:
-    """Correlation tensor ``T_a = Tr(rho sigma_{a_1} (x) ... (x) sigma_{a_n})``.
-
-    ``rho`` is ``2^n x 2^n`` (qubit 0 most significant); returns the real
-    part, shape ``(4,)*n`` (exactly real for Hermitian ``rho``).
-    """
-    rho = np.asarray(rho)
-    d = rho.shape[0]
-    n = int(round(math.log2(d))) if d > 0 else 0
-    if rho.shape != (d, d) or 2**n != d or n == 0:
-        raise ValueError(f"rho must be 2^n x 2^n, got {rho.shape}")
-    X = rho.astype(complex).reshape((2,) * (2 * n))
-    for p in range(n):
-        # Remaining layout: rows (n-p), cols (n-p), then p Pauli labels.
-        X = np.tensordot(X, _PAULI_T, axes=([0, n - p], [1, 2]))
-    return X.real.copy()
-
-
-def _block(T: np.ndarray) -> np.ndarray:
-    """Full-correlation block ``T[1:, ..., 1:]`` (shape (3,)*n)."""
-    return T[(slice(1, None),) * T.ndim]
-
-
-def _require_two_qubit(T: np.ndarray, what: str) -> None:
-    if T.shape != (4, 4):
-        raise ValueError(f"{what} is defined for K = 2 (T of shape (4, 4)), got {T.shape}")
 
 
 # --- CHSH and Zukowski-Brukner ---------------------------------------------
@@ -348,118 +296,6 @@ def concurrence(rho: np.ndarray) -> float:
     W = U * np.sqrt(np.clip(w, 0.0, None))
     lam = np.linalg.svd(W.T @ _YY @ W, compute_uv=False)
     return float(max(0.0, lam[0] - lam[1] - lam[2] - lam[3]))
-
-
-# --- Steering --------------------------------------------------------------
-
-def jevtic_integral(T: np.ndarray) -> float:
-    """``(1/4pi) int_{S^2} |T n| dn`` for the 3x3 block of a two-qubit ``T``.
-
-    This spherical mean of ``sqrt(n^T T^T T n)`` is, by definition,
-    Carlson's symmetric elliptic integral ``R_G(t1^2, t2^2, t3^2)`` of the
-    squared singular values, evaluated to machine precision by
-    ``scipy.special.elliprg``.  For a T-state (zero Bloch vectors) the state
-    is unsteerable under projective measurements iff the value is ``<= 1/2``
-    (Jevtic et al., JOSA B 32, A40 (2015); Nguyen & Vu, EPL 115, 10003
-    (2016)).  For the Werner state the value is exactly V.
-    """
-    T = np.asarray(T, dtype=float)
-    _require_two_qubit(T, "jevtic_integral")
-    s = np.linalg.svd(T[1:, 1:], compute_uv=False)
-    return float(elliprg(s[0] ** 2, s[1] ** 2, s[2] ** 2))
-
-
-def _bowles_max(a: np.ndarray, C: np.ndarray) -> tuple[float, float]:
-    """Upper and lower bounds on ``max_{|x|=1} (a.x)^2 + 2 |C^T x|``.
-
-    With ``A = a a^T`` and ``B = C C^T``, ``2 sqrt(q) = min_{s>0} q/s + s``
-    and, because the joint numerical range ``{(x^T A x, x^T B x)}`` of two
-    real quadratic forms on S^2 is convex (Brickman 1961), Sion's minimax
-    theorem gives exactly ``max = min_{s>0} lambda_max(A + B/s) + s``, a 1-D
-    convex problem.  Every ``s`` yields a valid upper bound, so the
-    certificate stays sound even if the minimiser is inexact; the lower
-    bound is the objective at the maximising eigenvector.
-    """
-    A = np.outer(a, a)
-    B = C @ C.T
-
-    def h(s: float) -> float:
-        return float(np.linalg.eigvalsh(A + B / s)[-1] + s)
-
-    res = minimize_scalar(h, bounds=(1e-14, 2.0), method="bounded", options={"xatol": 1e-12})
-    s_opt = float(res.x)
-    upper = h(s_opt)
-    x = np.linalg.eigh(A + B / s_opt)[1][:, -1]
-    lower = float((a @ x) ** 2 + 2.0 * np.linalg.norm(C.T @ x))
-    return upper, lower
-
-
-def bowles_value(T: np.ndarray, direction: str = "A->B", *, with_lower: bool = False):
-    """Bowles-Hirsch-Quintino-Brunner value; ``<= 1`` certifies unsteerability.
-
-    Criterion (PRA 93, 022121 (2016), arXiv:1510.06721): filter the steered
-    party to a maximally mixed marginal, ``rho' = (1 (x) rho_B^{-1/2}) rho
-    (1 (x) rho_B^{-1/2}) / 2`` (a local filter on the steered side preserves
-    (un)steerability), write ``a`` for the steering party's Bloch vector and
-    ``T`` (steering party first) for the correlations of ``rho'``; then
-    ``max_{|x|=1} (a.x)^2 + 2 ||T^T x|| <= 1`` implies a local-hidden-state
-    model for all projective measurements of the steering party (hidden
-    states uniform on Bob's Bloch sphere, response = biased hemisphere).
-
-    Parameters
-    ----------
-    T : ndarray, shape (4, 4)
-    direction : {"A->B", "B->A"}
-        ``"A->B"``: Alice steers Bob (Bob is filtered).
-    with_lower : bool
-        Also return a lower bound on the maximum (for checks).
-
-    Returns
-    -------
-    float (or (upper, lower))
-        ``inf`` when the steered marginal is singular (pure marginal: the
-        state is then a product, and the filter does not exist).
-    """
-    T = np.asarray(T, dtype=float)
-    _require_two_qubit(T, "bowles_value")
-    if direction == "B->A":
-        T = T.T
-    elif direction != "A->B":
-        raise ValueError(f"direction must be 'A->B' or 'B->A', got {direction!r}")
-    b = T[0, 1:]
-    rho_b = 0.5 * (PAULI[0] + np.tensordot(b, PAULI[1:], axes=1))
-    w, v = np.linalg.eigh(rho_b)
-    if w[0] <= 1e-12:
-        return (math.inf, math.inf) if with_lower else math.inf
-    F = np.kron(np.eye(2), (v / np.sqrt(w)) @ v.conj().T)
-    rho_f = F @ rho_from_T(T) @ F.conj().T
-    Tf = T_from_rho(rho_f / np.trace(rho_f).real)
-    upper, lower = _bowles_max(Tf[1:, 0], Tf[1:, 1:])
-    return (upper, lower) if with_lower else upper
-
-
-def steering(T: np.ndarray, bloch_tol: float = 1e-8) -> tuple[float, str, bool]:
-    """Best available unsteerability test for a two-qubit state.
-
-    Returns
-    -------
-    value : float
-        ``"t-state"``: :func:`jevtic_integral` (unsteerable iff ``<= 1/2``);
-        ``"bowles"``: min over both directions of :func:`bowles_value`
-        (unsteerable if ``<= 1``; sufficient only).
-    method : {"t-state", "bowles"}
-        ``"t-state"`` when both Bloch vectors have norm ``<= bloch_tol``.
-    unsteerable : bool
-        Unsteerable (in at least one direction) under projective
-        measurements, hence local for projective measurements.
-    """
-    T = np.asarray(T, dtype=float)
-    _require_two_qubit(T, "steering")
-    if max(np.linalg.norm(T[1:, 0]), np.linalg.norm(T[0, 1:])) <= bloch_tol:
-        value = jevtic_integral(T)
-        return value, "t-state", bool(value <= th.JEVTIC_BOUND + th.NUMERIC_TOL)
-    value = min(bowles_value(T, "A->B"), bowles_value(T, "B->A"))
-    return value, "bowles", bool(value <= th.BOWLES_BOUND + th.NUMERIC_TOL)
 
 
 # --- Grothendieck, monogamy, settings --------------------------------------

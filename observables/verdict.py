@@ -230,7 +230,7 @@ def verdict_rule(crit: Mapping[str, Any]) -> tuple[VerdictRule | None, str]:
         reason = rule.test(crit)
         if reason:
             return rule, reason
-    K, M = int(crit.get("K", 0)), int(crit.get("M", 1))
+    M = int(crit.get("M", 1))
     if M != 1:
         return None, f"M = {M}: no criterion here certifies locality of M-body observables"
     return None, "no criterion applies"
