@@ -385,6 +385,15 @@ def _check_bell(bell: Mapping[str, Any] | None) -> dict[str, Any]:
     return out
 
 
+def _check_bell_consistency(out: Mapping[str, Any], extra: Mapping[str, Any]) -> None:
+    """A Bell-engine result that contradicts a theorem is a bug upstream: refuse it."""
+    two_qubit = out["K"] == 2 and out["M"] == 1
+    if extra.get("nonlocal") is not None and two_qubit and out["ppt"]:
+        raise ValueError("bell['nonlocal'] reports a violation by a separable (PPT two-qubit) state")
+    if extra.get("lhs_local") and out["nonlocal"] is not None:
+        raise ValueError(f"bell['lhs_local'] is True but {out['nonlocal']['inequality']} is violated")
+
+
 def _werner_certificates(rho: np.ndarray) -> dict[str, dict[str, Any] | None]:
     certs: dict[str, dict[str, Any] | None] = {}
     for level, bound in (("local-povm", th.WERNER_LOCAL_POVM),
@@ -525,6 +534,7 @@ def criteria(
         out["zb_upper"] = zb_upper(T)
     if M == 1 and K == 2:
         _two_qubit_criteria(out, T, rho, sizes, bloch_tol)
+    _check_bell_consistency(out, extra)
     rule, reason = verdict_rule_for(out)
     out["verdict"] = "unknown" if rule is None else rule.level
     out["verdict_reason"] = reason

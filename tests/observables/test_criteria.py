@@ -679,3 +679,10 @@ def test_bell_hook_nonlocal_lhs_and_precedence():
 def test_bell_hook_rejects_bad_input(bell, word):
     with pytest.raises(ValueError, match=word):
         criteria(T_from_rho(werner(0.6)), (1, 1), bell=bell)
+
+
+def test_bell_hook_refuses_contradictions():
+    with pytest.raises(ValueError, match="separable"):
+        criteria(T_from_rho(werner(0.2)), (1, 1), bell={"nonlocal": I3322})
+    with pytest.raises(ValueError, match="lhs_local"):
+        criteria(T_from_rho(pure(PSI_MINUS)), (1, 1), bell={"lhs_local": True})
