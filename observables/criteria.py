@@ -33,7 +33,7 @@ from ._pauli import PAULI, T_from_rho, _block, _require_two_qubit, rho_from_T
 from .steering import bowles_value, jevtic_integral, steering
 from .verdict import LEGACY_VERDICTS, VERDICT_TABLE, VERDICTS, canonical_verdict, verdict
 from .verdict import verdict_rule as verdict_rule_for
-from .werner_cert import werner_certificate
+from .werner_cert import werner_certificate, werner_frame
 
 __all__ = [
     "PAULI", "VERDICTS", "LEGACY_VERDICTS", "VERDICT_TABLE", "BELL_KEYS", "rho_from_T",
@@ -394,11 +394,20 @@ def _check_bell_consistency(out: Mapping[str, Any], extra: Mapping[str, Any]) ->
         raise ValueError(f"bell['lhs_local'] is True but {out['nonlocal']['inequality']} is violated")
 
 
-def _werner_certificates(rho: np.ndarray) -> dict[str, dict[str, Any] | None]:
+def _werner_certificates(rho: np.ndarray, T: np.ndarray) -> dict[str, dict[str, Any] | None]:
+    """Verified Werner certificates at the POVM and projective thresholds.
+
+    ``V' = threshold`` is no loss of generality (a lower ``V''`` is a mixture
+    of ``rho_W(V')`` and the separable 1/4).  The Werner family's own frame
+    is tried first, then the closest local frame of B (:func:`werner_frame`).
+    """
+    frame = werner_frame(T)
     certs: dict[str, dict[str, Any] | None] = {}
     for level, bound in (("local-povm", th.WERNER_LOCAL_POVM),
                          ("local-projective", th.WERNER_LOCAL_PROJECTIVE)):
         cert = werner_certificate(rho, bound)
+        if (cert is None or not cert.verified) and frame is not None:
+            cert = werner_certificate(rho, bound, frame=frame) or cert
         certs[level] = None if cert is None else cert.as_dict()
     return certs
 
@@ -474,9 +483,10 @@ def criteria(
         ``werner_V``, ``werner_distance`` (``||rho - rho_W(V)||_1``, twice the
         trace distance) (K=2, M=1); ``werner_certificates`` (K=2, M=1: dict
         ``{"local-povm": c, "local-projective": c}``, each ``c`` either None
-        or ``{"V", "t", "min_eig", "min_pt_eig", "residual", "verified"}`` for
-        ``rho = (1-t) rho_W(V) + t sigma``, sigma PPT; see
-        :mod:`.werner_cert`); ``ppt`` (bool, every region-vs-rest cut PPT;
+        or ``{"V", "t", "min_eig", "min_pt_eig", "residual", "verified",
+        "frame"}`` for ``rho = (1-t) (1 (x) U) rho_W(V) (1 (x) U)^dagger +
+        t sigma``, sigma PPT, ``frame`` = None (``U = 1``) or the 3x3
+        rotation of ``U`` on B's Bloch vectors; see :mod:`.werner_cert`); ``ppt`` (bool, every region-vs-rest cut PPT;
         for K=2, M=1 iff separable); ``entangled`` (True: NPT across some
         region cut; False: K=2, M=1 and PPT (separable); None: unknown,
         PPT across every region cut of K*M > 2 qubits); ``negativity`` (max
@@ -552,7 +562,7 @@ def _two_qubit_criteria(out: dict[str, Any], T: np.ndarray, rho: np.ndarray,
     chsh = chsh_max(T)
     out.update(
         chsh_max=chsh, werner_V=V, werner_distance=werner_distance(rho, V),
-        werner_certificates=_werner_certificates(rho),
+        werner_certificates=_werner_certificates(rho, T),
         concurrence=concurrence(rho), steering=float(value), steering_method=method,
         unsteerable=unsteerable, grothendieck_local=local, sv_max=sv, monogamy_bound=mono,
         monogamy_ok=bool(V <= mono + th.NUMERIC_TOL),

@@ -125,7 +125,8 @@ def _werner_cert(level: str, bound: float) -> Callable[[Mapping[str, Any]], str 
             return None
         if not _le(cert.get("V"), bound) or not 0.0 <= _num(cert.get("t")) <= 1.0:
             return None
-        return (f"rho = (1-t) rho_W({_num(cert['V']):.6g}) + t sigma, sigma PPT, "
+        frame = "" if cert.get("frame") is None else " in a rotated frame of B"
+        return (f"rho = (1-t) rho_W({_num(cert['V']):.6g}){frame} + t sigma, sigma PPT, "
                 f"t = {_num(cert['t']):.6g} (verified; {th.WERNER_BOUNDS[level]['source']}); "
                 f"werner_V = {_num(c.get('werner_V')):.6g}")
     return test

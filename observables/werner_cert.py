@@ -30,6 +30,19 @@ is rebuilt from ``(rho, V', t)`` and its eigenvalues and those of its partial
 transpose must be ``>= -tol``; the level is granted only on that check,
 never on the search having succeeded.
 
+Local frames.  A local unitary maps LHV models to LHV models of the same
+measurement class, and ``rho_W`` is ``U (x) U`` invariant, so every
+``(U_A (x) U_B) rho_W (U_A (x) U_B)^dagger`` equals
+``(1 (x) U) rho_W (1 (x) U)^dagger`` with ``U = U_B U_A^dagger``: a frame
+rotation on B alone covers the whole local-unitary orbit.  :func:`werner_frame`
+picks ``U`` from the correlation block (closest rotation), and the
+certificate may use it (``frame``).
+
+Safety margin: the search only ever keeps a ``t`` at which both smallest
+eigenvalues evaluated ``>= 0``; the check accepts ``>= -tol`` (``tol`` =
+1e-10), so a search point passes the check with ``tol`` to spare for the
+rounding of the reconstruction.
+
 Conventions: ``rho`` is 4x4 with qubit A the most significant factor;
 ``rho_W(V) = V |psi-><psi-| + (1 - V) 1/4``, ``|psi-> = (|01> - |10>)/sqrt 2``.
 """
@@ -43,10 +56,12 @@ import numpy as np
 
 from . import thresholds as th
 
-__all__ = ["WernerCertificate", "werner_certificate", "verify_werner_certificate"]
+__all__ = ["WernerCertificate", "werner_certificate", "verify_werner_certificate", "werner_frame",
+           "frame_rotation"]
 
 _PSI_MINUS = np.array([0.0, 1.0, -1.0, 0.0]) / math.sqrt(2.0)
 _GOLDEN = (math.sqrt(5.0) - 1.0) / 2.0
+_PAULI = np.array([[[0, 1], [1, 0]], [[0, -1j], [1j, 0]], [[1, 0], [0, -1]]], dtype=complex)
 
 
 @dataclass(frozen=True)
@@ -68,6 +83,9 @@ class WernerCertificate:
         ``max |(1 - t) rho_W(V) + t sigma - rho|`` of the reconstruction.
     verified : bool
         All checks of :func:`verify_werner_certificate` passed.
+    frame : ndarray (2, 2) or None
+        Unitary ``U`` on qubit B: the Werner component is
+        ``(1 (x) U) rho_W(V) (1 (x) U)^dagger``; ``None`` = identity.
     """
 
     V: float
@@ -77,16 +95,59 @@ class WernerCertificate:
     min_pt_eig: float
     residual: float
     verified: bool
+    frame: np.ndarray | None = None
 
-    def as_dict(self) -> dict[str, float | bool]:
-        """JSON-friendly summary (no matrices)."""
+    def as_dict(self) -> dict[str, object]:
+        """JSON-friendly summary; ``frame`` as B's 3x3 rotation (:func:`frame_rotation`) or None."""
         return {"V": float(self.V), "t": float(self.t), "min_eig": float(self.min_eig),
                 "min_pt_eig": float(self.min_pt_eig), "residual": float(self.residual),
-                "verified": bool(self.verified)}
+                "verified": bool(self.verified),
+                "frame": None if self.frame is None else frame_rotation(self.frame).tolist()}
 
 
-def _werner(V: float) -> np.ndarray:
-    return V * np.outer(_PSI_MINUS, _PSI_MINUS).astype(complex) + (1.0 - V) * np.eye(4) / 4.0
+def frame_rotation(U: np.ndarray) -> np.ndarray:
+    """SO(3) matrix ``O`` of a qubit unitary: ``U (m . sigma) U^dagger = (O m) . sigma``."""
+    U = np.asarray(U, dtype=complex)
+    return np.einsum("iab,bc,jcd,ad->ij", _PAULI, U, _PAULI, U.conj()).real / 2.0
+
+
+def werner_frame(T: np.ndarray) -> np.ndarray | None:
+    """Unitary ``U`` on B bringing the correlation block closest to Werner form.
+
+    For ``(1 (x) U) rho_W(V) (1 (x) U)^dagger`` the block ``T[1:, 1:]`` is
+    ``-V O^T`` with ``O`` = :func:`frame_rotation` of ``U``.  ``O^T`` is taken
+    as the rotation closest to ``-T[1:, 1:]`` (orthogonal Procrustes with
+    ``det = +1``).  Returns ``None`` when the block vanishes (no frame).
+    """
+    C = np.asarray(T, dtype=float)[1:, 1:]
+    if np.linalg.norm(C) < 1e-12:
+        return None
+    P, _, Qt = np.linalg.svd(-C)
+    D = np.diag([1.0, 1.0, np.sign(np.linalg.det(P @ Qt)) or 1.0])
+    O = (P @ D @ Qt).T
+    # Axis-angle of O -> U = exp(-i theta/2 n.sigma), which rotates Bloch vectors by O.
+    angle = math.acos(max(-1.0, min(1.0, (np.trace(O) - 1.0) / 2.0)))
+    if angle < 1e-12:
+        return np.eye(2, dtype=complex)
+    if math.pi - angle < 1e-6:
+        # Near pi: the axis is the eigenvector of O with eigenvalue 1.
+        w, v = np.linalg.eigh(0.5 * (O + O.T))
+        n = v[:, -1]
+    else:
+        n = np.array([O[2, 1] - O[1, 2], O[0, 2] - O[2, 0], O[1, 0] - O[0, 1]]) / (2 * math.sin(angle))
+    n = n / np.linalg.norm(n)
+    U = math.cos(angle / 2) * np.eye(2) - 1j * math.sin(angle / 2) * np.tensordot(n, _PAULI, axes=1)
+    if np.max(np.abs(frame_rotation(U) - O)) > 1e-8:
+        U = U.conj().T  # the axis sign was ambiguous (angle ~ pi)
+    return U
+
+
+def _werner(V: float, frame: np.ndarray | None = None) -> np.ndarray:
+    W = V * np.outer(_PSI_MINUS, _PSI_MINUS).astype(complex) + (1.0 - V) * np.eye(4) / 4.0
+    if frame is None:
+        return W
+    K = np.kron(np.eye(2), frame)
+    return K @ W @ K.conj().T
 
 
 def _pt_b(X: np.ndarray) -> np.ndarray:
@@ -96,6 +157,15 @@ def _pt_b(X: np.ndarray) -> np.ndarray:
 
 def _min_eig(X: np.ndarray) -> float:
     return float(np.linalg.eigvalsh(0.5 * (X + X.conj().T))[0])
+
+
+def _check_frame(frame: np.ndarray | None) -> np.ndarray | None:
+    if frame is None:
+        return None
+    frame = np.asarray(frame, dtype=complex)
+    if frame.shape != (2, 2) or np.max(np.abs(frame @ frame.conj().T - np.eye(2))) > 1e-12:
+        raise ValueError("frame must be a 2x2 unitary (to 1e-12) or None")
+    return frame
 
 
 def _check_inputs(rho: np.ndarray, V: float) -> tuple[np.ndarray, float]:
@@ -108,8 +178,8 @@ def _check_inputs(rho: np.ndarray, V: float) -> tuple[np.ndarray, float]:
     return 0.5 * (rho + rho.conj().T), V
 
 
-def verify_werner_certificate(rho: np.ndarray, V: float, t: float,
-                              tol: float = th.NUMERIC_TOL) -> WernerCertificate:
+def verify_werner_certificate(rho: np.ndarray, V: float, t: float, tol: float = th.NUMERIC_TOL,
+                              frame: np.ndarray | None = None) -> WernerCertificate:
     """Check ``rho = (1 - t) rho_W(V) + t sigma`` with ``sigma`` PSD and PPT.
 
     ``sigma = (rho - (1 - t) rho_W(V)) / t`` is rebuilt here from the three
@@ -127,10 +197,13 @@ def verify_werner_certificate(rho: np.ndarray, V: float, t: float,
         Weight of the separable part.
     tol : float
         Eigenvalue slack for floating-point rounding (not physics).
+    frame : ndarray (2, 2), optional
+        Unitary on B of the Werner component (see :func:`werner_frame`).
     """
     rho, V = _check_inputs(rho, V)
+    frame = _check_frame(frame)
     t = float(t)
-    W = _werner(V)
+    W = _werner(V, frame)
     X = rho - (1.0 - t) * W
     if t > 0.0:
         sigma = X / t
@@ -141,17 +214,17 @@ def verify_werner_certificate(rho: np.ndarray, V: float, t: float,
     e, e_pt = _min_eig(Y), _min_eig(_pt_b(Y))
     ok = bool(0.0 <= t <= 1.0 and e >= -tol and e_pt >= -tol and residual <= 1e-12)
     return WernerCertificate(V=V, t=t, sigma=sigma, min_eig=e, min_pt_eig=e_pt,
-                             residual=residual, verified=ok)
+                             residual=residual, verified=ok, frame=frame)
 
 
-def _feasibility(rho: np.ndarray, V: float):
+def _feasibility(rho: np.ndarray, V: float, frame: np.ndarray | None):
     """``g(t) = min(lambda_min(X), lambda_min(X^G))``, ``X = rho - (1 - t) W``; concave in t.
 
     Same floating-point operations as :func:`verify_werner_certificate`
     (the partial transpose is an exact permutation), so a ``t`` the search
     found feasible is judged on the same numbers by the check.
     """
-    W = _werner(V)
+    W = _werner(V, frame)
 
     def g(t: float) -> float:
         X = rho - (1.0 - t) * W
@@ -178,7 +251,7 @@ def _golden_max(g, lo: float, hi: float, xtol: float) -> tuple[float, float]:
 
 
 def werner_certificate(rho: np.ndarray, V: float, tol: float = th.NUMERIC_TOL,
-                       xtol: float = 1e-15) -> WernerCertificate | None:
+                       xtol: float = 1e-15, frame: np.ndarray | None = None) -> WernerCertificate | None:
     """Smallest-``t`` decomposition ``rho = (1 - t) rho_W(V) + t sigma``, verified.
 
     Parameters
@@ -194,6 +267,8 @@ def werner_certificate(rho: np.ndarray, V: float, tol: float = th.NUMERIC_TOL,
         Eigenvalue slack of the final check (rounding, not physics).
     xtol : float
         Resolution in ``t`` of the search.
+    frame : ndarray (2, 2), optional
+        Unitary on B: decompose against ``(1 (x) U) rho_W(V) (1 (x) U)^dagger``.
 
     Returns
     -------
@@ -204,7 +279,8 @@ def werner_certificate(rho: np.ndarray, V: float, tol: float = th.NUMERIC_TOL,
         certificate proves anything.
     """
     rho, V = _check_inputs(rho, V)
-    g = _feasibility(rho, V)
+    frame = _check_frame(frame)
+    g = _feasibility(rho, V, frame)
     if g(0.0) >= -tol:
         t = 0.0  # rho is rho_W(V) to rounding
     else:
@@ -221,4 +297,4 @@ def werner_certificate(rho: np.ndarray, V: float, tol: float = th.NUMERIC_TOL,
             else:
                 lo = mid
         t = hi
-    return verify_werner_certificate(rho, V, t, tol=tol)
+    return verify_werner_certificate(rho, V, t, tol=tol, frame=frame)

@@ -164,3 +164,77 @@ def test_verify_rejects_a_wrong_t_and_accepts_the_right_one():
 def test_bad_input(rho, V, word):
     with pytest.raises(ValueError, match=word):
         werner_certificate(rho, V)
+
+
+# --- local frames ------------------------------------------------------------
+
+from scipy.linalg import expm  # noqa: E402
+from scipy.spatial.transform import Rotation  # noqa: E402
+
+from macrobell.observables.werner_cert import frame_rotation, werner_frame  # noqa: E402
+
+PAULI3 = [np.array([[0, 1], [1, 0]]), np.array([[0, -1j], [1j, 0]]), np.diag([1.0, -1.0])]
+
+
+def su2_of(O):
+    """A unitary with U (m.sigma) U^dagger = (O m).sigma, by the exponential map."""
+    rv = Rotation.from_matrix(O).as_rotvec()
+    return expm(-0.5j * sum(rv[k] * PAULI3[k] for k in range(3)))
+
+
+def on_b(U, rho):
+    K = np.kron(np.eye(2), U)
+    return K @ rho @ K.conj().T
+
+
+def test_frame_rotation_convention():
+    rng = np.random.default_rng(900)
+    O = Rotation.random(random_state=900).as_matrix()
+    U = su2_of(O)
+    m = rng.standard_normal(3)
+    lhs = U @ sum(m[k] * PAULI3[k] for k in range(3)) @ U.conj().T
+    rhs = sum((O @ m)[k] * PAULI3[k] for k in range(3))
+    np.testing.assert_allclose(lhs, rhs, atol=1e-13)
+    np.testing.assert_allclose(frame_rotation(U), O, atol=1e-13)
+
+
+@pytest.mark.parametrize("k", [pytest.param(k, id=f"seed{k}") for k in range(6)])
+def test_rotated_perturbed_werner_keeps_its_certificate(k):
+    rng = np.random.default_rng(910 + k)
+    V, eps = rng.uniform(0.35, 0.68), 10.0 ** rng.uniform(-6, -2)
+    base = (1 - eps) * werner(V) + eps * random_rho(rng)
+    U = su2_of(Rotation.random(random_state=910 + k).as_matrix())
+    rho = on_b(U, base)
+    c = criteria(T_from_rho(rho), (1, 1), rho=rho)
+    for Vp, level in ((0.5, "local-povm"), (0.6875, "local-projective")):
+        ref = werner_certificate(base, Vp)
+        got = c["werner_certificates"][level]
+        if ref is None or not ref.verified:
+            assert got is None or not got["verified"]
+            continue
+        assert got["verified"] and got["frame"] is not None
+        # Local unitaries preserve PSD and PPT, so t is frame independent; the
+        # frame is fitted to the perturbed block, hence off by O(eps).
+        assert got["t"] == pytest.approx(ref.t, abs=20 * eps)
+        W = on_b(su2_of(np.array(got["frame"])), werner(Vp))
+        t = got["t"]
+        sigma = (rho - (1 - t) * W) / t
+        assert np.linalg.eigvalsh(sigma)[0] >= -1e-10
+        assert np.linalg.eigvalsh(pt_b(sigma))[0] >= -1e-10
+
+
+@pytest.mark.parametrize("k", range(3))
+def test_rotated_exact_werner_has_the_closed_form_t(k):
+    V = 0.4 + 0.1 * k
+    rho = on_b(su2_of(Rotation.random(random_state=950 + k).as_matrix()), werner(V))
+    cert = criteria(T_from_rho(rho), (1, 1), rho=rho)["werner_certificates"]["local-projective"]
+    assert cert["verified"] and cert["t"] == pytest.approx(3 * (0.6875 - V) / (1 + 3 * 0.6875), abs=1e-10)
+
+
+def test_psi_plus_werner_is_local_povm_through_a_frame():
+    rho = on_b(np.diag([1.0, -1.0]), werner(0.45))  # 0.45 |psi+><psi+| + 0.55 1/4
+    c = criteria(T_from_rho(rho), (1, 1))
+    assert c["verdict"] == "local-povm" and "rotated frame" in c["verdict_reason"]
+    np.testing.assert_allclose(c["werner_certificates"]["local-povm"]["frame"],
+                               np.diag([-1.0, -1.0, 1.0]), atol=1e-12)
+    assert werner_frame(np.zeros((4, 4))) is None
