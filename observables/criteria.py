@@ -406,7 +406,8 @@ def _werner_certificates(rho: np.ndarray, T: np.ndarray) -> dict[str, dict[str, 
     for level, bound in (("local-povm", th.WERNER_LOCAL_POVM),
                          ("local-projective", th.WERNER_LOCAL_PROJECTIVE)):
         cert = werner_certificate(rho, bound)
-        if (cert is None or not cert.verified) and frame is not None:
+        if (cert is None or not cert.verified) and frame is not None \
+                and np.max(np.abs(frame - np.eye(2))) > 1e-12:
             cert = werner_certificate(rho, bound, frame=frame) or cert
         certs[level] = None if cert is None else cert.as_dict()
     return certs

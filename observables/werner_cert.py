@@ -233,25 +233,47 @@ def _feasibility(rho: np.ndarray, V: float, frame: np.ndarray | None):
     return g
 
 
+def _line(x0: float, y0: float, x1: float, y1: float, x: float) -> float:
+    return y0 + (y1 - y0) * (x - x0) / (x1 - x0)
+
+
+def _concave_upper(a, ga, c, gc, d, gd, b, gb) -> float:
+    """Upper bound on ``max g`` over [a, b] for concave g known at a < c < d < b.
+
+    Outside [c, d] g lies below the chord through c, d extended; inside, below
+    the chords (a, c) and (d, b) extended.
+    """
+    outer = max(gc, gd, _line(c, gc, d, gd, a), _line(c, gc, d, gd, b))
+    left = max(_line(a, ga, c, gc, c), _line(a, ga, c, gc, d)) if c > a else math.inf
+    right = max(_line(d, gd, b, gb, c), _line(d, gd, b, gb, d)) if b > d else math.inf
+    return max(outer, min(left, right))
+
+
 def _golden_max(g, lo: float, hi: float, xtol: float) -> tuple[float, float]:
-    """A feasible point (``g >= 0``) or the maximum of a concave ``g`` on [lo, hi]."""
+    """A feasible point (``g >= 0``), or the best point found once concavity
+    proves ``max g < 0`` (or the bracket is below ``xtol``)."""
     a, b = lo, hi
+    ga, gb = g(a), g(b)
+    if ga >= 0.0 or gb >= 0.0:
+        return (a, ga) if ga >= gb else (b, gb)
     c, d = b - _GOLDEN * (b - a), a + _GOLDEN * (b - a)
     gc, gd = g(c), g(d)
     while b - a > xtol and gc < 0.0 and gd < 0.0:
+        if _concave_upper(a, ga, c, gc, d, gd, b, gb) < 0.0:
+            break
         if gc >= gd:
-            b, d, gd = d, c, gc
+            b, gb, d, gd = d, gd, c, gc
             c = b - _GOLDEN * (b - a)
             gc = g(c)
         else:
-            a, c, gc = c, d, gd
+            a, ga, c, gc = c, gc, d, gd
             d = a + _GOLDEN * (b - a)
             gd = g(d)
     return (c, gc) if gc >= gd else (d, gd)
 
 
 def werner_certificate(rho: np.ndarray, V: float, tol: float = th.NUMERIC_TOL,
-                       xtol: float = 1e-15, frame: np.ndarray | None = None) -> WernerCertificate | None:
+                       xtol: float = 1e-13, frame: np.ndarray | None = None) -> WernerCertificate | None:
     """Smallest-``t`` decomposition ``rho = (1 - t) rho_W(V) + t sigma``, verified.
 
     Parameters
@@ -280,6 +302,11 @@ def werner_certificate(rho: np.ndarray, V: float, tol: float = th.NUMERIC_TOL,
     """
     rho, V = _check_inputs(rho, V)
     frame = _check_frame(frame)
+    psi = _PSI_MINUS if frame is None else np.kron(np.eye(2), frame) @ _PSI_MINUS
+    # Necessary condition, exact: a separable state has fidelity <= 1/2 with a
+    # maximally entangled one, so <psi|rho|psi> <= max((1+3V)/4, 1/2).
+    if (psi.conj() @ rho @ psi).real > max((1.0 + 3.0 * V) / 4.0, 0.5) + tol:
+        return None
     g = _feasibility(rho, V, frame)
     if g(0.0) >= -tol:
         t = 0.0  # rho is rho_W(V) to rounding

@@ -238,3 +238,17 @@ def test_psi_plus_werner_is_local_povm_through_a_frame():
     np.testing.assert_allclose(c["werner_certificates"]["local-povm"]["frame"],
                                np.diag([-1.0, -1.0, 1.0]), atol=1e-12)
     assert werner_frame(np.zeros((4, 4))) is None
+
+
+@pytest.mark.parametrize("peak, height", [(0.3, -1e-3), (0.7, 1e-9), (1e-7, 1e-12), (0.999, -1e-9)])
+def test_concave_search_finds_feasible_points_and_stops_only_when_proven_infeasible(peak, height):
+    from macrobell.observables.werner_cert import _golden_max
+
+    def g(x):
+        return height - abs(x - peak)
+
+    x, gx = _golden_max(g, 0.0, 1.0, 1e-15)
+    if height >= 0:
+        assert gx >= 0 and abs(x - peak) <= height
+    else:
+        assert gx < 0
