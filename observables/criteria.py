@@ -31,8 +31,7 @@ import numpy as np
 from . import thresholds as th
 from ._pauli import PAULI, T_from_rho, _block, _require_two_qubit, rho_from_T
 from .steering import bowles_value, jevtic_integral, steering
-from .verdict import LEGACY_VERDICTS, VERDICT_TABLE, VERDICTS, canonical_verdict, verdict
-from .verdict import verdict_rule as verdict_rule_for
+from .verdict import LEGACY_VERDICTS, VERDICT_TABLE, VERDICTS, canonical_verdict, verdict, verdict_rule
 from .werner_cert import werner_certificate, werner_frame
 
 __all__ = [
@@ -41,7 +40,7 @@ __all__ = [
     "werner_state", "werner_distance", "partial_transpose", "ppt", "negativity", "cut_spectra",
     "concurrence", "jevtic_integral", "bowles_value", "steering", "grothendieck_local",
     "monogamy_bound", "settings_bound", "min_settings_for_violation", "canonical_verdict",
-    "verdict", "criteria",
+    "verdict", "verdict_rule", "criteria",
 ]
 
 _NAN = float("nan")
@@ -546,7 +545,7 @@ def criteria(
     if M == 1 and K == 2:
         _two_qubit_criteria(out, T, rho, sizes, bloch_tol)
     _check_bell_consistency(out, extra)
-    rule, reason = verdict_rule_for(out)
+    rule, reason = verdict_rule(out)
     out["verdict"] = "unknown" if rule is None else rule.level
     out["verdict_reason"] = reason
     out["verdict_guarantee"] = "nothing proven" if rule is None else rule.guarantee()

@@ -28,6 +28,12 @@ Levels, strongest statement first:
   full-correlation inequalities;
 * ``unknown`` -- nothing above is proven.
 
+Results of the Bell engine enter through ``criteria(..., bell=...)`` as the
+keys ``nonlocal`` (a found violation), ``wwzb_ratio`` and ``lhs_local`` of the
+criteria dict, which the rows below read like any other criterion.  A dict
+from an old file that lacks a key simply does not grant that row; old verdict
+strings are mapped by :data:`LEGACY_VERDICTS`.
+
 Conventions: projective measurements are +-1 qubit observables along unit
 Bloch vectors on the effective state; thresholds come from
 :mod:`.thresholds`.
