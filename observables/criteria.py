@@ -371,10 +371,15 @@ def _check_bell(bell: Mapping[str, Any] | None) -> dict[str, Any]:
         if not value > bound + th.NUMERIC_TOL:
             raise ValueError(f"bell['nonlocal'] must be a found violation: value {value} "
                              f"does not exceed local_bound {bound}")
-        out["nonlocal"] = {"inequality": str(nv["inequality"]),
-                           "settings_count": int(nv["settings_count"]), "value": value,
-                           "local_bound": bound,
-                           "settings": np.asarray(nv["settings"], dtype=float).tolist()}
+        count = nv["settings_count"]
+        count = int(count) if np.ndim(count) == 0 else [int(c) for c in count]
+        try:  # one list of Bloch vectors per party; parties may differ in length
+            settings = [[[float(x) for x in np.ravel(v)] for v in party] for party in nv["settings"]]
+        except TypeError as exc:
+            raise ValueError("bell['nonlocal']['settings'] must be one list of Bloch vectors "
+                             "per party") from exc
+        out["nonlocal"] = {"inequality": str(nv["inequality"]), "settings_count": count,
+                           "value": value, "local_bound": bound, "settings": settings}
     if out.get("wwzb_ratio") is not None:
         out["wwzb_ratio"] = float(out["wwzb_ratio"])
         if not out["wwzb_ratio"] >= 0.0:
@@ -459,7 +464,7 @@ def criteria(
         verdict table; keys (all optional) from :data:`BELL_KEYS`:
 
         * ``"nonlocal"``: a *found* violation, ``{"inequality": str,
-          "settings_count": int, "value": float, "local_bound": float,
+          "settings_count": int (or one int per party), "value": float, "local_bound": float,
           "settings": nested lists of Bloch vectors per party}`` with
           ``value > local_bound`` (else ValueError).  Used when CHSH
           (Horodecki) is not violated;

@@ -38,6 +38,7 @@ from macrobell.observables.criteria import (
     rho_from_T,
     settings_bound,
     steering,
+    verdict,
     zb_max,
     zb_upper,
 )
@@ -686,3 +687,23 @@ def test_bell_hook_refuses_contradictions():
         criteria(T_from_rho(werner(0.2)), (1, 1), bell={"nonlocal": I3322})
     with pytest.raises(ValueError, match="lhs_local"):
         criteria(T_from_rho(pure(PSI_MINUS)), (1, 1), bell={"lhs_local": True})
+
+
+def test_bell_hook_accepts_parties_with_different_settings_counts():
+    nv = {"inequality": "custom", "settings_count": [3, 2], "value": 1.1, "local_bound": 1.0,
+          "settings": [[[0, 0, 1], [1, 0, 0], [0, 1, 0]], [[0, 0, 1], [1, 0, 0]]]}
+    c = criteria(T_from_rho(werner(0.6)), (1, 2), bell={"nonlocal": nv})
+    assert c["verdict"] == "nonlocal" and c["nonlocal"]["settings_count"] == [3, 2]
+    assert [len(p) for p in c["nonlocal"]["settings"]] == [3, 2]
+    with pytest.raises(ValueError, match="settings"):
+        criteria(T_from_rho(werner(0.6)), (1, 2), bell={"nonlocal": dict(nv, settings=5)})
+
+
+def test_old_criteria_dicts_never_grant_werner_levels_without_a_certificate():
+    c = criteria(T_from_rho(werner(0.45)), (1, 1))
+    assert c["verdict"] == "local-povm"
+    old = {k: v for k, v in c.items() if k != "werner_certificates"}
+    # The Werner distance is ~0, but without the certificate only steering
+    # (Jevtic: V = 0.45 <= 1/2) grants projective locality.
+    assert old["werner_distance"] < 1e-12
+    assert verdict(old) == "local-projective"
