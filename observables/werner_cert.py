@@ -212,7 +212,9 @@ def verify_werner_certificate(rho: np.ndarray, V: float, t: float, tol: float = 
         sigma, residual = None, float(np.max(np.abs(W - rho)))
     Y = X if sigma is None else sigma
     e, e_pt = _min_eig(Y), _min_eig(_pt_b(Y))
-    ok = bool(0.0 <= t <= 1.0 and e >= -tol and e_pt >= -tol and residual <= 1e-12)
+    # For t > 0 the residual only measures rounding of the reconstruction; for
+    # t = 0 it is |rho - rho_W(V)| itself, already bounded by the eigenvalue test.
+    ok = bool(0.0 <= t <= 1.0 and e >= -tol and e_pt >= -tol and (t == 0.0 or residual <= 1e-12))
     return WernerCertificate(V=V, t=t, sigma=sigma, min_eig=e, min_pt_eig=e_pt,
                              residual=residual, verified=ok, frame=frame)
 
@@ -308,20 +310,20 @@ def werner_certificate(rho: np.ndarray, V: float, tol: float = th.NUMERIC_TOL,
     if (psi.conj() @ rho @ psi).real > max((1.0 + 3.0 * V) / 4.0, 0.5) + tol:
         return None
     g = _feasibility(rho, V, frame)
-    if g(0.0) >= -tol:
-        t = 0.0  # rho is rho_W(V) to rounding
-    else:
-        t0, g0 = _golden_max(g, 0.0, 1.0, xtol)
-        if g0 < 0.0:
-            return None
-        lo, hi = 0.0, t0  # g(lo) < 0 <= g(hi): bisect, keeping the feasible end
-        for _ in range(200):
-            if hi - lo <= xtol:
-                break
-            mid = 0.5 * (lo + hi)
-            if g(mid) >= 0.0:
-                hi = mid
-            else:
-                lo = mid
-        t = hi
-    return verify_werner_certificate(rho, V, t, tol=tol, frame=frame)
+    if g(0.0) >= -tol:  # rho is rho_W(V) to rounding
+        cert = verify_werner_certificate(rho, V, 0.0, tol=tol, frame=frame)
+        if cert.verified:
+            return cert
+    t0, g0 = _golden_max(g, 0.0, 1.0, xtol)
+    if g0 < 0.0:
+        return None
+    lo, hi = 0.0, t0  # g(lo) < 0 <= g(hi) (or lo = hi = 0): bisect, keeping the feasible end
+    for _ in range(200):
+        if hi - lo <= xtol:
+            break
+        mid = 0.5 * (lo + hi)
+        if g(mid) >= 0.0:
+            hi = mid
+        else:
+            lo = mid
+    return verify_werner_certificate(rho, V, hi, tol=tol, frame=frame)
