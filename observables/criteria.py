@@ -2,8 +2,11 @@
 
 Every function is pure: it takes the correlation tensor ``T`` and/or the
 density matrix ``rho`` and returns numbers.  The table of DESIGN §2 is built
-by :func:`criteria`; :func:`verdict` condenses it into the strongest
-guarantee that holds.  All thresholds come from :mod:`.thresholds`.
+by :func:`criteria`; :func:`verdict` (the ordered table of :mod:`.verdict`)
+condenses it into the strongest guarantee that holds.  All thresholds come
+from :mod:`.thresholds`.  The Pauli conversions live in :mod:`._pauli`, the
+unsteerability tests in :mod:`.steering` and the Werner certificates in
+:mod:`.werner_cert`; their public names are re-exported here.
 
 Conventions
 -----------
@@ -24,77 +27,23 @@ import math
 from typing import Any, Mapping, Sequence
 
 import numpy as np
-from scipy.optimize import minimize_scalar
-from scipy.special import elliprg
 
 from . import thresholds as th
+from ._pauli import PAULI, T_from_rho, _block, _require_two_qubit, rho_from_T
+from .steering import bowles_value, jevtic_integral, steering
+from .verdict import LEGACY_VERDICTS, VERDICT_TABLE, VERDICTS, canonical_verdict, verdict, verdict_rule
+from .werner_cert import werner_certificate, werner_frame
 
 __all__ = [
-    "PAULI", "VERDICTS", "rho_from_T", "T_from_rho", "chsh_max", "zb_max", "zb_upper",
-    "werner_visibility", "werner_state", "werner_distance", "partial_transpose", "ppt",
-    "negativity", "cut_spectra", "concurrence", "jevtic_integral", "bowles_value", "steering",
-    "grothendieck_local", "monogamy_bound", "min_settings_for_violation", "verdict", "criteria",
+    "PAULI", "VERDICTS", "LEGACY_VERDICTS", "VERDICT_TABLE", "BELL_KEYS", "rho_from_T",
+    "T_from_rho", "chsh_max", "chsh_settings", "zb_max", "zb_upper", "werner_visibility",
+    "werner_state", "werner_distance", "partial_transpose", "ppt", "negativity", "cut_spectra",
+    "concurrence", "jevtic_integral", "bowles_value", "steering", "grothendieck_local",
+    "monogamy_bound", "settings_bound", "min_settings_for_violation", "canonical_verdict",
+    "verdict", "verdict_rule", "criteria",
 ]
 
-#: Pauli matrices, ``PAULI[a]`` = sigma_a, a = 0 (identity), 1 (x), 2 (y), 3 (z).
-PAULI = np.array([[[1, 0], [0, 1]], [[0, 1], [1, 0]], [[0, -1j], [1j, 0]], [[1, 0], [0, -1]]],
-                 dtype=complex)
-# Q[a, s, s'] = sigma_a[s', s], so that Tr(rho sigma_a) = sum rho[s, s'] Q[a, s, s'].
-_PAULI_T = np.ascontiguousarray(PAULI.transpose(0, 2, 1))
-
-#: Verdict levels, strongest guarantee first.
-VERDICTS = ("separable", "local-povm", "local-projective", "local-correlations",
-            "local-2-setting", "chsh-violating", "unknown")
-
 _NAN = float("nan")
-
-
-# --- T <-> rho -------------------------------------------------------------
-
-def rho_from_T(T: np.ndarray) -> np.ndarray:
-    """Density matrix ``rho = 2^{-n} sum_a T_a sigma_{a_1} (x) ... (x) sigma_{a_n}``.
-
-    ``T`` has shape ``(4,)*n``; returns a complex ``2^n x 2^n`` matrix with
-    qubit 0 the most significant tensor factor.
-    """
-    T = np.asarray(T)
-    n = T.ndim
-    if T.shape != (4,) * n or n == 0:
-        raise ValueError(f"T must have shape (4,)*n, got {T.shape}")
-    X = T.astype(complex)
-    # Each tensordot consumes the leading Pauli label and appends (s, s').
-    for _ in range(n):
-        X = np.tensordot(X, PAULI, axes=([0], [0]))
-    perm = [2 * p for p in range(n)] + [2 * p + 1 for p in range(n)]
-    return X.transpose(perm).reshape(2**n, 2**n) / 2**n
-
-
-def T_from_rho(rho: np.ndarray) -> np.ndarray:
-    """Correlation tensor ``T_a = Tr(rho sigma_{a_1} (x) ... (x) sigma_{a_n})``.
-
-    ``rho`` is ``2^n x 2^n`` (qubit 0 most significant); returns the real
-    part, shape ``(4,)*n`` (exactly real for Hermitian ``rho``).
-    """
-    rho = np.asarray(rho)
-    d = rho.shape[0]
-    n = int(round(math.log2(d))) if d > 0 else 0
-    if rho.shape != (d, d) or 2**n != d or n == 0:
-        raise ValueError(f"rho must be 2^n x 2^n, got {rho.shape}")
-    X = rho.astype(complex).reshape((2,) * (2 * n))
-    for p in range(n):
-        # Remaining layout: rows (n-p), cols (n-p), then p Pauli labels.
-        X = np.tensordot(X, _PAULI_T, axes=([0, n - p], [1, 2]))
-    return X.real.copy()
-
-
-def _block(T: np.ndarray) -> np.ndarray:
-    """Full-correlation block ``T[1:, ..., 1:]`` (shape (3,)*n)."""
-    return T[(slice(1, None),) * T.ndim]
-
-
-def _require_two_qubit(T: np.ndarray, what: str) -> None:
-    if T.shape != (4, 4):
-        raise ValueError(f"{what} is defined for K = 2 (T of shape (4, 4)), got {T.shape}")
 
 
 # --- CHSH and Zukowski-Brukner ---------------------------------------------
@@ -110,6 +59,35 @@ def chsh_max(T: np.ndarray) -> float:
     _require_two_qubit(T, "chsh_max")
     s = np.linalg.svd(T[1:, 1:], compute_uv=False)
     return float(2.0 * math.sqrt(s[0] ** 2 + s[1] ** 2))
+
+
+def chsh_settings(T: np.ndarray) -> tuple[float, list[list[list[float]]]]:
+    """Horodecki-optimal CHSH settings and the value they reach (K = 2).
+
+    With ``T[1:, 1:] = U diag(t) V^T`` (``t1 >= t2``), Alice measures
+    ``a = u1``, ``a' = u2`` and Bob ``b, b' = cos(th) v1 +- sin(th) v2`` with
+    ``tan(th) = t2 / t1``; then
+    ``CHSH = E(a,b) + E(a,b') + E(a',b) - E(a',b') = 2 sqrt(t1^2 + t2^2)``,
+    ``E(x, y) = x^T T[1:, 1:] y`` (Horodecki, Horodecki, Horodecki, PLA 200,
+    340 (1995)).  Directions are unit Bloch vectors of the effective state's
+    qubits, i.e. the magnetisation directions of the regions.
+
+    Returns
+    -------
+    (value, [[a, a'], [b, b']])
+        Settings as nested lists (JSON-friendly), one list per party.
+    """
+    T = np.asarray(T, dtype=float)
+    _require_two_qubit(T, "chsh_settings")
+    U, t, Vt = np.linalg.svd(T[1:, 1:])
+    th_ = math.atan2(t[1], t[0])
+    b1 = math.cos(th_) * Vt[0] + math.sin(th_) * Vt[1]
+    b2 = math.cos(th_) * Vt[0] - math.sin(th_) * Vt[1]
+    settings = [[U[:, 0].tolist(), U[:, 1].tolist()], [b1.tolist(), b2.tolist()]]
+    C = T[1:, 1:]
+    a1, a2 = U[:, 0], U[:, 1]
+    value = float(a1 @ C @ b1 + a1 @ C @ b2 + a2 @ C @ b1 - a2 @ C @ b2)
+    return value, settings
 
 
 def zb_upper(T: np.ndarray) -> float:
@@ -218,10 +196,14 @@ def werner_state(V: float) -> np.ndarray:
 
 
 def werner_distance(rho: np.ndarray, V: float | None = None) -> float:
-    """Trace distance ``||rho - rho_W(V)||_1`` (K = 2).
+    """Trace norm ``||rho - rho_W(V)||_1`` (K = 2).
 
-    ``V`` defaults to :func:`werner_visibility` of ``rho``; the distance is
-    ~0 for SU(2)-invariant states, where the Werner thresholds apply.
+    This is the sum of the absolute eigenvalues of ``rho - rho_W(V)``, i.e.
+    *twice* the trace distance ``(1/2)||rho - sigma||_1`` of Nielsen & Chuang;
+    the value is kept for compatibility.  ``V`` defaults to
+    :func:`werner_visibility` of ``rho``; it is ~0 for SU(2)-invariant states.
+    A small value alone proves nothing about locality: the Werner levels of
+    the verdict need a certificate (:mod:`.werner_cert`).
     """
     rho = np.asarray(rho, dtype=complex)
     if rho.shape != (4, 4):
@@ -290,141 +272,29 @@ def cut_spectra(rho: np.ndarray, groups: Sequence[Sequence[int]]) -> tuple[list[
     return mins, negs
 
 
-_YY = np.kron(PAULI[2], PAULI[2])
-
-
-def _psd_sqrt(A: np.ndarray) -> np.ndarray:
-    w, v = np.linalg.eigh(0.5 * (A + A.conj().T))
-    return (v * np.sqrt(np.clip(w, 0.0, None))) @ v.conj().T
+_YY = np.kron(PAULI[2], PAULI[2]).real  # real symmetric
 
 
 def concurrence(rho: np.ndarray) -> float:
     """Wootters concurrence ``max(0, l1 - l2 - l3 - l4)`` (K = 2).
 
     ``l_i`` are the decreasing square roots of the eigenvalues of
-    ``rho rho~`` with ``rho~ = (Y (x) Y) rho* (Y (x) Y)``; computed as the
-    eigenvalues of the Hermitian ``sqrt(sqrt(rho) rho~ sqrt(rho))`` for
-    stability (Wootters, PRL 80, 2245 (1998)).
+    ``rho rho~`` with ``rho~ = (Y (x) Y) rho* (Y (x) Y)`` (Wootters, PRL 80,
+    2245 (1998)).  They are computed as the singular values of the complex
+    symmetric ``R = W^T (Y (x) Y) W`` for a factor ``rho = W W^dagger``
+    (``W = U sqrt(Lambda)`` from the eigendecomposition): ``R^dagger R`` is
+    similar to ``rho rho~``.  Taking singular values directly keeps full
+    precision on low-rank states (absolute error ~1e-15), where square roots of
+    the eigenvalues of ``rho rho~`` lose half the digits (errors ~1e-8 on pure
+    states).
     """
     rho = np.asarray(rho, dtype=complex)
     if rho.shape != (4, 4):
         raise ValueError(f"concurrence needs a 4x4 rho, got {rho.shape}")
-    s = _psd_sqrt(rho)
-    R = s @ (_YY @ rho.conj() @ _YY) @ s
-    lam = np.sqrt(np.clip(np.linalg.eigvalsh(0.5 * (R + R.conj().T)), 0.0, None))[::-1]
+    w, U = np.linalg.eigh(0.5 * (rho + rho.conj().T))
+    W = U * np.sqrt(np.clip(w, 0.0, None))
+    lam = np.linalg.svd(W.T @ _YY @ W, compute_uv=False)
     return float(max(0.0, lam[0] - lam[1] - lam[2] - lam[3]))
-
-
-# --- Steering --------------------------------------------------------------
-
-def jevtic_integral(T: np.ndarray) -> float:
-    """``(1/4pi) int_{S^2} |T n| dn`` for the 3x3 block of a two-qubit ``T``.
-
-    This spherical mean of ``sqrt(n^T T^T T n)`` is, by definition,
-    Carlson's symmetric elliptic integral ``R_G(t1^2, t2^2, t3^2)`` of the
-    squared singular values, evaluated to machine precision by
-    ``scipy.special.elliprg``.  For a T-state (zero Bloch vectors) the state
-    is unsteerable under projective measurements iff the value is ``<= 1/2``
-    (Jevtic et al., JOSA B 32, A40 (2015); Nguyen & Vu, EPL 115, 10003
-    (2016)).  For the Werner state the value is exactly V.
-    """
-    T = np.asarray(T, dtype=float)
-    _require_two_qubit(T, "jevtic_integral")
-    s = np.linalg.svd(T[1:, 1:], compute_uv=False)
-    return float(elliprg(s[0] ** 2, s[1] ** 2, s[2] ** 2))
-
-
-def _bowles_max(a: np.ndarray, C: np.ndarray) -> tuple[float, float]:
-    """Upper and lower bounds on ``max_{|x|=1} (a.x)^2 + 2 |C^T x|``.
-
-    With ``A = a a^T`` and ``B = C C^T``, ``2 sqrt(q) = min_{s>0} q/s + s``
-    and, because the joint numerical range ``{(x^T A x, x^T B x)}`` of two
-    real quadratic forms on S^2 is convex (Brickman 1961), Sion's minimax
-    theorem gives exactly ``max = min_{s>0} lambda_max(A + B/s) + s``, a 1-D
-    convex problem.  Every ``s`` yields a valid upper bound, so the
-    certificate stays sound even if the minimiser is inexact; the lower
-    bound is the objective at the maximising eigenvector.
-    """
-    A = np.outer(a, a)
-    B = C @ C.T
-
-    def h(s: float) -> float:
-        return float(np.linalg.eigvalsh(A + B / s)[-1] + s)
-
-    res = minimize_scalar(h, bounds=(1e-14, 2.0), method="bounded", options={"xatol": 1e-12})
-    s_opt = float(res.x)
-    upper = h(s_opt)
-    x = np.linalg.eigh(A + B / s_opt)[1][:, -1]
-    lower = float((a @ x) ** 2 + 2.0 * np.linalg.norm(C.T @ x))
-    return upper, lower
-
-
-def bowles_value(T: np.ndarray, direction: str = "A->B", *, with_lower: bool = False):
-    """Bowles-Hirsch-Quintino-Brunner value; ``<= 1`` certifies unsteerability.
-
-    Criterion (PRA 93, 022121 (2016), arXiv:1510.06721): filter the steered
-    party to a maximally mixed marginal, ``rho' = (1 (x) rho_B^{-1/2}) rho
-    (1 (x) rho_B^{-1/2}) / 2`` (a local filter on the steered side preserves
-    (un)steerability), write ``a`` for the steering party's Bloch vector and
-    ``T`` (steering party first) for the correlations of ``rho'``; then
-    ``max_{|x|=1} (a.x)^2 + 2 ||T^T x|| <= 1`` implies a local-hidden-state
-    model for all projective measurements of the steering party (hidden
-    states uniform on Bob's Bloch sphere, response = biased hemisphere).
-
-    Parameters
-    ----------
-    T : ndarray, shape (4, 4)
-    direction : {"A->B", "B->A"}
-        ``"A->B"``: Alice steers Bob (Bob is filtered).
-    with_lower : bool
-        Also return a lower bound on the maximum (for checks).
-
-    Returns
-    -------
-    float (or (upper, lower))
-        ``inf`` when the steered marginal is singular (pure marginal: the
-        state is then a product, and the filter does not exist).
-    """
-    T = np.asarray(T, dtype=float)
-    _require_two_qubit(T, "bowles_value")
-    if direction == "B->A":
-        T = T.T
-    elif direction != "A->B":
-        raise ValueError(f"direction must be 'A->B' or 'B->A', got {direction!r}")
-    b = T[0, 1:]
-    rho_b = 0.5 * (PAULI[0] + np.tensordot(b, PAULI[1:], axes=1))
-    w, v = np.linalg.eigh(rho_b)
-    if w[0] <= 1e-12:
-        return (math.inf, math.inf) if with_lower else math.inf
-    F = np.kron(np.eye(2), (v / np.sqrt(w)) @ v.conj().T)
-    rho_f = F @ rho_from_T(T) @ F.conj().T
-    Tf = T_from_rho(rho_f / np.trace(rho_f).real)
-    upper, lower = _bowles_max(Tf[1:, 0], Tf[1:, 1:])
-    return (upper, lower) if with_lower else upper
-
-
-def steering(T: np.ndarray, bloch_tol: float = 1e-8) -> tuple[float, str, bool]:
-    """Best available unsteerability test for a two-qubit state.
-
-    Returns
-    -------
-    value : float
-        ``"t-state"``: :func:`jevtic_integral` (unsteerable iff ``<= 1/2``);
-        ``"bowles"``: min over both directions of :func:`bowles_value`
-        (unsteerable if ``<= 1``; sufficient only).
-    method : {"t-state", "bowles"}
-        ``"t-state"`` when both Bloch vectors have norm ``<= bloch_tol``.
-    unsteerable : bool
-        Unsteerable (in at least one direction) under projective
-        measurements, hence local for projective measurements.
-    """
-    T = np.asarray(T, dtype=float)
-    _require_two_qubit(T, "steering")
-    if max(np.linalg.norm(T[1:, 0]), np.linalg.norm(T[0, 1:])) <= bloch_tol:
-        value = jevtic_integral(T)
-        return value, "t-state", bool(value <= th.JEVTIC_BOUND + th.NUMERIC_TOL)
-    value = min(bowles_value(T, "A->B"), bowles_value(T, "B->A"))
-    return value, "bowles", bool(value <= th.BOWLES_BOUND + th.NUMERIC_TOL)
 
 
 # --- Grothendieck, monogamy, settings --------------------------------------
@@ -454,75 +324,105 @@ def monogamy_bound(sizes: Sequence[int]) -> float:
     return (R + 2.0) / (3.0 * R)
 
 
-def min_settings_for_violation(sizes: Sequence[int], M: int = 1) -> list[int]:
-    """``floor(N_X / M) + 1`` per region: fewer settings never violate (seed claim 3)."""
+def settings_bound(sizes: Sequence[int], M: int = 1) -> list[int]:
+    """The seed's settings bound ``floor(N_X / M) + 1`` per region.
+
+    Seed claim 3 (Ramanathan et al., PRL 107, 060405 (2011), symmetric
+    extensions): M-body observables with ``S_X <= N_X / M`` settings on every
+    region admit an LHV model.  So no Bell violation is possible with fewer
+    than ``floor(N_X / M) + 1`` settings on every region; this is a lower
+    bound on what a violation needs, *not* a prediction that one exists (a
+    separable state violates nothing with any number of settings).
+    """
     return [int(N) // int(M) + 1 for N in sizes]
 
 
-# --- Verdict and the full table --------------------------------------------
+def min_settings_for_violation(sizes: Sequence[int], M: int = 1) -> list[int]:
+    """Deprecated alias of :func:`settings_bound` (same values).
 
-def _le(x: Any, bound: float) -> bool:
-    """``x <= bound`` with numerical slack; False for NaN/None."""
-    if x is None:
-        return False
-    x = float(x)
-    return not math.isnan(x) and x <= bound + th.NUMERIC_TOL
-
-
-def verdict(crit: Mapping[str, Any], werner_tol: float = 1e-6, with_reason: bool = False):
-    """Strongest LHV guarantee supported by a criteria table.
-
-    Order (DESIGN §2): ``separable`` (K = 2, M = 1, PPT) > ``local-povm``
-    (Werner V <= 1/2 and werner_distance <= werner_tol) > ``local-projective``
-    (Werner V <= 0.6875 with the same distance test, or certified
-    unsteerable) > ``local-correlations`` (Grothendieck) > ``local-2-setting``
-    (ZB <= 1; for K >= 3 ``zb_upper <= 1`` or the numerically maximised
-    ``zb_max <= 1``) > ``chsh-violating`` (K = 2, chsh_max > 2) > ``unknown``.
-    For K = 2, ``zb_max <= 1`` iff ``chsh_max <= 2``.  For M > 1 no criterion
-    here certifies locality and the verdict is ``unknown``.
-
-    Parameters
-    ----------
-    crit : mapping
-        Output of :func:`criteria` (needs ``K`` and ``M``).
-    werner_tol : float
-        Maximal trace distance to the Werner family for Werner bounds.
-    with_reason : bool
-        Also return a one-line explanation naming the bound used.
+    The name reads like a prediction; it is the seed's bound only: fewer
+    settings on every region never violate.
     """
-    K, M = int(crit["K"]), int(crit.get("M", 1))
-    out = ("unknown", "no criterion applies")
-    if M != 1:
-        out = ("unknown", f"M = {M}: only region-level quantities are computed")
-    elif K == 2:
-        V, dist = crit["werner_V"], crit["werner_distance"]
-        is_werner = _le(dist, werner_tol)
-        B = th.WERNER_BOUNDS
-        if crit["ppt"]:
-            out = ("separable", "PPT (Peres-Horodecki: two qubits, PPT iff separable)")
-        elif is_werner and _le(V, th.WERNER_LOCAL_POVM):
-            out = ("local-povm", f"Werner V={V:.6g} <= {th.WERNER_LOCAL_POVM:g} "
-                   f"({B['local-povm']['source']}), distance {dist:.2g}")
-        elif is_werner and _le(V, th.WERNER_LOCAL_PROJECTIVE):
-            out = ("local-projective", f"Werner V={V:.6g} <= {th.WERNER_LOCAL_PROJECTIVE:g} "
-                   f"({B['local-projective']['source']}), distance {dist:.2g}")
-        elif crit["unsteerable"]:
-            out = ("local-projective", f"unsteerable ({crit['steering_method']} criterion, "
-                   f"value {crit['steering']:.6g})")
-        elif crit["grothendieck_local"]:
-            out = ("local-correlations", f"sv_max={crit['sv_max']:.6g} <= 1/K_G(3) "
-                   f"= {th.GROTHENDIECK_LOCAL:g} (Designolle et al. 2023)")
-        elif _le(crit["zb_max"], th.ZB_BOUND):
-            out = ("local-2-setting", f"zb_max={crit['zb_max']:.6g} <= 1 (Zukowski-Brukner 2002)")
-        elif crit["chsh_max"] > th.CHSH_CLASSICAL + th.NUMERIC_TOL:
-            out = ("chsh-violating", f"chsh_max={crit['chsh_max']:.6g} > 2 (Horodecki 1995)")
-    else:
-        if _le(crit["zb_upper"], th.ZB_BOUND):
-            out = ("local-2-setting", f"zb_upper={crit['zb_upper']:.6g} <= 1 (Zukowski-Brukner 2002)")
-        elif _le(crit["zb_max"], th.ZB_BOUND):
-            out = ("local-2-setting", f"numerically maximised zb_max={crit['zb_max']:.6g} <= 1 "
-                   "(Zukowski-Brukner 2002)")
-    return out if with_reason else out[0]
+    return settings_bound(sizes, M)
+
+
+# --- The full table ----------------------------------------------------------
+
+#: Keys of the ``bell`` hook of :func:`criteria` (results of the Bell engine).
+BELL_KEYS = ("nonlocal", "wwzb_ratio", "lhs_local")
+_NONLOCAL_KEYS = ("inequality", "settings_count", "value", "local_bound", "settings")
+
+
+def _check_bell(bell: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Validate the ``bell`` hook before any work; returns a plain dict."""
+    if bell is None:
+        return {}
+    if not isinstance(bell, Mapping):
+        raise ValueError(f"bell must be a mapping with keys from {BELL_KEYS}, got {type(bell).__name__}")
+    unknown = sorted(set(bell) - set(BELL_KEYS))
+    if unknown:
+        raise ValueError(f"bell: unknown keys {unknown}; allowed: {BELL_KEYS}")
+    out = dict(bell)
+    nv = out.get("nonlocal")
+    if nv is not None:
+        if not isinstance(nv, Mapping) or set(_NONLOCAL_KEYS) - set(nv):
+            raise ValueError(f"bell['nonlocal'] must be a mapping with keys {_NONLOCAL_KEYS}")
+        value, bound = float(nv["value"]), float(nv["local_bound"])
+        if not value > bound + th.NUMERIC_TOL:
+            raise ValueError(f"bell['nonlocal'] must be a found violation: value {value} "
+                             f"does not exceed local_bound {bound}")
+        count = nv["settings_count"]
+        count = int(count) if np.ndim(count) == 0 else [int(c) for c in count]
+        try:  # one list of Bloch vectors per party; parties may differ in length
+            settings = [[[float(x) for x in np.ravel(v)] for v in party] for party in nv["settings"]]
+        except TypeError as exc:
+            raise ValueError("bell['nonlocal']['settings'] must be one list of Bloch vectors "
+                             "per party") from exc
+        out["nonlocal"] = {"inequality": str(nv["inequality"]), "settings_count": count,
+                           "value": value, "local_bound": bound, "settings": settings}
+    if out.get("wwzb_ratio") is not None:
+        out["wwzb_ratio"] = float(out["wwzb_ratio"])
+        if not out["wwzb_ratio"] >= 0.0:
+            raise ValueError(f"bell['wwzb_ratio'] must be a number >= 0, got {out['wwzb_ratio']}")
+    if out.get("lhs_local") is not None and not isinstance(out["lhs_local"], (bool, np.bool_)):
+        raise ValueError(f"bell['lhs_local'] must be True, False or None, got {out['lhs_local']!r}")
+    return out
+
+
+def _check_bell_consistency(out: Mapping[str, Any], extra: Mapping[str, Any]) -> None:
+    """A Bell-engine result that contradicts a theorem is a bug upstream: refuse it."""
+    two_qubit = out["K"] == 2 and out["M"] == 1
+    if extra.get("nonlocal") is not None and two_qubit and out["ppt"]:
+        raise ValueError("bell['nonlocal'] reports a violation by a separable (PPT two-qubit) state")
+    if extra.get("lhs_local") and out["nonlocal"] is not None:
+        raise ValueError(f"bell['lhs_local'] is True but {out['nonlocal']['inequality']} is violated")
+
+
+def _werner_certificates(rho: np.ndarray, T: np.ndarray) -> dict[str, dict[str, Any] | None]:
+    """Verified Werner certificates at the POVM and projective thresholds.
+
+    ``V' = threshold`` is no loss of generality (a lower ``V''`` is a mixture
+    of ``rho_W(V')`` and the separable 1/4).  The Werner family's own frame
+    is tried first, then the closest local frame of B (:func:`werner_frame`).
+    """
+    frame = werner_frame(T)
+    certs: dict[str, dict[str, Any] | None] = {}
+    for level, bound in (("local-povm", th.WERNER_LOCAL_POVM),
+                         ("local-projective", th.WERNER_LOCAL_PROJECTIVE)):
+        cert = werner_certificate(rho, bound)
+        if (cert is None or not cert.verified) and frame is not None \
+                and np.max(np.abs(frame - np.eye(2))) > 1e-12:
+            cert = werner_certificate(rho, bound, frame=frame) or cert
+        certs[level] = None if cert is None else cert.as_dict()
+    return certs
+
+
+def _entangled(K: int, M: int, pt_min: Sequence[float]) -> bool | None:
+    """NPT across some region cut proves entanglement; PPT proves separability
+    only for two qubits (K = 2, M = 1); otherwise unknown (None)."""
+    if min(pt_min) < -th.NUMERIC_TOL:
+        return True
+    return False if (K == 2 and M == 1) else None
 
 
 def criteria(
@@ -535,6 +435,7 @@ def criteria(
     *,
     zb_starts: int = 16,
     bloch_tol: float = 1e-8,
+    bell: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The table of DESIGN §2 for an effective state, plus the verdict.
 
@@ -550,31 +451,66 @@ def criteria(
     rho : ndarray, optional
         Density matrix matching ``T`` (computed from ``T`` if omitted).
     werner_tol : float
-        Trace-distance tolerance for applying the Werner thresholds.
+        Kept for compatibility; no longer decides anything (the Werner levels
+        need a verified certificate, see ``werner_certificates``).
     seed : int
         Seed of the random starts of :func:`zb_max` (K >= 3).
     zb_starts : int
         Random starts of :func:`zb_max`.
     bloch_tol : float
         Bloch-vector norm below which the state counts as a T-state.
+    bell : mapping, optional
+        Results of the Bell engine (:mod:`macrobell.observables.bell`) for the
+        verdict table; keys (all optional) from :data:`BELL_KEYS`:
+
+        * ``"nonlocal"``: a *found* violation, ``{"inequality": str,
+          "settings_count": int (or one int per party), "value": float, "local_bound": float,
+          "settings": nested lists of Bloch vectors per party}`` with
+          ``value > local_bound`` (else ValueError).  Used when CHSH
+          (Horodecki) is not violated;
+        * ``"wwzb_ratio"``: maximal exact WWZB ratio to the local bound
+          (K >= 3); ``<= 1`` grants ``local-2-setting``.  The caller vouches
+          that it is a maximum over settings, not a search's lower bound;
+        * ``"lhs_local"``: True when an LHS certificate holds (grants
+          ``local-projective``).
+
+        Unknown keys or malformed values raise ValueError before any work.
 
     Returns
     -------
     dict
-        JSON-serialisable.  Floats that do not apply are ``nan``; bools and
-        strings that do not apply are ``None``.  Keys:
+        JSON-serialisable (values are bool, int, float, str, None, lists and
+        dicts of these).  Floats that do not apply are ``nan``; bools,
+        strings and dicts that do not apply are ``None``.  Keys:
 
         ``K``, ``M`` (int); ``chsh_max`` (K=2, M=1); ``zb_max``, ``zb_upper``
-        (M=1, any K); ``werner_V``, ``werner_distance`` (K=2, M=1);
-        ``ppt`` (bool, every region-vs-rest cut PPT; for K=2, M=1 iff
-        separable); ``negativity`` (max over region cuts);
-        ``negativity_cuts``, ``pt_min_eig`` (lists, one per region);
-        ``concurrence`` (K=2, M=1); ``steering`` (value), ``steering_method``
-        ("t-state"|"bowles"), ``unsteerable`` (K=2, M=1);
-        ``grothendieck_local`` (bool), ``sv_max`` (K=2, M=1);
+        (M=1, any K; ``zb_max`` is a local-search lower bound for K >= 3);
+        ``werner_V``, ``werner_distance`` (``||rho - rho_W(V)||_1``, twice the
+        trace distance) (K=2, M=1); ``werner_certificates`` (K=2, M=1: dict
+        ``{"local-povm": c, "local-projective": c}``, each ``c`` either None
+        or ``{"V", "t", "min_eig", "min_pt_eig", "residual", "verified",
+        "frame"}`` for ``rho = (1-t) (1 (x) U) rho_W(V) (1 (x) U)^dagger +
+        t sigma``, sigma PPT, ``frame`` = None (``U = 1``) or the 3x3
+        rotation of ``U`` on B's Bloch vectors; see :mod:`.werner_cert`); ``ppt`` (bool, every region-vs-rest cut PPT;
+        for K=2, M=1 iff separable); ``entangled`` (True: NPT across some
+        region cut; False: K=2, M=1 and PPT (separable); None: unknown,
+        PPT across every region cut of K*M > 2 qubits); ``negativity`` (max
+        over region cuts); ``negativity_cuts``, ``pt_min_eig`` (lists, one
+        per region); ``concurrence`` (K=2, M=1); ``steering`` (value),
+        ``steering_method`` ("t-state"|"bowles"), ``unsteerable`` (K=2,
+        M=1); ``grothendieck_local`` (bool), ``sv_max`` (K=2, M=1);
         ``monogamy_bound`` (float), ``monogamy_ok`` (bool) (K=2, M=1);
-        ``min_settings_for_violation`` (list of int, always); ``verdict``,
-        ``verdict_reason``, ``werner_bounds_used`` (str).
+        ``nonlocal`` (dict of the found violation, see ``bell``, or None; for
+        K=2, M=1 CHSH > 2 gives ``{"inequality": "CHSH", "settings_count": 2,
+        "value": chsh_max, "local_bound": 2, "settings": [[a, a'], [b, b']]}``
+        from :func:`chsh_settings`); ``wwzb_ratio`` (float, from ``bell``),
+        ``lhs_local`` (bool, from ``bell``); ``no_violation_below_settings``
+        (list of int, :func:`settings_bound`: the seed's bound, fewer
+        settings on every region never violate); ``min_settings_for_violation``
+        (deprecated alias, same list); ``verdict`` (a level of
+        :data:`VERDICTS`), ``verdict_reason``, ``verdict_guarantee`` (what
+        the level proves: measurement class and settings count),
+        ``werner_bounds_used`` (str).
     """
     T = np.asarray(T)
     if np.iscomplexobj(T):
@@ -588,39 +524,58 @@ def criteria(
         raise ValueError(f"M must be >= 1, got {M}")
     if T.shape != (4,) * (K * M):
         raise ValueError(f"T has shape {T.shape}, expected (4,)*{K * M} for K={K}, M={M}")
+    extra = _check_bell(bell)
     if rho is None:
         rho = rho_from_T(T)
     rho = np.asarray(rho, dtype=complex)
 
     groups = [list(range(X * M, (X + 1) * M)) for X in range(K)]
     pt_min, negs = cut_spectra(rho, groups)
+    bound = settings_bound(sizes, M)
     out: dict[str, Any] = {
         "K": K, "M": M, "chsh_max": _NAN, "zb_max": _NAN, "zb_upper": _NAN,
-        "werner_V": _NAN, "werner_distance": _NAN,
-        "ppt": bool(min(pt_min) >= -th.NUMERIC_TOL), "negativity": float(max(negs)),
-        "negativity_cuts": negs, "pt_min_eig": pt_min, "concurrence": _NAN,
-        "steering": _NAN, "steering_method": None, "unsteerable": None,
+        "werner_V": _NAN, "werner_distance": _NAN, "werner_certificates": None,
+        "ppt": bool(min(pt_min) >= -th.NUMERIC_TOL), "entangled": _entangled(K, M, pt_min),
+        "negativity": float(max(negs)), "negativity_cuts": negs, "pt_min_eig": pt_min,
+        "concurrence": _NAN, "steering": _NAN, "steering_method": None, "unsteerable": None,
         "grothendieck_local": None, "sv_max": _NAN, "monogamy_bound": _NAN, "monogamy_ok": None,
-        "min_settings_for_violation": min_settings_for_violation(sizes, M),
+        "nonlocal": extra.get("nonlocal"),
+        "wwzb_ratio": _NAN if extra.get("wwzb_ratio") is None else extra["wwzb_ratio"],
+        "lhs_local": None if extra.get("lhs_local") is None else bool(extra["lhs_local"]),
+        "no_violation_below_settings": bound, "min_settings_for_violation": list(bound),
     }
     if M == 1:
         out["zb_max"] = zb_max(T, n_starts=zb_starts, seed=seed)
         out["zb_upper"] = zb_upper(T)
     if M == 1 and K == 2:
-        V = werner_visibility(T)
-        value, method, unsteerable = steering(T, bloch_tol=bloch_tol)
-        local, sv = grothendieck_local(T)
-        mono = monogamy_bound(sizes)
-        out.update(
-            chsh_max=chsh_max(T), werner_V=V, werner_distance=werner_distance(rho, V),
-            concurrence=concurrence(rho), steering=float(value), steering_method=method,
-            unsteerable=unsteerable, grothendieck_local=local, sv_max=sv, monogamy_bound=mono,
-            monogamy_ok=bool(V <= mono + th.NUMERIC_TOL),
-        )
-        if math.isinf(out["steering"]):
-            out["steering"] = _NAN
-    v, reason = verdict(out, werner_tol=werner_tol, with_reason=True)
-    out["verdict"] = v
+        _two_qubit_criteria(out, T, rho, sizes, bloch_tol)
+    _check_bell_consistency(out, extra)
+    rule, reason = verdict_rule(out)
+    out["verdict"] = "unknown" if rule is None else rule.level
     out["verdict_reason"] = reason
+    out["verdict_guarantee"] = "nothing proven" if rule is None else rule.guarantee()
     out["werner_bounds_used"] = th.werner_bounds_summary()
     return out
+
+
+def _two_qubit_criteria(out: dict[str, Any], T: np.ndarray, rho: np.ndarray,
+                        sizes: Sequence[int], bloch_tol: float) -> None:
+    V = werner_visibility(T)
+    value, method, unsteerable = steering(T, bloch_tol=bloch_tol)
+    local, sv = grothendieck_local(T)
+    mono = monogamy_bound(sizes)
+    chsh = chsh_max(T)
+    out.update(
+        chsh_max=chsh, werner_V=V, werner_distance=werner_distance(rho, V),
+        werner_certificates=_werner_certificates(rho, T),
+        concurrence=concurrence(rho), steering=float(value), steering_method=method,
+        unsteerable=unsteerable, grothendieck_local=local, sv_max=sv, monogamy_bound=mono,
+        monogamy_ok=bool(V <= mono + th.NUMERIC_TOL),
+    )
+    if math.isinf(out["steering"]):
+        out["steering"] = _NAN
+    if chsh > th.CHSH_CLASSICAL + th.NUMERIC_TOL:
+        # Horodecki's explicit violation takes precedence over one from the Bell engine.
+        reached, settings = chsh_settings(T)
+        out["nonlocal"] = {"inequality": "CHSH", "settings_count": 2, "value": reached,
+                           "local_bound": th.CHSH_CLASSICAL, "settings": settings}

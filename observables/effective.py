@@ -157,8 +157,11 @@ class EffectiveState:
     def criteria(self, **kw: Any) -> dict[str, Any]:
         """The LHV criteria table of DESIGN §2; see :func:`.criteria.criteria`.
 
-        Keyword arguments (``werner_tol``, ``seed``, ``zb_starts``,
-        ``bloch_tol``) are passed through.
+        Keyword arguments (``seed``, ``zb_starts``, ``bloch_tol``, ``bell``
+        -- results of the Bell engine for the verdict table -- and the
+        no-longer-deciding ``werner_tol``) are passed through.  The dict's
+        ``verdict`` is one of :data:`.verdict.VERDICTS`, with ``entangled``,
+        ``verdict_reason`` and ``verdict_guarantee`` beside it.
         """
         return _cr.criteria(self.T, self.sizes, M=self.M, rho=self.rho, **kw)
 

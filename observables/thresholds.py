@@ -147,9 +147,12 @@ NUMERIC_TOL: float = 1e-10
 
 # --- Which Werner bounds macrobell reports against -------------------------
 
-#: The current bounds used by :func:`macrobell.observables.criteria.verdict`.
-#: Keys are verdict levels / thresholds; each entry gives the value and its
-#: source so outputs can state which bound was used.
+#: The current bounds used by the verdict.  The ``local-povm`` and
+#: ``local-projective`` values are the ``V'`` of the Werner certificates
+#: (:mod:`macrobell.observables.werner_cert`): a state gets these levels only
+#: as a verified mixture of ``rho_W(V')`` and a separable state, never from
+#: its own ``werner_V``.  Keys are verdict levels / thresholds; each entry
+#: gives the value and its source so outputs can state which bound was used.
 WERNER_BOUNDS: dict[str, dict[str, object]] = {
     "separable": {
         "value": WERNER_SEPARABLE,

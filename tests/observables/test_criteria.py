@@ -21,9 +21,14 @@ from scipy.optimize import minimize
 
 from macrobell.observables import thresholds as th
 from macrobell.observables.criteria import (
+    LEGACY_VERDICTS,
+    VERDICT_TABLE,
+    VERDICTS,
     T_from_rho,
     bowles_value,
+    canonical_verdict,
     chsh_max,
+    chsh_settings,
     concurrence,
     criteria,
     jevtic_integral,
@@ -31,7 +36,9 @@ from macrobell.observables.criteria import (
     monogamy_bound,
     negativity,
     rho_from_T,
+    settings_bound,
     steering,
+    verdict,
     zb_max,
     zb_upper,
 )
@@ -139,7 +146,7 @@ def test_singlet_oracles():
     assert c["zb_max"] == pytest.approx(2.0, abs=1e-12)
     assert c["steering"] == pytest.approx(1.0, abs=1e-12)
     assert c["steering_method"] == "t-state" and c["unsteerable"] is False
-    assert c["verdict"] == "chsh-violating"
+    assert c["verdict"] == "nonlocal"
 
 
 # V, expected verdict.  (0.6875, 1/sqrt 2]: Werner projective bound fails,
@@ -157,8 +164,8 @@ WERNER_VERDICTS = [
     pytest.param(0.6875 + EPS, "local-2-setting", id="above-0.6875"),
     pytest.param(0.6961, "local-2-setting", id="at-0.6961"),
     pytest.param(1 / math.sqrt(2), "local-2-setting", id="at-1/sqrt2"),
-    pytest.param(1 / math.sqrt(2) + EPS, "chsh-violating", id="above-1/sqrt2"),
-    pytest.param(1.0, "chsh-violating", id="V=1"),
+    pytest.param(1 / math.sqrt(2) + EPS, "nonlocal", id="above-1/sqrt2"),
+    pytest.param(1.0, "nonlocal", id="V=1"),
 ]
 
 
@@ -242,9 +249,43 @@ def test_concurrence_pure_states_wootters(k):
     psi = rng.standard_normal(4) + 1j * rng.standard_normal(4)
     psi /= np.linalg.norm(psi)
     a, b, c, d = psi
-    assert concurrence(pure(psi)) == pytest.approx(2 * abs(a * d - b * c), abs=1e-6)
+    assert concurrence(pure(psi)) == pytest.approx(2 * abs(a * d - b * c), abs=1e-12)
     # Pure states: negativity = |ad - bc| (Schmidt coefficients product).
     assert negativity(pure(psi)) == pytest.approx(abs(a * d - b * c), abs=1e-10)
+
+
+def test_concurrence_many_pure_and_product_states_to_1e12():
+    rng = np.random.default_rng(250)
+    for _ in range(300):
+        psi = rng.standard_normal(4) + 1j * rng.standard_normal(4)
+        psi /= np.linalg.norm(psi)
+        a, b, c, d = psi
+        assert abs(concurrence(pure(psi)) - 2 * abs(a * d - b * c)) < 1e-12
+        u, v = (rng.standard_normal(2) + 1j * rng.standard_normal(2) for _ in range(2))
+        assert concurrence(pure(np.kron(u, v))) < 1e-12
+
+
+def concurrence_sqrt_formula(rho):
+    """Wootters via eigenvalues of sqrt(sqrt(rho) rho~ sqrt(rho)) (accurate for full rank)."""
+    w, v = np.linalg.eigh(rho)
+    s = (v * np.sqrt(np.clip(w, 0, None))) @ v.conj().T
+    yy = np.kron(Y, Y)
+    R = s @ yy @ rho.conj() @ yy @ s
+    lam = np.sqrt(np.clip(np.linalg.eigvalsh(0.5 * (R + R.conj().T)), 0, None))[::-1]
+    return max(0.0, lam[0] - lam[1] - lam[2] - lam[3])
+
+
+@pytest.mark.parametrize("k", [pytest.param(k, id=f"mixed{k}") for k in range(8)])
+def test_concurrence_mixed_states_against_sqrt_formula(k):
+    rng = np.random.default_rng(260 + k)
+    p = rng.uniform(0.3, 1.0)
+    rho = p * random_rho(rng, 2, rank=4) + (1 - p) * pure(PSI_MINUS)
+    assert concurrence(rho) == pytest.approx(concurrence_sqrt_formula(rho), abs=1e-10)
+
+
+@pytest.mark.parametrize("V", [0.2, 1 / 3, 0.5, 0.9, 1.0])
+def test_concurrence_werner_closed_form_to_1e12(V):
+    assert concurrence(werner(V)) == pytest.approx(max(0.0, (3 * V - 1) / 2), abs=1e-12)
 
 
 @pytest.mark.parametrize("k", [pytest.param(k, id=f"product{k}") for k in range(4)])
@@ -385,6 +426,9 @@ def test_monogamy_and_settings():
     assert monogamy_bound((3, 4)) == pytest.approx(0.5)
     assert min_settings_for_violation((1, 2, 7), 1) == [2, 3, 8]
     assert min_settings_for_violation((4, 5), 2) == [3, 3]
+    assert settings_bound((1, 2, 7), 1) == [2, 3, 8] and settings_bound((4, 5), 2) == [3, 3]
+    c = criteria(T_from_rho(werner(0.2)), (4, 5))
+    assert c["no_violation_below_settings"] == c["min_settings_for_violation"] == [5, 6]
     c = criteria(T_from_rho(werner(0.6)), (4, 1))
     assert c["monogamy_bound"] == pytest.approx(0.5) and c["monogamy_ok"] is False
     c = criteria(T_from_rho(werner(0.6)), (2, 2))
@@ -405,8 +449,15 @@ def test_criteria_keys_and_json():
     assert REQUIRED_KEYS <= set(c)
     back = json.loads(json.dumps(c))
     assert back["verdict"] == c["verdict"]
+    def plain(v):
+        if isinstance(v, dict):
+            return all(isinstance(k, str) and plain(x) for k, x in v.items())
+        if isinstance(v, list):
+            return all(plain(x) for x in v)
+        return isinstance(v, (bool, int, float, str, type(None)))
+
     for v in c.values():
-        assert isinstance(v, (bool, int, float, str, list, type(None)))
+        assert plain(v), v
 
 
 # ---------------------------------------------------------------------------
@@ -438,7 +489,7 @@ def test_effective_state_from_pairs_and_E_against_bruteforce():
     SB = sum(sum(n2[k] * site_op(PAULIS[k + 1], j, n) for k in range(3)) for j in B)
     assert eff.E([n1, n2]) == pytest.approx(np.trace(rho @ SA @ SB).real, abs=1e-12)
     assert eff.criteria()["verdict"] in {"separable", "local-povm", "local-projective",
-                                         "local-correlations", "local-2-setting", "chsh-violating"}
+                                         "local-correlations", "local-2-setting", "nonlocal"}
 
 
 UNPHYSICAL = [
@@ -489,3 +540,170 @@ def test_from_state_delegates_to_api(monkeypatch):
     monkeypatch.setitem(sys.modules, "macrobell.observables.api", fake)
     out = EffectiveState.from_state("st", "part", M=2, context={"x": 1})
     assert out == "sentinel" and seen == {"state": "st", "partition": "part", "M": 2, "context": {"x": 1}}
+
+
+# ---------------------------------------------------------------------------
+# Verdict table, nonlocal, entangled, bell hook
+# ---------------------------------------------------------------------------
+
+def spin_op(n):
+    return n[0] * X + n[1] * Y + n[2] * Z
+
+
+@pytest.mark.parametrize("k", [pytest.param(k, id=f"random{k}") for k in range(6)])
+def test_horodecki_settings_reach_chsh_max_by_bruteforce(k):
+    rng = np.random.default_rng(600 + k)
+    rho = random_rho(rng, 2, rank=1 + k % 2) if k < 4 else werner(0.75 + 0.05 * k)
+    T = T_from_rho(rho)
+    value, ((a1, a2), (b1, b2)) = chsh_settings(T)
+    for v in (a1, a2, b1, b2):
+        assert np.linalg.norm(v) == pytest.approx(1.0, abs=1e-12)
+
+    def E(a, b):
+        return np.trace(rho @ np.kron(spin_op(a), spin_op(b))).real
+
+    brute = E(a1, b1) + E(a1, b2) + E(a2, b1) - E(a2, b2)
+    assert brute == pytest.approx(chsh_max(T), abs=1e-12)
+    assert value == pytest.approx(brute, abs=1e-12)
+    c = criteria(T, (1, 1))
+    if chsh_max(T) > 2 + 1e-9:
+        nv = c["nonlocal"]
+        assert c["verdict"] == "nonlocal" and c["entangled"] is True
+        assert nv["inequality"] == "CHSH" and nv["settings_count"] == 2 and nv["local_bound"] == 2
+        assert nv["value"] == pytest.approx(brute, abs=1e-12)
+        np.testing.assert_allclose(nv["settings"], [[a1, a2], [b1, b2]], atol=1e-14)
+    else:
+        assert c["nonlocal"] is None and c["verdict"] != "nonlocal"
+
+
+def test_some_random_states_violate_chsh():
+    # Makes the previous test exercise the nonlocal branch.
+    hits = [chsh_max(T_from_rho(random_rho(np.random.default_rng(600 + k), 2, rank=1 + k % 2))) > 2
+            for k in range(4)]
+    assert any(hits)
+
+
+@pytest.mark.parametrize("k", [pytest.param(k, id=f"random{k}") for k in range(12)])
+def test_entangled_flag_matches_concurrence_and_levels_are_sound(k):
+    rng = np.random.default_rng(700 + k)
+    p = rng.uniform(0.6, 1.0)
+    rho = p * random_rho(rng, 2, rank=1 + k % 4) + (1 - p) * np.eye(4) / 4
+    c = criteria(T_from_rho(rho), (1, 1), rho=rho)
+    # Two qubits: NPT iff entangled iff concurrence > 0 (Wootters 1998).
+    assert c["entangled"] is (c["concurrence"] > 1e-9)
+    assert c["entangled"] is (not c["ppt"])
+    if c["verdict"] == "separable":
+        assert c["entangled"] is False
+    if c["verdict"].startswith("local"):
+        # Any LHV level excludes a CHSH violation (theorem, not the same code path).
+        assert c["chsh_max"] <= 2 + 1e-9
+    assert c["verdict"] in VERDICTS and c["verdict_guarantee"]
+
+
+def first_rule(c):
+    for rule in VERDICT_TABLE:
+        if rule.test(c):
+            return rule.level
+    return "unknown"
+
+
+def test_verdict_is_the_first_matching_row_and_order_is_the_documented_one():
+    assert VERDICTS == ("nonlocal", "separable", "local-povm", "local-projective",
+                        "local-correlations", "local-2-setting", "unknown")
+    rng = np.random.default_rng(800)
+    for V in (0.2, 0.45, 0.6, 0.69, 0.75):
+        for rho in (werner(V), 0.9 * werner(V) + 0.1 * random_rho(rng, 2)):
+            c = criteria(T_from_rho(rho), (1, 1), rho=rho)
+            assert c["verdict"] == first_rule(c)
+    for rule in VERDICT_TABLE:
+        assert rule.measurements and rule.settings and rule.source
+
+
+def test_legacy_verdict_strings_are_readable():
+    assert LEGACY_VERDICTS == {"chsh-violating": "nonlocal"}
+    assert canonical_verdict("chsh-violating") == "nonlocal"
+    for v in VERDICTS:
+        assert canonical_verdict(v) == v
+    with pytest.raises(ValueError, match="allowed"):
+        canonical_verdict("local-ish")
+
+
+def test_entangled_flag_multipartite_and_M2():
+    assert criteria(T_from_rho(ghz(3)), (2, 2, 2))["entangled"] is True
+    noisy = 0.05 * ghz(3) + 0.95 * np.eye(8) / 8  # PPT across every region cut
+    c = criteria(T_from_rho(noisy), (2, 2, 2))
+    assert c["ppt"] is True and c["entangled"] is None and c["verdict"] == "local-2-setting"
+    psi = np.kron(PSI_MINUS, PSI_MINUS).reshape(2, 2, 2, 2).transpose(0, 2, 1, 3).reshape(16)
+    assert criteria(T_from_rho(pure(psi)), (3, 4), M=2)["entangled"] is True
+    assert criteria(T_from_rho(np.eye(16) / 16), (3, 4), M=2)["entangled"] is None
+
+
+def test_k3_local_2_setting_needs_a_proof_not_a_search():
+    # Noisy W state: zb_max = 0.36 * 7/3 = 0.84 (local search) but the rigorous
+    # zb_upper = 0.36 * 11/3 = 1.32: no proof without the exact WWZB ratio.
+    rho = 0.6 * w_state(3) + 0.4 * np.eye(8) / 8
+    c = criteria(T_from_rho(rho), (2, 2, 2))
+    assert c["zb_max"] < 1 < c["zb_upper"]
+    assert c["verdict"] == "unknown"
+    # WWZB ratio of the W state is 1.52298 (references.md), linear in the noise.
+    c = criteria(T_from_rho(rho), (2, 2, 2), bell={"wwzb_ratio": 0.6 * 1.52298})
+    assert c["verdict"] == "local-2-setting" and "WWZB" in c["verdict_reason"]
+    assert criteria(T_from_rho(rho), (2, 2, 2), bell={"wwzb_ratio": 1.2})["verdict"] == "unknown"
+
+
+I3322 = {"inequality": "I3322", "settings_count": 3, "value": 4.2, "local_bound": 4.0,
+         "settings": [[[0, 0, 1]] * 3, [[1, 0, 0]] * 3]}
+
+
+def test_bell_hook_nonlocal_lhs_and_precedence():
+    T = T_from_rho(werner(0.6))
+    c = criteria(T, (1, 2), bell={"nonlocal": I3322})
+    assert c["verdict"] == "nonlocal" and c["nonlocal"]["inequality"] == "I3322"
+    assert "3 settings" in c["verdict_reason"]
+    json.dumps(c)
+    c = criteria(T_from_rho(werner(0.69)), (1, 1), bell={"lhs_local": True})
+    assert c["verdict"] == "local-projective" and "LHS" in c["verdict_reason"]
+    assert criteria(T_from_rho(werner(0.69)), (1, 1), bell={"lhs_local": False})["verdict"] == "local-2-setting"
+    # CHSH (Horodecki) is kept when both violate.
+    c = criteria(T_from_rho(pure(PSI_MINUS)), (1, 1), bell={"nonlocal": I3322})
+    assert c["nonlocal"]["inequality"] == "CHSH"
+
+
+@pytest.mark.parametrize("bell, word", [
+    pytest.param({"wwzb": 0.5}, "unknown keys", id="typo"),
+    pytest.param({"nonlocal": dict(I3322, value=3.9)}, "found violation", id="no-violation"),
+    pytest.param({"nonlocal": {"value": 5}}, "keys", id="missing-keys"),
+    pytest.param({"wwzb_ratio": -1}, "wwzb_ratio", id="negative-ratio"),
+    pytest.param({"lhs_local": "yes"}, "lhs_local", id="lhs-type"),
+    pytest.param([1, 2], "mapping", id="not-a-mapping"),
+])
+def test_bell_hook_rejects_bad_input(bell, word):
+    with pytest.raises(ValueError, match=word):
+        criteria(T_from_rho(werner(0.6)), (1, 1), bell=bell)
+
+
+def test_bell_hook_refuses_contradictions():
+    with pytest.raises(ValueError, match="separable"):
+        criteria(T_from_rho(werner(0.2)), (1, 1), bell={"nonlocal": I3322})
+    with pytest.raises(ValueError, match="lhs_local"):
+        criteria(T_from_rho(pure(PSI_MINUS)), (1, 1), bell={"lhs_local": True})
+
+
+def test_bell_hook_accepts_parties_with_different_settings_counts():
+    nv = {"inequality": "custom", "settings_count": [3, 2], "value": 1.1, "local_bound": 1.0,
+          "settings": [[[0, 0, 1], [1, 0, 0], [0, 1, 0]], [[0, 0, 1], [1, 0, 0]]]}
+    c = criteria(T_from_rho(werner(0.6)), (1, 2), bell={"nonlocal": nv})
+    assert c["verdict"] == "nonlocal" and c["nonlocal"]["settings_count"] == [3, 2]
+    assert [len(p) for p in c["nonlocal"]["settings"]] == [3, 2]
+    with pytest.raises(ValueError, match="settings"):
+        criteria(T_from_rho(werner(0.6)), (1, 2), bell={"nonlocal": dict(nv, settings=5)})
+
+
+def test_old_criteria_dicts_never_grant_werner_levels_without_a_certificate():
+    c = criteria(T_from_rho(werner(0.45)), (1, 1))
+    assert c["verdict"] == "local-povm"
+    old = {k: v for k, v in c.items() if k != "werner_certificates"}
+    # The Werner distance is ~0, but without the certificate only steering
+    # (Jevtic: V = 0.45 <= 1/2) grants projective locality.
+    assert old["werner_distance"] < 1e-12
+    assert verdict(old) == "local-projective"

@@ -138,7 +138,33 @@ def check_werner(state, regions):
     R = max(len(regions[0]), len(regions[1]))
     assert V <= monogamy_bound([len(r) for r in regions]) + TOL
     assert monogamy_bound([len(r) for r in regions]) == pytest.approx((R + 2) / (3 * R))
+    check_werner_levels(eff, V, R)
     return V
+
+
+LEVELS = ("separable", "local-povm", "local-projective")
+
+
+def check_werner_levels(eff, V, R):
+    """Werner levels on numerically Werner effective states come with certificates.
+
+    Monogamy (V <= (R+2)/(3R)) then proves projective locality for R >= 2
+    (2/3 <= 0.6875) and POVM locality for R >= 4 (1/2), references.md.
+    """
+    c = eff.criteria()
+    certs = c["werner_certificates"]
+    if V <= 0.5 - 1e-9:
+        assert c["verdict"] in LEVELS[:2], c["verdict_reason"]
+        assert certs["local-povm"]["verified"]
+    if V <= 0.6875 - 1e-9:
+        assert c["verdict"] in LEVELS, c["verdict_reason"]
+        assert certs["local-projective"]["verified"]
+    if R >= 2:
+        assert c["verdict"] in LEVELS
+    if R >= 4:
+        assert c["verdict"] in LEVELS[:2]
+    if c["verdict"] == "local-povm":
+        assert V <= 0.5 + 1e-9
 
 
 GRAPH_SEEDS = [pytest.param(seed, id=f"graph{seed}") for seed in range(8)]
@@ -170,3 +196,20 @@ def test_single_bond_singlet_is_full_werner():
     gs = mb.tn.ground_state(model, method="exact")
     assert check_werner(gs, ([0], [1])) == pytest.approx(1.0)
     assert chsh_max(eff_T(gs.vector, 2, ([0], [1]))) == pytest.approx(2 * np.sqrt(2))
+
+
+def test_heisenberg_ring_nearest_neighbours_local_projective_by_certificate():
+    """N = 10 ring: <S0.S1> = -0.4515446354 (references.md), so V = -4<S0.S1>/3 = 0.60206 lies
+    between 1/2 and 0.6875: the verdict is local-projective through the Werner certificate,
+    whose t has the closed form 3(V' - V)/(1 + 3V') for an exact Werner state."""
+    model = mb.lattice.heisenberg(chain(10, pbc=True))
+    gs = mb.tn.ground_state(model, method="exact")
+    part = Partition.custom(gs.lattice, {"A": [0], "B": [1]})
+    c = mb.observables.effective_state(gs, part).criteria()
+    V = 4 * 0.4515446354 / 3
+    assert c["werner_V"] == pytest.approx(V, abs=1e-9)
+    assert c["werner_certificates"]["local-povm"] is None
+    cert = c["werner_certificates"]["local-projective"]
+    assert cert["verified"] and cert["t"] == pytest.approx(3 * (0.6875 - V) / (1 + 3 * 0.6875), abs=1e-8)
+    assert c["verdict"] == "local-projective" and c["verdict_reason"].startswith("rho = (1-t)")
+    assert c["entangled"] is True and c["nonlocal"] is None
