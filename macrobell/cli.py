@@ -263,8 +263,9 @@ def _cmd_point(a):
         raise SweepError(str(exc).replace("sweep file: ", "point: ")) from None
     group = sweep.groups[0]
     recs = compute_group(make_task(sweep, group))
-    if recs and "error" in recs[0]:
-        raise PointError(f"point failed: {recs[0]['error']}", recs[0]["params"])
+    for rec in recs:  # an error record ends the list, after the points finished before it
+        if "error" in rec:
+            raise PointError(f"point T = {rec['params'].get('T')} failed: {rec['error']}", rec["params"])
     lat = group["lattice"]
     print("lattice: " + ", ".join(f"{k}={v}" for k, v in lat.items())
           + f"  (N = {len(next(iter(recs[0]['partitions'].values()))['regions'])})")

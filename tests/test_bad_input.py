@@ -154,6 +154,18 @@ def test_non_finite_results_are_refused_before_writing(tmp_path, monkeypatch):
     assert open_store(out).complete_ids() == set()  # the point was never written
 
 
+def test_point_reports_a_non_finite_later_temperature(monkeypatch, capsys):
+    real = mb.tn.thermal_states
+
+    def broken(model, temperatures, method="exact", **kw):
+        states = real(model, temperatures, method=method, **kw)
+        states[-1].energy = float("nan")
+        return states
+
+    monkeypatch.setattr(mb.tn, "thermal_states", broken)
+    _cli_refused(capsys, ["point", "--L", "4", "--T", "0.5", "1.0"], "T = 1.0 failed", "non-finite state energy nan")
+
+
 def test_non_finite_fields_are_named():
     from macrobell.data.compute import NonFiniteResultError, _check_finite
 
@@ -380,5 +392,7 @@ def test_plot_categorical_verdict(tmp_path, capsys):
     ys = ax.lines[0].get_ydata()
     assert [labels[int(k)] for k in ys] == list(df.sort_values("T")["verdict"])  # each point on its verdict
     plt.close(fig)
-    _cli_refused(capsys, ["plot", str(out), "--x", "T", "--y", "L", "--z", "verdict", "-o", str(png)],
-                 "z column 'verdict' is not numeric")
+    heat = tmp_path / "h.png"
+    _cli_refused(capsys, ["plot", str(out), "--x", "T", "--y", "L", "--z", "verdict", "-o", str(heat)],
+                 "z column 'verdict' is not numeric", "allowed only as y of a line plot")
+    assert not heat.exists()
