@@ -77,6 +77,10 @@ def test_memory_message_survives_astronomical_estimates():
     with pytest.raises(exact.ExactTooLargeError, match="N=1024"):
         exact.check_exact_memory(1024, "full", n_ops=3000)
     assert exact.estimate_exact_memory(20, "lanczos", n_ops=21) > 0  # exact for small N, unchanged
+    # the largest limit a float can express still refuses 10^6 sites (the O(1) cap is a lower bound)
+    assert exact.memory_limit_bytes(1.7e308) > 2**1000  # was an OverflowError (float 1.7e308 * 2^30)
+    with pytest.raises(exact.ExactTooLargeError, match="N=1000000"):
+        exact.check_exact_memory(10**6, "full", max_memory_gb=1.7e308, n_ops=1)
 
 
 def test_sweep_and_point_refuse_huge_exact_lattices_fast(tmp_path, capsys):

@@ -19,8 +19,8 @@ follow from two requirements:
   the size of that gap. A variational state with energy error δE above a
   gap Δ has infidelity ≤ δE/Δ, so energy tolerances get the same bound (in
   units of the coupling, gaps Δ ~ J). Looser settings give results that
-  cannot resolve the verdict levels (``cutoff = 0.5`` turned the N = 6
-  Heisenberg DMRG energy −2.80 into −1.5).
+  cannot resolve the verdict levels (``cutoff = 0.5`` was reported to turn
+  the DMRG energy −2.80 of the 6-site Heisenberg ring into −1.5).
 * **Memory.** No single tensor an option implies may exceed
   :data:`MAX_BLOCK_BYTES` (4 GiB of complex128): larger requests are
   refused as out of range instead of failing deep inside BLAS.

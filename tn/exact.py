@@ -23,6 +23,7 @@ import math
 import os
 import time
 import warnings
+from fractions import Fraction
 
 import numpy as np
 import scipy.linalg as sla
@@ -67,7 +68,7 @@ def memory_limit_bytes(max_memory_gb: float | None = None) -> int:
         if isinstance(max_memory_gb, bool) or not isinstance(max_memory_gb, (int, float, np.integer, np.floating)) \
                 or not math.isfinite(max_memory_gb) or max_memory_gb <= 0:
             raise ValueError(f"max_memory_gb must be a positive number of GiB, got {max_memory_gb!r}")
-        return int(max_memory_gb * 2**30)
+        return int(Fraction(float(max_memory_gb)) * 2**30)  # exact: max_memory_gb * 2**30 overflows a float above 1.7e299
     avail = None
     try:
         with open("/proc/meminfo") as f:
@@ -94,17 +95,18 @@ def _n_ops(model: SpinModel) -> int:
     return len(model.flip_masks())
 
 
-#: Sizes above this are estimated as if they had this many sites: 2^256 bytes already exceed any machine,
-#: and capping keeps the estimate O(1) (no 2^N big integers for N = 10^6).
-_ESTIMATE_MAX_SITES = 256
+#: Sizes above this are estimated as if they had this many sites, which keeps the estimate O(1) (no 2^N
+#: big integers for N = 10^6) and still refuses them: 2^1100 bytes exceed the largest limit a float
+#: max_memory_gb can express (1.8e308 GiB ≈ 2^1054 bytes).
+_ESTIMATE_MAX_SITES = 1100
 
 
 def estimate_exact_memory(n_sites: int, kind: str, *, n_ops: int | None = None, n_temperatures: int = 1,
                           is_complex: bool = False) -> int:
     """Estimated peak bytes of an exact computation (see :func:`check_exact_memory`).
 
-    Exact for ``n_sites <= 256``; larger sizes return the (astronomical)
-    estimate for 256 sites, a lower bound.
+    Exact for ``n_sites <= 1100``; larger sizes return the estimate for
+    1100 sites, a lower bound above any expressible limit.
     """
     dim = 2 ** min(int(n_sites), _ESTIMATE_MAX_SITES)
     item = 16 if is_complex else 8
