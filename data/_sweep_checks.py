@@ -10,7 +10,8 @@ from __future__ import annotations
 import itertools
 from typing import Mapping
 
-__all__ = ["SweepError", "check_name", "check_option_ranges", "check_capacity", "precheck_exact_size"]
+__all__ = ["SweepError", "check_name", "check_option_ranges", "check_capacity", "precheck_exact_size",
+           "min_sites"]
 
 
 class SweepError(ValueError):
@@ -106,23 +107,29 @@ def check_capacity(method, model, temps, lat_spec):
         raise _err("state", "method", f"lattice {_fmt(lat_spec)}: {exc}") from None
 
 
-def precheck_exact_size(method, temps, lat_spec):
-    """Refuse an exact request in O(1), before the lattice is built (10^6 sites take seconds to build).
+def min_sites(lat_spec: Mapping, cap: int = 10**9) -> int:
+    """A lower bound on a lattice's site count from its spec, in O(1) (without building it), at most ``cap``.
 
     Every lattice factory has at least one site per unit cell, so the
-    product of its integer size arguments (``L``, ``legs``, ``Lx``, ``Ly``,
-    ``Lz``) is a lower bound on the number of sites; the exact backend's
-    estimate for that many sites and a single flip pattern is a lower bound
-    on its memory.
+    product of its positive integer size arguments (``L``, ``legs``,
+    ``Lx``, ``Ly``, ``Lz``) bounds the number of sites from below.
     """
-    if method != "exact":
-        return
     n = 1
     for k, v in lat_spec.items():
         if k != "kind" and isinstance(v, int) and not isinstance(v, bool) and v > 0:
-            n *= v
-            if n > 10**6:  # any size this large is refused; stop before the product itself grows
-                break
+            n = min(n * v, cap)
+    return n
+
+
+def precheck_exact_size(method, temps, lat_spec):
+    """Refuse an exact request in O(1), before the lattice is built (10^6 sites take seconds to build).
+
+    The exact backend's estimate for :func:`min_sites` sites and a single
+    flip pattern is a lower bound on its memory.
+    """
+    if method != "exact":
+        return
+    n = min_sites(lat_spec)
     from macrobell.tn import exact as ex
     try:
         ex.check_exact_memory(n, "full" if any(t > 0 for t in temps) else "lanczos", n_ops=1,

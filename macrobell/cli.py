@@ -197,17 +197,12 @@ AUTO_EXACT_MAX_GROUND = 20
 
 
 def _auto_method(lat: dict, temps) -> str:
+    from macrobell.data._sweep_checks import min_sites
     from macrobell.lattice import LATTICE_KINDS
 
     thermal = any(t > 0 for t in temps)
     limit = AUTO_EXACT_MAX_THERMAL if thermal else AUTO_EXACT_MAX_GROUND
-    # Every lattice has >= 1 site per cell: the product of the size arguments bounds N from below, so a
-    # huge lattice goes to the MPS methods without being built here (10^6 sites take seconds).
-    cells = 1
-    for k, v in lat.items():
-        if k != "kind" and isinstance(v, int) and not isinstance(v, bool) and v > 0:
-            cells = min(cells * v, 10**9)
-    if cells > limit:
+    if min_sites(lat) > limit:  # a huge lattice goes to MPS without being built here (10^6 sites: seconds)
         return "dmrg"
     try:
         n = LATTICE_KINDS[lat["kind"]](**{k: v for k, v in lat.items() if k != "kind"}).n_sites

@@ -99,8 +99,11 @@ def test_sweep_and_point_refuse_huge_exact_lattices_fast(tmp_path, capsys):
                                         ("triangular", {"Lx": 3, "Ly": 2}), ("honeycomb", {"Lx": 2, "Ly": 2}),
                                         ("kagome", {"Lx": 2, "Ly": 2}), ("cubic", {"Lx": 2, "Ly": 2, "Lz": 2})])
 def test_size_arguments_bound_the_site_count_from_below(kind, args):
+    from macrobell.data._sweep_checks import min_sites
+
     # the O(1) sweep pre-check relies on N >= product of the integer size arguments
-    assert LATTICE_KINDS[kind](**args).n_sites >= math.prod(args.values())
+    assert LATTICE_KINDS[kind](**args).n_sites >= min_sites({"kind": kind, **args}) == math.prod(args.values())
+    assert LATTICE_KINDS[kind](**args, pbc=False).n_sites >= min_sites({"kind": kind, "pbc": True, **args})
 
 
 # --------------------------------------------------------------------------- non-finite values
