@@ -19,7 +19,7 @@ import numpy as np
 from .store import to_jsonable
 from .sweep import _build_lattice, _build_model, _build_partition
 
-__all__ = ["compute_group", "make_task", "state_diagnostics", "PointError"]
+__all__ = ["compute_group", "make_task", "state_diagnostics", "PointError", "NonFiniteResultError"]
 
 
 class PointError(ValueError):
@@ -161,6 +161,7 @@ def compute_group(task: Mapping) -> list:
                                    "rho": np.asarray(eff.rho, dtype=complex), "criteria": crit,
                                    "names": list(part.names), "sizes": list(part.sizes)}
                 pairs = observables.pair_correlations(state) if task["observables"].get("pairs") else None
+                _check_finite(diag, parts, pairs)
         except Exception as exc:
             # Keep the points finished so far (they are written), then report this one.
             records.append(_error_record(exc, p["params"], task))
@@ -173,6 +174,49 @@ def compute_group(task: Mapping) -> list:
                         "state": diag, "partitions": parts,
                         "pairs": None if pairs is None else np.asarray(pairs)})
     return records
+
+
+class NonFiniteResultError(ValueError):
+    """A computed value (energy, T, rho, a criterion, a pair correlator) is nan or infinite."""
+
+
+#: Criteria that apply to every effective state, to M = 1, and to K = 2, M = 1: there ``nan`` is an error.
+#: Elsewhere ``nan`` is the documented "does not apply" value of ``criteria()``; ``inf`` is never valid.
+_CRITERIA_ALWAYS = ("negativity", "negativity_cuts", "pt_min_eig")
+_CRITERIA_M1 = ("zb_max", "zb_upper")
+_CRITERIA_K2_M1 = ("chsh_max", "werner_V", "werner_distance", "concurrence", "sv_max", "monogamy_bound")
+
+
+def _nonfinite(value) -> bool:
+    try:
+        a = np.asarray(value)
+        return a.dtype.kind in "fc" and not np.isfinite(a).all()
+    except (TypeError, ValueError):
+        return False
+
+
+def _check_finite(diag, parts, pairs) -> None:
+    """Refuse nan/inf results before they are written, naming the field (the point is added by the caller)."""
+    if not np.isfinite(diag["energy"]):
+        raise NonFiniteResultError(f"non-finite state energy {diag['energy']!r}")
+    for name, part in parts.items():
+        for field in ("T", "rho"):
+            if _nonfinite(part[field]):
+                raise NonFiniteResultError(f"partition {name!r}: the effective state's {field} has non-finite "
+                                           "entries (nan or inf)")
+        crit = part["criteria"]
+        K, M = len(part["sizes"]), int(crit.get("M", 1) or 1)
+        must = _CRITERIA_ALWAYS + (_CRITERIA_M1 if M == 1 else ()) + (_CRITERIA_K2_M1 if (K, M) == (2, 1) else ())
+        for key, value in crit.items():
+            if isinstance(value, (bool, str)) or value is None:
+                continue
+            bad = _nonfinite(value)
+            if bad and key not in must:  # nan means "does not apply" there; only an infinity is wrong
+                bad = bool(np.isinf(np.asarray(value, dtype=complex)).any())
+            if bad:
+                raise NonFiniteResultError(f"partition {name!r}: criterion {key!r} is non-finite ({value!r})")
+    if pairs is not None and _nonfinite(pairs):
+        raise NonFiniteResultError("pair correlators C[i, j, a, b] have non-finite entries")
 
 
 def _error_record(exc, params, task) -> dict:

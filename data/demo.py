@@ -18,7 +18,7 @@ from .plot import plot
 from .runner import run_sweep
 from .sweep import Sweep, to_toml
 
-__all__ = ["DEMO_TOML", "demo_sweep", "run_demo", "summary_table"]
+__all__ = ["DEMO_TOML", "DEMO_SUFFIX", "demo_sweep", "run_demo", "summary_table"]
 
 DEMO_SIZES = (6, 8, 10, 12)
 DEMO_TEMPERATURES = (0.0, 0.5, 1.0, 2.0)
@@ -47,6 +47,9 @@ kind = "halves"
 [[partitions]]
 kind = "sublattices"
 """
+
+#: The demo's output must be an HDF5 file with this suffix (the plot takes the same name with ``.png``).
+DEMO_SUFFIX = ".h5"
 
 SUMMARY_COLUMNS = ("chsh_max", "zb_max", "werner_V", "werner_distance", "negativity", "verdict")
 
@@ -90,6 +93,9 @@ def run_demo(out="demo.h5", sizes=DEMO_SIZES, temperatures=DEMO_TEMPERATURES, wo
              make_plot: bool = True, stream=None, show_progress: bool | None = True) -> dict:
     """Run the demo into ``out``; print the summary table; write ``<out>.png``.
 
+    ``out`` must end in ``.h5`` (a ``ValueError`` before any work otherwise):
+    the plot is written beside it with the suffix ``.png``.
+
     Returns
     -------
     dict
@@ -97,6 +103,12 @@ def run_demo(out="demo.h5", sizes=DEMO_SIZES, temperatures=DEMO_TEMPERATURES, wo
     """
     stream = sys.stdout if stream is None else stream
     out = Path(out)
+    # out is the HDF5 file and the plot goes beside it as <out>.png: any other suffix would make
+    # the plot overwrite the data (-o x.png) or leave the file type ambiguous
+    if out.suffix.lower() != DEMO_SUFFIX:
+        raise ValueError(f"demo: output {str(out)!r} must be the HDF5 file, ending in {DEMO_SUFFIX!r} (the plot "
+                         f"is written beside it as {out.with_suffix('.png').name!r}); got suffix "
+                         f"{out.suffix or '(none)'!r}")
     sweep = demo_sweep(sizes, temperatures)
     resume = out.exists()  # the same sweep resumes (a different one is refused by run_sweep)
     summary = run_sweep(sweep, out, workers=workers, resume=resume, show_progress=show_progress)

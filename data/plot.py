@@ -47,17 +47,37 @@ def _frame(path_or_df):
     return load(path_or_df)
 
 
-def _check_column(df, name, role):
+def _is_numeric(vals) -> bool:
+    """Whether a column plots as numbers (pandas extension dtypes included: np.issubdtype rejects them)."""
+    from pandas.api import types as pdt
+
+    if pdt.is_bool_dtype(vals.dtype) or pdt.is_numeric_dtype(vals.dtype):
+        return True
+    try:
+        vals.astype(float)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def _check_column(df, name, role, categorical_ok=False):
     if name not in df.columns:
         cols = [c for c in df.columns if c not in ("warnings", "pairs", "regions", "sizes")]
         raise ValueError(f"plot: {role} column {name!r} is not in the data; available columns: {cols}")
-    if role != "hue" and role != "col":
-        vals = df[name]
-        if not (np.issubdtype(vals.dtype, np.number) or vals.dtype == bool):
-            try:
-                vals.astype(float)
-            except (TypeError, ValueError):
-                raise ValueError(f"plot: {role} column {name!r} is not numeric") from None
+    if role in ("hue", "col") or categorical_ok:
+        return
+    if not _is_numeric(df[name]):
+        raise ValueError(f"plot: {role} column {name!r} is not numeric; categorical columns (e.g. verdict) are "
+                         "allowed only as y of a line plot (no z), as hue or as col")
+
+
+def _categories(values, name) -> list:
+    """Category order of a categorical y column: the verdict levels strongest first, else sorted."""
+    present = list(dict.fromkeys(str(v) for v in values))
+    if name == "verdict":
+        from macrobell.observables.criteria import VERDICTS
+        return [v for v in VERDICTS if v in present] + sorted(v for v in present if v not in VERDICTS)
+    return sorted(present)
 
 
 def _varying(df, exclude, given) -> list:
@@ -98,7 +118,9 @@ def plot(path_or_df, x: str, y, hue: str | None = None, z: str | None = None, ou
         Column on the horizontal axis.
     y : str or list of str
         Column(s) on the vertical axis (one panel row each); with ``z``, the
-        vertical axis of a heat map.
+        vertical axis of a heat map. A categorical column (``"verdict"``)
+        gives a strip of its values (verdicts in order, strongest first);
+        ``x``, ``z`` and a heat map's ``y`` must be numeric.
     hue : str, optional
         One line per value of this column. Other parameters that vary are
         added to the line labels (never averaged over).
@@ -130,8 +152,10 @@ def plot(path_or_df, x: str, y, hue: str | None = None, z: str | None = None, ou
         raise ValueError(f"plot: output {str(out)!r} must end in one of {list(_FORMATS)}")
     for name, role in [(x, "x")] + [(v, "y") for v in ys] + [(hue, "hue"), (z, "z"), (col, "col")]:
         if name is not None:
-            _check_column(df, name, role)
+            _check_column(df, name, role, categorical_ok=(role == "y" and z is None))
     cols = [None] if col is None else list(dict.fromkeys(df[col].tolist()))
+    # categorical y columns share one category axis across panels
+    cats = {yy: None if _is_numeric(df[yy]) else _categories(df[yy], yy) for yy in ys}
     if z is not None and len(ys) != 1:
         raise ValueError("plot: a heat map takes exactly one y column")
     fig, axes = plt.subplots(len(ys), len(cols), figsize=(4.8 * len(cols) + 1.2, 3.6 * len(ys)), squeeze=False)
@@ -142,7 +166,7 @@ def plot(path_or_df, x: str, y, hue: str | None = None, z: str | None = None, ou
             if z is not None:
                 _heatmap(fig, ax, sub, x, yy, z, exclude={x, yy, z, col})
             else:
-                _lines(ax, sub, x, yy, hue, exclude={x, yy, hue, col})
+                _lines(ax, sub, x, yy, hue, exclude={x, yy, hue, col}, cats=cats[yy])
             if col is not None and i == 0:
                 ax.set_title(f"{col} = {cval}")
     if title:
@@ -153,15 +177,21 @@ def plot(path_or_df, x: str, y, hue: str | None = None, z: str | None = None, ou
     return fig
 
 
-def _lines(ax, df, x, y, hue, exclude):
+def _lines(ax, df, x, y, hue, exclude, cats=None):
     extra = _varying(df, exclude, [x, hue])
     keys = ([hue] if hue else []) + extra
     groups = df.groupby(keys, sort=True, dropna=False) if keys else [((), df)]
+    # A categorical y (e.g. verdict, cats = its categories) is a strip: one row per category, the strongest
+    # verdict at the bottom.
     for key, g in groups:
         key = key if isinstance(key, tuple) else (key,)
         g = g.sort_values(x)
         label = ", ".join(f"{k}={v}" for k, v in zip(keys, key)) or None
-        ax.plot(g[x].astype(float), g[y].astype(float), marker="o", label=label)
+        yv = g[y].astype(float) if cats is None else g[y].map(lambda v: cats.index(str(v)))
+        ax.plot(g[x].astype(float), yv, marker="o", label=label, lw=1.0 if cats is None else 0.6)
+    if cats is not None:
+        ax.set_yticks(range(len(cats)), cats)
+        ax.set_ylim(-0.5, len(cats) - 0.5)
     for k, (value, label) in enumerate(reference_lines(y)):
         ax.axhline(value, ls="--", lw=0.9, color="0.4")
         # Alternate sides so that close thresholds (0.6875, 1/sqrt 2) stay legible.

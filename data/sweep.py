@@ -16,7 +16,8 @@ Format (DESIGN §5)::
     method = "exact"          # exact | dmrg | purification | peps (ground states only)
     temperatures = [0.0, 0.5] # 0 = ground state; never a computation per temperature
     # dmrg / purification: T = 0 by DMRG, all T > 0 from one purification evolution;
-    # options (bond_dim, cutoff, tol, max_sweeps, seed, dtau, order) are the backends' arguments
+    # options (bond_dim, cutoff, tol, max_sweeps, seed, dtau, order) are the backends' arguments,
+    # each within the backend's range (macrobell.tn._checks.OPTION_RANGES)
     [[partitions]]
     kind = "halves"           # PARTITION_KINDS; blocks: K, strips: axis, K; custom: regions table
     [observables]
@@ -31,8 +32,10 @@ temperatures. Points differing only in temperature form one *group*, computed
 by one ``thermal_states`` call (one diagonalisation, one imaginary-time
 evolution). Every partition is evaluated on every point's state.
 
-Validation is strict: an unknown section or key, a wrong type or an
-impossible value (e.g. ``sublattices`` on an odd ring) raises
+Validation is strict: an unknown section or key, a wrong type, an option
+outside its backend's range, a partition name with control characters, an
+exact request over the memory limit (refused in O(1), before the lattice is
+built) or an impossible value (e.g. ``sublattices`` on an odd ring) raises
 :class:`SweepError` naming the section, the key and the allowed values,
 before anything is computed or written. Allowed keys come from the
 factories' signatures (:data:`~macrobell.lattice.LATTICE_KINDS`,
@@ -56,6 +59,11 @@ from pathlib import Path
 from typing import Mapping
 
 
+from ._sweep_checks import SweepError, _err, _fmt
+from ._sweep_checks import check_capacity as _check_capacity
+from ._sweep_checks import check_name as _check_name
+from ._sweep_checks import check_option_ranges as _check_option_ranges
+from ._sweep_checks import precheck_exact_size as _precheck_exact_size
 from ._toml import TomlWriteError, to_toml
 
 __all__ = ["Sweep", "SweepError", "Point", "METHODS", "point_id", "canonical_json", "to_toml"]
@@ -76,22 +84,6 @@ _STATIC_OPTIONS = {
 }
 # Backend arguments a sweep file cannot set (they clash with [state] keys or are not scalars).
 _RESERVED_OPTIONS = ("method", "temperatures", "verbosity", "ground_state_options")
-# Impossible values of well-known options: (minimum, strictly greater?).
-_OPTION_CHOICES = {"order": (2, 4)}
-_OPTION_BOUNDS = {"bond_dim": (1, False), "max_sweeps": (1, False), "cutoff": (0.0, False),
-                  "tol": (0.0, True), "dtau": (0.0, True), "order": (1, False), "seed": (0, False)}
-
-
-class SweepError(ValueError):
-    """An invalid sweep file: names the section, the key and the allowed values."""
-
-
-# --------------------------------------------------------------------------- helpers
-
-
-def _err(section, key, msg):
-    where = f"[{section}]" if key is None else f"[{section}] {key}"
-    return SweepError(f"sweep file: {where}: {msg}")
 
 
 def _typename(t):
@@ -239,6 +231,9 @@ class Sweep:
             raw = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             raise SweepError(f"sweep file: malformed TOML: {exc}") from None
+        except RecursionError:  # tomllib parses nested arrays/tables recursively
+            raise SweepError("sweep file: malformed TOML: arrays or inline tables nested too deeply; a sweep "
+                             "file needs at most a list of values (or a table of site lists) per key") from None
         return cls._build(raw, text)
 
     @classmethod
@@ -262,6 +257,9 @@ class Sweep:
             text = to_toml(config)
         except TomlWriteError as exc:
             raise SweepError(str(exc)) from None
+        except RecursionError:
+            raise SweepError("sweep: the dict is nested too deeply; a sweep needs at most a list of values "
+                             "(or a table of site lists) per key") from None
         # Round-trip through TOML so that the stored text reproduces exactly this sweep.
         return cls.from_toml(text)
 
@@ -383,17 +381,8 @@ class Sweep:
             raise _err("state", "temperatures", f"temperatures must be >= 0 (0 = ground state), got {bad}")
         options = _backend_options(method)
         _unknown("state", st_raw, ["method", "temperatures", *options])
-        opt_axes = {}
-        for k, v in st_raw.items():
-            vals = _axis("state", k, v, options[k])
-            if k in _OPTION_CHOICES and any(x not in _OPTION_CHOICES[k] for x in vals):
-                raise _err("state", k, f"got {v!r}; allowed: {list(_OPTION_CHOICES[k])}")
-            if k in _OPTION_BOUNDS:
-                lo, strict = _OPTION_BOUNDS[k]
-                for x in vals:
-                    if x < lo or (strict and x == lo):
-                        raise _err("state", k, f"must be {'>' if strict else '>='} {lo}, got {x!r}")
-            opt_axes[k] = vals
+        opt_axes = {k: _axis("state", k, v, options[k]) for k, v in st_raw.items()}
+        _check_option_ranges(method, opt_axes, temps)
         if method == "peps" and any(t != 0 for t in temps):
             raise _err("state", "temperatures", "method 'peps' computes ground states only: temperatures must "
                                                 "all be 0 (use method 'purification' or 'exact' for T > 0)")
@@ -423,11 +412,12 @@ class Sweep:
             st = {"method": method}
             for (sec, k, _), v in zip(axes, combo):
                 {"lattice": lat, "model": mod, "state": st}[sec][k] = v
+            _precheck_exact_size(method, temps, lat)
             lattice = _build_lattice(lat)
             model = _build_model(lattice, mod)
+            _check_capacity(method, model, temps, lat)
             for p in partitions:
                 _build_partition(lattice, p, lat)
-            _check_capacity(method, model, temps, lat)
             g = len(groups)
             ids = []
             for T in temps:
@@ -513,14 +503,15 @@ def _partitions(raw) -> list:
         if not isinstance(kind, str) or kind not in PARTITION_KINDS:
             raise _err(sec, "kind", f"unknown partition {kind!r}; allowed: {sorted(PARTITION_KINDS)}")
         name = entry.pop("name", None)
-        if name is not None and (not isinstance(name, str) or not name or "/" in name or name.startswith(".")):
-            raise _err(sec, "name", f"expected a non-empty string without '/', got {name!r}")
+        if name is not None:
+            _check_name(sec, "name", name, "partition name")
         if kind == "custom":
             _unknown(sec, entry, ["kind", "name", "regions"])
             regions = entry.get("regions")
             if not isinstance(regions, dict) or len(regions) < 2:
                 raise _err(sec, "regions", "expected a table name -> list of sites with at least 2 regions")
             for rname, sites in regions.items():
+                _check_name(sec, "regions", rname, "region name")
                 if (not isinstance(sites, list) or not sites
                         or not all(isinstance(s, int) and not isinstance(s, bool) for s in sites)):
                     raise _err(sec, f"regions.{rname}", f"expected a non-empty list of site indices, got {sites!r}")
@@ -578,28 +569,3 @@ def _build_partition(lattice, p: Mapping, lat_spec: Mapping | None = None):
         raise _err(p.get("section", "partitions"), None,
                    f"partition {p['name']!r} on lattice {_fmt(lat_spec or lattice.params)}: {exc}") from None
     return part
-
-
-def _check_capacity(method, model, temps, lat_spec):
-    """Refuse, before any work, what the backend would refuse: an exact request over the memory
-    guard, a PEPS on a lattice or model it cannot hold."""
-    if method == "peps":
-        from macrobell.tn import peps as pe
-        try:
-            pe.model_to_local_ham(model)
-        except ValueError as exc:
-            raise _err("state", "method", f"lattice {_fmt(lat_spec)}: {exc}") from None
-        return
-    if method != "exact":
-        return
-    from macrobell.tn import exact as ex
-    mixed = any(t > 0 for t in temps)
-    try:
-        ex.check_exact_memory(model.n_sites, "full" if mixed else "lanczos", n_ops=len(model.flip_masks()),
-                              n_temperatures=len(temps), is_complex=not model.is_real)
-    except (ValueError, MemoryError) as exc:
-        raise _err("state", "method", f"lattice {_fmt(lat_spec)}: {exc}") from None
-
-
-def _fmt(spec: Mapping) -> str:
-    return "{" + ", ".join(f"{k}={v!r}" for k, v in spec.items()) + "}"

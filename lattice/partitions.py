@@ -61,6 +61,11 @@ class Partition:
             raise ValueError(f"Partition: {len(names)} names for {len(regions)} regions")
         if len(set(names)) != len(names):
             raise ValueError(f"Partition: region names must be unique, got {names}")
+        for name in names:
+            # stored as HDF5 attributes/names: NUL and other control characters are cut or mangled there
+            if not name or not name.isprintable():
+                raise ValueError(f"Partition ({self.kind!r}, regions {list(names)}): region name {name!r} must be a "
+                                 "non-empty string of printable characters (no control characters such as NUL)")
         for name, r in zip(names, regions):
             if r.size == 0:
                 raise ValueError(f"Partition: region {name!r} is empty")

@@ -45,6 +45,19 @@ def _positive_int(text):
     return v
 
 
+#: Most BLAS threads per worker with --scheduler (the workers' cores are unknown to the driver): more
+#: threads than cores only oversubscribe them, and multithreaded BLAS on sweep-sized GEMMs was measured
+#: far slower than one thread (see macrobell._threads); 256 is above the core count of any single node.
+MAX_THREADS = 256
+
+
+def _threads_int(text):
+    v = _positive_int(text)
+    if v > MAX_THREADS:
+        raise argparse.ArgumentTypeError(f"expected an integer in 1..{MAX_THREADS}, got {text!r}")
+    return v
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="macrobell", description="Macroscopic Bell correlations of spin lattices.")
     from macrobell import __version__
@@ -53,7 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub.required = True
 
     d = sub.add_parser("demo", help="built-in small study (Heisenberg rings, exact): HDF5 + table + PNG")
-    d.add_argument("-o", "--output", default="demo.h5", help="output HDF5 file (default demo.h5)")
+    d.add_argument("-o", "--output", default="demo.h5",
+                   help="output HDF5 file, ending in .h5 (default demo.h5); the plot goes beside it as .png")
     d.add_argument("--workers", type=_positive_int, default=None, help="worker processes (default: cores)")
     d.add_argument("--sizes", type=_positive_int, nargs="+", default=None, help=argparse.SUPPRESS)
     d.add_argument("--temperatures", type=float, nargs="+", default=None, help=argparse.SUPPRESS)
@@ -67,7 +81,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="local worker processes (default: the core count; 1 = serial)")
     r.add_argument("--scheduler", default=None, help="Dask scheduler address (run on a Dask cluster)")
     r.add_argument("--resume", action="store_true", help="finish an interrupted run of the same sweep")
-    r.add_argument("--threads", type=_positive_int, default=None, help="BLAS threads per worker (default 1)")
+    r.add_argument("--threads", type=_threads_int, default=None,
+                   help=f"BLAS threads per worker (default 1; at most the core count, or {MAX_THREADS} "
+                        "with --scheduler)")
     r.add_argument("-q", "--quiet", action="store_true", help="no progress output")
 
     q = sub.add_parser("point", help="compute one point and print every criterion")
@@ -121,9 +137,20 @@ def _cmd_demo(a):
     return 0
 
 
+def _check_threads(a):
+    """``--threads``: at most the local core count (local workers), at most MAX_THREADS on a cluster."""
+    if a.threads is None or a.scheduler is not None:
+        return
+    cores = os.cpu_count() or 1
+    if a.threads > cores:
+        raise _UsageError(f"argument --threads: expected an integer in 1..{cores} (this machine's core count; "
+                          f"more threads than cores only oversubscribe them), got {a.threads}")
+
+
 def _cmd_run(a):
     from macrobell.data import Sweep, run_sweep
 
+    _check_threads(a)
     sweep = Sweep.from_file(a.sweep)
     s = run_sweep(sweep, a.output, workers=a.workers, scheduler=a.scheduler, resume=a.resume,
                   threads=a.threads, show_progress=not a.quiet)
@@ -170,14 +197,17 @@ AUTO_EXACT_MAX_GROUND = 20
 
 
 def _auto_method(lat: dict, temps) -> str:
+    from macrobell.data._sweep_checks import min_sites
     from macrobell.lattice import LATTICE_KINDS
 
+    thermal = any(t > 0 for t in temps)
+    limit = AUTO_EXACT_MAX_THERMAL if thermal else AUTO_EXACT_MAX_GROUND
+    if min_sites(lat) > limit:  # a huge lattice goes to MPS without being built here (10^6 sites: seconds)
+        return "dmrg"
     try:
         n = LATTICE_KINDS[lat["kind"]](**{k: v for k, v in lat.items() if k != "kind"}).n_sites
     except Exception:  # the validator reports bad lattices with the proper message
         return "exact"
-    thermal = any(t > 0 for t in temps)
-    limit = AUTO_EXACT_MAX_THERMAL if thermal else AUTO_EXACT_MAX_GROUND
     return "exact" if n <= limit else "dmrg"
 
 
@@ -228,8 +258,9 @@ def _cmd_point(a):
         raise SweepError(str(exc).replace("sweep file: ", "point: ")) from None
     group = sweep.groups[0]
     recs = compute_group(make_task(sweep, group))
-    if recs and "error" in recs[0]:
-        raise PointError(f"point failed: {recs[0]['error']}", recs[0]["params"])
+    for rec in recs:  # an error record ends the list, after the points finished before it
+        if "error" in rec:
+            raise PointError(f"point T = {rec['params'].get('T')} failed: {rec['error']}", rec["params"])
     lat = group["lattice"]
     print("lattice: " + ", ".join(f"{k}={v}" for k, v in lat.items())
           + f"  (N = {len(next(iter(recs[0]['partitions'].values()))['regions'])})")

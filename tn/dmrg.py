@@ -28,7 +28,7 @@ import numpy as np
 
 from macrobell.lattice import SpinModel
 
-from ._checks import check_int, check_number
+from ._checks import check_options
 from .mpo import model_to_mpo, mpo_arrays, mpo_transpose
 from .state import ConvergenceWarning, MPSState
 
@@ -133,24 +133,28 @@ def dmrg_ground_state(model: SpinModel, *, bond_dim: int = 128, cutoff: float = 
     ----------
     model : SpinModel
     bond_dim : int
-        Maximal MPS bond dimension χ (>= 1).
+        Maximal MPS bond dimension χ, in [1, 8192] (a two-site block of 8192
+        fills 4 GiB; see :mod:`macrobell.tn._checks` for every range).
     cutoff : float
-        Largest discarded weight per bond (quimb ``cutoff_mode="sum2"``).
+        Largest discarded weight per bond (quimb ``cutoff_mode="sum2"``), in
+        [0, 1e-5] (larger weights move observables by more than the gap
+        between adjacent verdict thresholds).
     tol : float
         Energy change between consecutive sweeps at full ``bond_dim`` below
-        which the run counts as converged.
+        which the run counts as converged, in (0, 1e-5] (units of the coupling).
     max_sweeps : int
-        Maximum number of (half) sweeps, ramp included.
+        Maximum number of (half) sweeps, ramp included; >= 2 (convergence
+        compares two sweeps).
     algorithm : {"dmrg2", "dmrg1"}
         Two-site (default) or one-site DMRG (``ground_state(model,
         method="dmrg", algorithm="dmrg1")``).
-    seed : int or None
+    seed : int >= 0 or None
         Seed of the random initial MPS (``np.random.default_rng``); the
         sweeps themselves are deterministic, so equal seeds give equal runs.
     ramp : bool
         Grow the bond dimension 16, 32, … → ``bond_dim`` (two sweeps each).
     verbosity : int
-        0 silent, 1 one line per sweep.
+        0 silent, >= 1 one line per sweep.
 
     Returns
     -------
@@ -168,14 +172,9 @@ def dmrg_ground_state(model: SpinModel, *, bond_dim: int = 128, cutoff: float = 
 
     if not isinstance(model, SpinModel):
         raise ValueError(f"dmrg_ground_state: model must be a SpinModel, got {type(model).__name__}")
-    bond_dim = check_int(_WHERE, "bond_dim", bond_dim, 1)
-    max_sweeps = check_int(_WHERE, "max_sweeps", max_sweeps, 1)
-    cutoff = check_number(_WHERE, "cutoff", cutoff, 0.0, strict=False)
-    tol = check_number(_WHERE, "tol", tol, 0.0)
-    if algorithm not in DMRG_METHODS:
-        raise ValueError(f"dmrg_ground_state: unknown algorithm {algorithm!r}; allowed: {list(DMRG_METHODS)}")
-    if not isinstance(verbosity, (int, np.integer)) or isinstance(verbosity, bool):
-        raise ValueError(f"dmrg_ground_state: verbosity must be an integer, got {verbosity!r}")
+    o = check_options(_WHERE, "dmrg", bond_dim=bond_dim, cutoff=cutoff, tol=tol, max_sweeps=max_sweeps,
+                      algorithm=algorithm, seed=seed, ramp=ramp, verbosity=verbosity)
+    bond_dim, cutoff, tol, max_sweeps = o["bond_dim"], o["cutoff"], o["tol"], o["max_sweeps"]
 
     t0 = time.perf_counter()
     n = model.n_sites

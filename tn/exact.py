@@ -23,6 +23,7 @@ import math
 import os
 import time
 import warnings
+from fractions import Fraction
 
 import numpy as np
 import scipy.linalg as sla
@@ -30,11 +31,11 @@ import scipy.sparse.linalg as spla
 
 from macrobell.lattice import Lattice, SpinModel
 
-from ._checks import check_model, check_number
+from ._checks import check_model, check_options
 from .state import DenseState
 
 __all__ = ["exact_ground_state", "exact_thermal_states", "dense_state_from_array", "check_exact_memory",
-           "ExactTooLargeError", "memory_limit_bytes", "FULL_DIAG_MAX_DIM"]
+           "check_exact_model_memory", "ExactTooLargeError", "memory_limit_bytes", "FULL_DIAG_MAX_DIM"]
 
 #: Ground states of Hilbert spaces up to this dimension use dense ``eigh``
 #: (exact degeneracies, no Lanczos subtleties; N ≤ 10 qubits).
@@ -67,7 +68,7 @@ def memory_limit_bytes(max_memory_gb: float | None = None) -> int:
         if isinstance(max_memory_gb, bool) or not isinstance(max_memory_gb, (int, float, np.integer, np.floating)) \
                 or not math.isfinite(max_memory_gb) or max_memory_gb <= 0:
             raise ValueError(f"max_memory_gb must be a positive number of GiB, got {max_memory_gb!r}")
-        return int(max_memory_gb * 2**30)
+        return int(Fraction(float(max_memory_gb)) * 2**30)  # exact: max_memory_gb * 2**30 overflows a float above 1.7e299
     avail = None
     try:
         with open("/proc/meminfo") as f:
@@ -86,14 +87,28 @@ def memory_limit_bytes(max_memory_gb: float | None = None) -> int:
 
 
 def _n_ops(model: SpinModel) -> int:
-    """Number of flip patterns ``to_sparse`` stores (one entry per basis state each)."""
+    """Number of flip patterns ``to_sparse`` stores (one entry per basis state each).
+
+    Costs O(terms × N) big-integer operations: call it only after
+    :func:`check_exact_model_memory`'s O(1) pre-check has passed.
+    """
     return len(model.flip_masks())
+
+
+#: Sizes above this are estimated as if they had this many sites, which keeps the estimate O(1) (no 2^N
+#: big integers for N = 10^6) and still refuses them: 2^1100 bytes exceed the largest limit a float
+#: max_memory_gb can express (1.8e308 GiB ≈ 2^1054 bytes).
+_ESTIMATE_MAX_SITES = 1100
 
 
 def estimate_exact_memory(n_sites: int, kind: str, *, n_ops: int | None = None, n_temperatures: int = 1,
                           is_complex: bool = False) -> int:
-    """Estimated peak bytes of an exact computation (see :func:`check_exact_memory`)."""
-    dim = 2 ** int(n_sites)
+    """Estimated peak bytes of an exact computation (see :func:`check_exact_memory`).
+
+    Exact for ``n_sites <= 1100``; larger sizes return the estimate for
+    1100 sites, a lower bound above any expressible limit.
+    """
+    dim = 2 ** min(int(n_sites), _ESTIMATE_MAX_SITES)
     item = 16 if is_complex else 8
     if n_ops is None:
         n_ops = max(int(n_sites), 1) + 1  # a Heisenberg chain: one flip pattern per bond + diagonal
@@ -160,15 +175,33 @@ def check_exact_memory(n_sites: int, kind: str, max_memory_gb: float | None = No
     if est > limit:
         alt = ("method='purification' (purified MPS)" if kind == "full"
                else "method='dmrg' (MPS)")
+        size = _fmt_bytes(est) if n_sites <= _ESTIMATE_MAX_SITES else f"more than {_fmt_bytes(est)}"
         raise ExactTooLargeError(
-            f"exact backend: N={n_sites} sites ({kind}) needs an estimated {_fmt_bytes(est)}, above the limit of "
+            f"exact backend: N={n_sites} sites ({kind}) needs an estimated {size}, above the limit of "
             f"{_fmt_bytes(limit)} (set by max_memory_gb, $MACROBELL_MAX_MEMORY_GB, or half the available memory); "
             f"use {alt} for this size, or raise the limit if the machine really has the memory")
     return est
 
 
-def _fmt_bytes(b: float) -> str:
-    for unit, scale in (("TiB", 2**40), ("GiB", 2**30), ("MiB", 2**20)):
+def check_exact_model_memory(model: SpinModel, kind: str, max_memory_gb: float | None = None, *,
+                             n_temperatures: int = 1) -> int:
+    """:func:`check_exact_memory` for ``model``, refusing impossible sizes in O(1).
+
+    First the estimate with a single flip pattern (a lower bound, O(1)):
+    a 10^6-site model is refused in microseconds, before its flip masks
+    (O(terms × N) big integers) or sparse matrix are built. Only when that
+    fits are the masks counted for the real estimate.
+    """
+    n, is_complex = model.n_sites, not model.is_real
+    check_exact_memory(n, kind, max_memory_gb, n_ops=1, n_temperatures=n_temperatures, is_complex=is_complex)
+    return check_exact_memory(n, kind, max_memory_gb, n_ops=_n_ops(model), n_temperatures=n_temperatures,
+                              is_complex=is_complex)
+
+
+def _fmt_bytes(b: int) -> str:
+    if b >= 2**50 * 1000:  # beyond ~1000 PiB: an exponent (b can be a 2^N integer too large for a float)
+        return f"2^{math.log2(b):.4g} bytes"
+    for unit, scale in (("PiB", 2**50), ("TiB", 2**40), ("GiB", 2**30), ("MiB", 2**20)):
         if b >= scale:
             return f"{b / scale:.3g} {unit}"
     return f"{b / 2**10:.3g} KiB"
@@ -283,10 +316,11 @@ def exact_ground_state(model: SpinModel, *, tol: float = 1e-12, degeneracy_tol: 
     ----------
     model : SpinModel
     tol : float
-        Lanczos relative tolerance on the eigenvalues.
+        Lanczos relative tolerance on the eigenvalues, in (0, 1e-5] (ranges
+        and their reasons: :mod:`macrobell.tn._checks`).
     degeneracy_tol : float
         Eigenvalues within this (absolute, units of the coupling) of E0
-        belong to the ground manifold.
+        belong to the ground manifold; in (0, 1e-5].
     max_memory_gb : float, optional
         Memory limit (see :func:`check_exact_memory`).
 
@@ -302,15 +336,14 @@ def exact_ground_state(model: SpinModel, *, tol: float = 1e-12, degeneracy_tol: 
     """
     where = "ground_state(method='exact')"
     check_model(model, where)
-    tol = check_number(where, "tol", tol, 0.0)
-    degeneracy_tol = check_number(where, "degeneracy_tol", degeneracy_tol, 0.0)
+    o = check_options(where, "exact", tol=tol, degeneracy_tol=degeneracy_tol)
+    tol, degeneracy_tol = o["tol"], o["degeneracy_tol"]
     t0 = time.perf_counter()
     n = model.n_sites
+    full = n < 64 and 2**n <= FULL_DIAG_MAX_DIM
+    check_exact_model_memory(model, "full" if full else "lanczos", max_memory_gb, n_temperatures=1)
     dim = 2**n
     is_complex = not model.is_real
-    full = dim <= FULL_DIAG_MAX_DIM
-    check_exact_memory(n, "full" if full else "lanczos", max_memory_gb, n_ops=_n_ops(model),
-                       n_temperatures=1, is_complex=is_complex)
     H = model.to_sparse()
     converged = True
     if full:
@@ -363,7 +396,7 @@ def exact_thermal_states(model: SpinModel, temperatures, *, degeneracy_tol: floa
     temperatures : sequence of float
         Each ≥ 0 (units of the coupling, k_B = 1).
     degeneracy_tol : float
-        Ground-manifold tolerance for ``T = 0``.
+        Ground-manifold tolerance for ``T = 0``, in (0, 1e-5] (units of the coupling).
     max_memory_gb : float, optional
         Memory limit (see :func:`check_exact_memory`); the estimate counts
         one density matrix per temperature.
@@ -383,13 +416,12 @@ def exact_thermal_states(model: SpinModel, temperatures, *, degeneracy_tol: floa
     where = "thermal_states(method='exact')"
     check_model(model, where)
     temps = check_temperatures(temperatures, where)
-    degeneracy_tol = check_number(where, "degeneracy_tol", degeneracy_tol, 0.0)
+    degeneracy_tol = check_options(where, "exact", degeneracy_tol=degeneracy_tol)["degeneracy_tol"]
     t0 = time.perf_counter()
     n = model.n_sites
+    est = check_exact_model_memory(model, "full", max_memory_gb, n_temperatures=len(temps))
     dim = 2**n
     is_complex = not model.is_real
-    est = check_exact_memory(n, "full", max_memory_gb, n_ops=_n_ops(model), n_temperatures=len(temps),
-                             is_complex=is_complex)
     # ?syevd (divide and conquer) is ~2x faster than ?syevr but needs ~2·dim²
     # more workspace: use it when that still fits.
     extra = 2 * dim * dim * (16 if is_complex else 8)
@@ -473,8 +505,7 @@ def _assemble_rho(blocks: list, p: np.ndarray, dim: int, is_complex: bool) -> np
 
 
 def _energy(model: SpinModel, vector=None, rho=None, max_memory_gb=None) -> float:
-    check_exact_memory(model.n_sites, "lanczos", max_memory_gb, n_ops=_n_ops(model),
-                       is_complex=not model.is_real)
+    check_exact_model_memory(model, "lanczos", max_memory_gb)
     H = model.to_sparse()
     if vector is not None:
         return float(np.vdot(vector, H @ vector).real)

@@ -42,7 +42,7 @@ import numpy as np
 
 from macrobell.lattice import Lattice, SpinModel
 
-from ._checks import check_int, check_number
+from ._checks import check_int, check_options
 from .state import ConvergenceWarning, PEPSState
 
 __all__ = ["peps_ground_state", "peps_state_from_quimb", "lattice_coords", "model_to_local_ham", "PEPS_LATTICES",
@@ -139,18 +139,6 @@ def model_to_local_ham(model: SpinModel, where: str = "peps"):
     return ham, Lx, Ly, coords
 
 
-def _check_taus(tau):
-    if isinstance(tau, (int, float, np.integer, np.floating)) and not isinstance(tau, bool):
-        tau = [tau]
-    try:
-        taus = [float(t) for t in tau]
-    except (TypeError, ValueError):
-        raise ValueError(f"peps_ground_state: tau must be a positive number or a list of them, got {tau!r}") from None
-    if not taus or not all(math.isfinite(t) and t > 0 for t in taus):
-        raise ValueError(f"peps_ground_state: tau must be a non-empty list of finite numbers > 0, got {tau!r}")
-    return taus
-
-
 def peps_state_from_quimb(peps, lattice: Lattice, model: SpinModel | None = None, chi: int | None = None,
                           normalize: bool = True) -> PEPSState:
     """Wrap a quimb ``PEPS`` whose coordinate ``(x, y)`` holds lattice site ``x * Ly + y``.
@@ -220,19 +208,22 @@ def peps_ground_state(model: SpinModel, *, bond_dim: int = 4, chi: int | None = 
         On an open ``square`` or ``ladder`` lattice, nearest-neighbour terms
         and fields only.
     bond_dim : int
-        PEPS bond dimension D (>= 1).
+        PEPS bond dimension D, in [1, 16] (the default boundary tensors,
+        16 D⁶ entries, fill 4 GiB at 16; ranges: :mod:`macrobell.tn._checks`).
     chi : int, optional
-        Boundary-contraction bond for energies and observables; default
+        Boundary-contraction bond for energies and observables, in
+        [D², 16384 / D] (below D² even the first row is truncated); default
         :func:`default_chi` ``(bond_dim) = max(8, 4 D²)``.
     tau : float or sequence of float
-        Imaginary time steps, one stage each (decreasing: large steps
+        Imaginary time steps, each in (0, 1] (units of 1/J), one stage each (decreasing: large steps
         converge fast, small steps reduce the Trotter error O(τ)).
     steps : int
-        Simple-update sweeps per stage (each sweep applies every bond gate).
+        Simple-update sweeps per stage (each sweep applies every bond gate), >= 1.
     tol : float
         Energy change per site between the last two stages below which the
-        run counts as converged.
-    seed : int, optional
+        run counts as converged, in (0, 1e-3] (units of J; simple update is
+        itself off by ~1e-2 J per site).
+    seed : int >= 0, optional
         Seed of the random initial PEPS and of the random gate order of each
         sweep (``np.random.default_rng``): equal seeds give equal runs.
     init : {"neel", "random"}
@@ -240,7 +231,7 @@ def peps_ground_state(model: SpinModel, *, bond_dim: int = 4, chi: int | None = 
         avoids poor local minima of simple update on antiferromagnets), or a
         random PEPS of bond ``bond_dim``.
     verbosity : int
-        0 silent, 1 one line per stage.
+        0 silent, >= 1 one line per stage.
 
     Returns
     -------
@@ -252,17 +243,10 @@ def peps_ground_state(model: SpinModel, *, bond_dim: int = 4, chi: int | None = 
 
     if not isinstance(model, SpinModel):
         raise ValueError(f"peps_ground_state: model must be a SpinModel, got {type(model).__name__}")
-    bond_dim = check_int("peps_ground_state", "bond_dim", bond_dim, 1)
-    chi = default_chi(bond_dim) if chi is None else check_int("peps_ground_state", "chi", chi, 1)
-    steps = check_int("peps_ground_state", "steps", steps, 1)
-    taus = _check_taus(tau)
-    tol = check_number("peps_ground_state", "tol", tol, 0.0)
-    if isinstance(verbosity, bool) or not isinstance(verbosity, (int, np.integer)):
-        raise ValueError(f"peps_ground_state: verbosity must be an integer, got {verbosity!r}")
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))):
-        raise ValueError(f"peps_ground_state: seed must be an integer or None, got {seed!r}")
-    if init not in PEPS_INITS:
-        raise ValueError(f"peps_ground_state: unknown init {init!r}; allowed: {list(PEPS_INITS)}")
+    o = check_options("peps_ground_state", "peps", bond_dim=bond_dim, chi=chi, steps=steps, tau=tau, tol=tol,
+                      seed=seed, init=init, verbosity=verbosity)
+    bond_dim, steps, taus, tol = o["bond_dim"], o["steps"], o["tau"], o["tol"]
+    chi = default_chi(bond_dim) if o["chi"] is None else o["chi"]
     ham, Lx, Ly, coords = model_to_local_ham(model, "peps_ground_state")
 
     t0 = time.perf_counter()

@@ -33,7 +33,7 @@ import warnings
 import numpy as np
 import scipy.linalg as sla
 
-from ._checks import check_int, check_number
+from ._checks import check_options
 from .gates import commuting_layers, exp_gate, hamiltonian_pieces, merge_sequence, step_sequence, trotter_stages
 from .state import ConvergenceWarning, MPSState
 
@@ -247,16 +247,6 @@ def _to_quimb(arrays):
 
 
 # -- public API -----------------------------------------------------------------------------------------------
-def _check_options(bond_dim, dtau, order, cutoff):
-    check_int("purification", "bond_dim", bond_dim, 1)
-    check_number("purification", "dtau", dtau, 0.0)
-    if isinstance(order, bool) or order not in (2, 4):
-        raise ValueError(f"purification: order must be 2 or 4, got {order!r}")
-    if isinstance(cutoff, bool) or not isinstance(cutoff, (int, float, np.integer, np.floating)) \
-            or not (0 <= cutoff < 1):
-        raise ValueError(f"purification: cutoff must be a number in [0, 1), got {cutoff!r}")
-
-
 def purification_thermal_states(model, temperatures, *, bond_dim=64, dtau=0.05, order=4, cutoff=1e-10,
                                 ground_state_options=None):
     """Thermal states ``ρ = e^{−H/T}/Z`` as purified MPS, from one imaginary-time evolution.
@@ -268,9 +258,11 @@ def purification_thermal_states(model, temperatures, *, bond_dim=64, dtau=0.05, 
         ``T ≥ 0`` (k_B = 1, units of the coupling), any order, repeats allowed.
         ``T = 0`` is the DMRG ground state (a pure, non-purified MPS).
     bond_dim : int, default 64
-        Maximum bond dimension χ of the purified MPS.
+        Maximum bond dimension χ of the purified MPS, in [1, 4096] (a gate
+        splits a 4χ × 4χ matrix: 4 GiB at 4096; ranges: :mod:`macrobell.tn._checks`).
     dtau : float, default 0.05
-        Imaginary-time step. The purification is evolved to ``τ = β/2`` in
+        Imaginary-time step, in (0, 1] (units of 1/J: Trotter error bounds
+        are series in dtau·J). The purification is evolved to ``τ = β/2`` in
         steps of ``dtau``; the last step before each requested β is shortened
         so every β is hit exactly.
     order : {2, 4}, default 4
@@ -278,7 +270,8 @@ def purification_thermal_states(model, temperatures, *, bond_dim=64, dtau=0.05, 
         composition of five Strang stages (see :mod:`macrobell.tn.gates`).
         Energies converge as ``dtau**order``.
     cutoff : float, default 1e-10
-        Relative singular-value cutoff: keep ``s_i > cutoff · s_max``
+        Relative singular-value cutoff, in [0, √1e-5 ≈ 0.00316] (a dropped
+        value weighs < cutoff² of the largest): keep ``s_i > cutoff · s_max``
         (quimb's ``cutoff_mode="rel"``; quimb's default mode for gate
         splits is not used: it was seen to stall the bond dimension of
         imaginary-time evolutions).
@@ -314,8 +307,8 @@ def purification_thermal_states(model, temperatures, *, bond_dim=64, dtau=0.05, 
     from .api import check_temperatures  # api imports this module lazily: no cycle at import time
 
     temps = check_temperatures(temperatures, "thermal_states(method='purification')")
-    _check_options(bond_dim, dtau, order, cutoff)
-    bond_dim, dtau, cutoff = int(bond_dim), float(dtau), float(cutoff)
+    o = check_options("purification", "purification", bond_dim=bond_dim, dtau=dtau, order=order, cutoff=cutoff)
+    bond_dim, dtau, order, cutoff = o["bond_dim"], o["dtau"], o["order"], o["cutoff"]
     if ground_state_options is not None and not isinstance(ground_state_options, dict):
         raise ValueError(f"purification: ground_state_options must be a dict, got {ground_state_options!r}")
     lat = model.lattice
