@@ -78,10 +78,11 @@ def _checked_positions(model, order, where):
 
 
 def _zero_mpo(n, dtype):
-    import quimb.tensor as qtn
-
-    # A zero Hamiltonian: an identity MPO times 0 keeps shapes and dtype uniform.
-    return qtn.MPO_identity(n, phys_dim=2, dtype=dtype).multiply(0.0, spread_over="all")
+    # A zero Hamiltonian: bond dimension 1, identities with the first one scaled by 0, so shapes and
+    # dtype stay uniform (quimb's ``MPO_identity(...).multiply(0.0)`` divides by |0|).
+    W = [np.eye(2, dtype=dtype).reshape(1, 1, 2, 2) for _ in range(n)]
+    W[0] = np.zeros_like(W[0])
+    return _to_quimb(W)
 
 
 def _elementary_terms(model, pos, dtype):
