@@ -70,6 +70,12 @@ MODELS = [
     pytest.param(_reversed_asymmetric, id="reversed-asymmetric-complex"),
     pytest.param(_duplicate_bonds, id="duplicate-bonds"),
     pytest.param(_fields_xyz, id="fields-xyz"),
+    pytest.param(lambda: SpinModel(mb.lattice.chain(4), (), (Field(0.5, "y", [1, 2]), Field(-1.0, "x", [3]))),
+                 id="fields-only"),
+    pytest.param(lambda: SpinModel(mb.lattice.chain(6), (Term(1.3, "yy", [[3, 2]]), Term(0.4, "xz", [[2, 4]]))),
+                 id="terms-in-the-middle-only"),
+    pytest.param(lambda: mb.lattice.j1j2(mb.lattice.square(2, 2, pbc=True), J2=0.7), 
+                 id="square2x2-pbc-every-bond-twice"),
 ]
 
 
