@@ -74,7 +74,7 @@ MODELS = [
                  id="fields-only"),
     pytest.param(lambda: SpinModel(mb.lattice.chain(6), (Term(1.3, "yy", [[3, 2]]), Term(0.4, "xz", [[2, 4]]))),
                  id="terms-in-the-middle-only"),
-    pytest.param(lambda: mb.lattice.j1j2(mb.lattice.square(2, 2, pbc=True), J2=0.7), 
+    pytest.param(lambda: mb.lattice.j1j2(mb.lattice.square(2, 2, pbc=True), J2=0.7),
                  id="square2x2-pbc-every-bond-twice"),
 ]
 
@@ -229,3 +229,18 @@ def test_mpo_bad_input():
         model_to_mpo(SpinModel(mb.lattice.from_bonds(1, []), (), (Field(1.0, "z", [0]),)))
     with pytest.raises(ValueError, match="SpinModel"):
         model_to_mpo("heisenberg")
+
+
+def test_small_couplings_survive_the_compression():
+    # The compression drops only singular values below 1e-13 of a bond's largest. For J1-J2 those
+    # are J1/4 and ~J2²/(4 J1) (coupling matrix [[J1, J2], [J2, 0]] per axis), so J2 = 1e-9 loses a
+    # rail at an error ~1e-19 while its own 2.5e-10 entries stay; J2 = 1e-5 keeps all rails.
+    model = mb.lattice.j1j2(mb.lattice.chain(8), J1=1.0, J2=1e-9)
+    ref = _dense_in_mps_order(model, model.lattice.order)
+    nn_only = _dense_in_mps_order(mb.lattice.heisenberg(mb.lattice.chain(8)), model.lattice.order)
+    assert np.abs(ref - nn_only).max() > 1e-10  # the J2 part is visible at the tolerance below
+    np.testing.assert_allclose(model_to_mpo(model).to_dense(), ref, rtol=0, atol=1e-14)
+    model = mb.lattice.j1j2(mb.lattice.chain(8), J1=1.0, J2=1e-5)
+    mpo = model_to_mpo(model)
+    assert mpo.max_bond() == 8
+    np.testing.assert_allclose(mpo.to_dense(), _dense_in_mps_order(model, model.lattice.order), rtol=0, atol=1e-14)
