@@ -269,9 +269,11 @@ def model_to_mpo(model: SpinModel, order=None):
         (``float64``) when ``model.is_real``. Its dense form equals
         ``model.to_sparse()`` with the tensor factors permuted into MPS order
         (site 0 most significant, as everywhere in macrobell). Bond
-        dimension ``2 +`` the operator rank of the couplings across each
-        bond (at most 3 per open (site, operator) rail): 5 for a Heisenberg
-        chain, 8 for J1–J2.
+        dimension: start + done + the numerical operator rank (singular
+        values above ``COMPRESS_RTOL`` of the largest) of the couplings
+        across each bond, at most one per open (first site, first operator)
+        rail: 5 for a Heisenberg chain, 8 for J1–J2, 14 for the 8 × 4 J1–J2
+        cylinder in snake order.
     """
     W, _ = _model_fsm(model, order, compress=True, where="model_to_mpo")
     if W is None:
