@@ -1,4 +1,4 @@
-"""Run every benchmark (``make bench``): effective state, pair correlations, DMRG, purification.
+"""Run every benchmark (``make bench``): effective state, pair correlations, DMRG, purification, MPO build.
 
     python benchmarks/run_all.py [--quick]
 
@@ -12,7 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-BENCHES = ["bench_effective_state.py", "bench_pairs.py", "bench_dmrg.py", "bench_purification.py"]
+BENCHES = ["bench_effective_state.py", "bench_pairs.py", "bench_dmrg.py", "bench_purification.py", "bench_mpo.py"]
 
 
 def main(argv=None):
