@@ -423,6 +423,7 @@ class DaskExecutor:
         futures = [self.client.submit(_pinned_call, fn, t, self.threads, pure=False) for t in tasks]
         index = {f.key: i for i, f in enumerate(futures)}
         pending = set(futures)
+        del futures  # a result handed over is released: a lost worker must not make Dask recompute it
         alone_since = None  # when the scheduler was first seen without any worker
         try:
             while pending:
@@ -436,6 +437,7 @@ class DaskExecutor:
                         result = fut.result()
                     except KilledWorker as exc:
                         result = failed(tasks[i], f"Dask workers died computing task {i}: {exc}")
+                    fut.release()
                     yield i, result
                 if done:
                     alone_since = None
@@ -449,9 +451,8 @@ class DaskExecutor:
                         f"{self.worker_timeout:g} s, with {len(pending)} tasks waiting; start workers "
                         f"(`dask worker {self.address}`) and finish the sweep with --resume")
         finally:
-            for f in futures:
-                if not f.done():
-                    f.cancel()
+            for f in pending:
+                f.cancel()
 
     def close(self):
         if self._own:

@@ -344,22 +344,39 @@ def test_retry_and_timeout_options_are_validated():
 # --------------------------------------------------------------------------- Dask without workers
 
 
-def _square(x):
-    return x * x
+def _sleep(x):
+    time.sleep(x)
+    return x
 
 
-def test_dask_without_any_worker_times_out_naming_the_scheduler():
+@pytest.mark.parametrize("workers", [0, 1])
+def test_dask_without_any_worker_times_out_naming_the_scheduler(workers):
+    """No worker from the start, or the last one leaves while tasks wait: WorkerError, not a hang."""
     distributed = pytest.importorskip("distributed")
     import warnings
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        with distributed.LocalCluster(n_workers=0, processes=False, dashboard_address=None) as cluster:
+        with distributed.LocalCluster(n_workers=workers, processes=False, threads_per_worker=1,
+                                      dashboard_address=None) as cluster:
             ex = DaskExecutor(cluster.scheduler_address, worker_timeout=1.0)
             t0 = time.monotonic()
             try:
-                with pytest.raises(WorkerError, match=re.escape(cluster.scheduler_address) + r".*1 s"):
-                    list(ex.imap(_square, [1, 2, 3]))
+                it = ex.imap(_sleep, [0.0, 2.0, 2.0])
+                if workers:
+                    assert next(it) == (0, 0.0)
+                    cluster.scale(0)
+                with pytest.raises(WorkerError, match=re.escape(cluster.scheduler_address) + r" for 1 s"):
+                    list(it)
             finally:
                 ex.close()
             assert time.monotonic() - t0 < 10
+
+
+def test_the_cli_restores_the_sigterm_handler(tmp_path):
+    """main() treats SIGTERM like Ctrl-C only while it runs (it may be called from a program)."""
+    from macrobell.cli import main
+
+    before = signal.getsignal(signal.SIGTERM)
+    assert main(["show", str(tmp_path / "missing.h5")]) == 2
+    assert signal.getsignal(signal.SIGTERM) is before
