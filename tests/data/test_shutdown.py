@@ -380,3 +380,24 @@ def test_the_cli_restores_the_sigterm_handler(tmp_path):
     before = signal.getsignal(signal.SIGTERM)
     assert main(["show", str(tmp_path / "missing.h5")]) == 2
     assert signal.getsignal(signal.SIGTERM) is before
+
+
+def test_a_busy_worker_exits_by_itself_when_its_lifeline_closes():
+    """The portable fallback of PR_SET_PDEATHSIG: EOF on the lifeline (as when the driver dies) ends a worker
+    in the middle of a task, by its own watchdog (exit status 1), not by a kill from the driver."""
+    import multiprocessing as mp
+
+    from macrobell.data.executors import _Worker
+
+    w = _Worker(mp.get_context("spawn"), 1)
+    try:
+        assert w.conn.recv()[0] == "ready"
+        w.conn.send((0, _sleep, 60.0))
+        time.sleep(0.2)
+        t0 = time.monotonic()
+        w.lifeline.close()
+        w.proc.join(EXIT_S)
+        assert w.proc.exitcode == 1 and time.monotonic() - t0 < EXIT_S
+    finally:
+        w.stop()
+        w.reap(time.monotonic())
