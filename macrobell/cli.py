@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
+import threading
 
 __all__ = ["main", "build_parser"]
 
@@ -342,9 +344,30 @@ def _one_line(exc) -> str:
     return " ".join(str(exc).split()) or type(exc).__name__
 
 
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM arrived: unwound like Ctrl-C, so workers stop and finished points stay."""
+
+
+def _raise_terminated(signum, frame):
+    raise _Terminated()
+
+
+def _handle_sigterm():
+    """Treat SIGTERM like SIGINT while a command runs; returns the previous handler (or None)."""
+    if threading.current_thread() is not threading.main_thread():
+        return None  # signal handlers can only be installed from the main thread
+    return signal.signal(signal.SIGTERM, _raise_terminated)
+
+
 def main(argv=None) -> int:
-    """Entry point of the ``macrobell`` console script; returns the exit status."""
+    """Entry point of the ``macrobell`` console script; returns the exit status.
+
+    Ctrl-C (SIGINT) and SIGTERM stop a run within seconds: the workers are
+    stopped, every finished point stays in the file, and ``--resume``
+    computes the rest. Exit status 130 (SIGINT) or 143 (SIGTERM).
+    """
     parser = build_parser()
+    previous = _handle_sigterm()
     try:
         args = parser.parse_args(argv)
         return _COMMANDS[args.command](args)
@@ -353,9 +376,11 @@ def main(argv=None) -> int:
         return EXIT_USAGE
     except SystemExit as exc:  # --help / --version
         return int(exc.code or 0) if not isinstance(exc.code, str) else EXIT_USAGE
-    except KeyboardInterrupt:
-        print("macrobell: interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:
+        term = isinstance(exc, _Terminated)
+        print(f"macrobell: {'terminated' if term else 'interrupted'}; finished points are kept "
+              "(a run finishes with --resume)", file=sys.stderr)
+        return 128 + (signal.SIGTERM if term else signal.SIGINT)
     except BrokenPipeError:  # output piped into `head` and closed: not an error
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
@@ -371,6 +396,9 @@ def main(argv=None) -> int:
         print(f"macrobell: internal error: {type(exc).__name__}: {_one_line(exc)} "
               "(set MACROBELL_DEBUG=1 for the traceback)", file=sys.stderr)
         return 1
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":  # pragma: no cover
