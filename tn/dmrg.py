@@ -274,7 +274,7 @@ def dmrg_ground_state(model: SpinModel, *, bond_dim: int = 128, cutoff: float = 
     # Degenerate manifolds (odd SU(2) chains, the Majumdar-Ghosh ring, ...): DMRG converges to one
     # (seed-dependent) member, not the T -> 0 mixture the exact backend returns.
     partners, gap, gap_sweeps, t_gap, gap_ok = [], float("nan"), 0, 0.0, True
-    if degenerate != "ignore":
+    if degenerate != "ignore" and n >= 2:
         t1 = time.perf_counter()
         chi_c = min(bond_dim, GAP_CHECK_BOND)
         at_c = [e for e, b in zip(energies, bds) if b == chi_c]
