@@ -188,7 +188,10 @@ def dmrg_ground_state(model: SpinModel, *, bond_dim: int = 128, cutoff: float = 
     :data:`GAP_CHECK_BOND`, refined at ``bond_dim`` only when its gap
     estimate is small. ``info`` gets ``gap`` (an upper estimate of
     ``min(E_1 − E_0, w)``, ``E_1`` the lowest level above the manifold),
-    ``ground_manifold_dim`` and ``degenerate_manifold``
+    ``ground_manifold_dim`` (at most :data:`MAX_MANIFOLD`;
+    ``ground_manifold_complete=False`` when the search stopped there, which
+    makes ``"mix"`` warn and flag ``converged=False``) and
+    ``degenerate_manifold``
     (``ground_manifold_dim > 1``; ``None`` with ``"ignore"``) and
     ``gap_check_sweeps`` / ``gap_check_s`` (its cost).
 
@@ -284,13 +287,20 @@ def dmrg_ground_state(model: SpinModel, *, bond_dim: int = 128, cutoff: float = 
                                                      err_c)
         t_gap = time.perf_counter() - t1
     dim = 1 + len(partners)
+    complete = not (degenerate != "ignore" and dim > 1 and np.isnan(gap))
+    if dim > 1 and degenerate == "mix" and not complete:
+        converged = False
+        warnings.warn(f"dmrg_ground_state ({model.name}, N={n}): the ground manifold has at least {dim} states "
+                      f"(the search stops at MAX_MANIFOLD={MAX_MANIFOLD}); their mixture is not the T -> 0 limit",
+                      ConvergenceWarning, stacklevel=2)
     if dim > 1 and degenerate == "mix" and not gap_ok:
         converged = False
         warnings.warn(f"dmrg_ground_state ({model.name}, N={n}): a partner state of the degenerate ground manifold "
                       f"did not converge to tol={tol:g} in {_GAP_REFINE_SWEEPS} half-sweeps; the mixture is "
                       "approximate", ConvergenceWarning, stacklevel=2)
     if dim > 1 and degenerate == "warn":
-        warnings.warn(f"dmrg_ground_state ({model.name}, N={n}): degenerate ground manifold: {dim} orthogonal "
+        warnings.warn(f"dmrg_ground_state ({model.name}, N={n}): degenerate ground manifold: "
+                      f"{dim if complete else f'at least {dim}'} orthogonal "
                       f"states within degeneracy_tol={degeneracy_tol:g} of E0 (next gap <= {gap:.3g}); DMRG returns "
                       "one of them, the exact backend their equal mixture. Use degenerate='mix' for the mixture, "
                       "or T > 0.", ConvergenceWarning, stacklevel=2)
@@ -299,6 +309,7 @@ def dmrg_ground_state(model: SpinModel, *, bond_dim: int = 128, cutoff: float = 
         "method": "dmrg",
         "degenerate_manifold": None if degenerate == "ignore" else dim > 1,
         "ground_manifold_dim": None if degenerate == "ignore" else dim,
+        "ground_manifold_complete": None if degenerate == "ignore" else complete,
         "gap": None if degenerate == "ignore" else float(gap),
         "gap_check_sweeps": gap_sweeps,
         "gap_check_s": t_gap,
@@ -488,7 +499,8 @@ def _ground_manifold(W, arrays0, e0, bond_dim, tol, degeneracy_tol, seed, dtype,
     gap estimate is below ``1e-3 + 10 err_at_check`` (``err_at_check``: how far the main run's energy at
     that bond dimension was above ``e0``) is it refined at ``bond_dim`` to convergence. Returns
     ``(partners, gap, n_penalised_sweeps, refined_converged)``; ``gap`` is an upper estimate of
-    ``min(E_next − E0, w)``; ``refined_converged``: every refinement met ``tol`` before its sweep limit.
+    ``min(E_next − E0, w)`` (``nan`` if :data:`MAX_MANIFOLD` states were found without reaching a gap);
+    ``refined_converged``: every refinement met ``tol`` before its sweep limit.
     """
     rng = np.random.default_rng(seed if seed is None else [int(seed), 11])
     fixed, sweeps, ok = [arrays0], 0, True
@@ -508,4 +520,6 @@ def _ground_manifold(W, arrays0, e0, bond_dim, tol, degeneracy_tol, seed, dtype,
         if gap > degeneracy_tol:
             break
         fixed.append(A)
+    else:  # the manifold may be larger than MAX_MANIFOLD
+        gap = float("nan")
     return fixed[1:], gap, sweeps, ok

@@ -235,3 +235,12 @@ def test_mixture_state_validation_and_linearity():
     dense = mb.tn.from_dense(rho, lat)
     assert np.allclose(mb.observables.pair_correlations(mix), mb.observables.pair_correlations(dense))
     assert np.allclose(mb.observables.reduced_state(mix, [2, 0]), mb.observables.reduced_state(dense, [2, 0]))
+
+
+def test_manifold_larger_than_the_search_is_not_called_converged():
+    # ferromagnetic Heisenberg chain: the S = N/2 multiplet, N + 1 = 7 states, exceeds MAX_MANIFOLD
+    model = mb.lattice.heisenberg(mb.lattice.chain(6), J=-1.0)
+    with pytest.warns(ConvergenceWarning, match="at least"):
+        st = dmrg_ground_state(model, bond_dim=8, seed=0, degenerate="mix")
+    assert not st.info["converged"] and st.info["ground_manifold_complete"] is False
+    assert len(st.components) == mb.tn.dmrg.MAX_MANIFOLD
