@@ -17,7 +17,7 @@ import numpy as np
 from macrobell.lattice import Lattice, SpinModel
 
 from ._checks import check_model
-from .state import DenseState, MixtureState, MPSState, State  # noqa: F401  (MixtureState: returned by dmrg)
+from .state import DenseState, MPSState, State
 
 __all__ = ["ground_state", "thermal_states", "from_dense", "from_quimb", "GROUND_METHODS", "THERMAL_METHODS"]
 

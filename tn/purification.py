@@ -370,8 +370,12 @@ def purification_thermal_states(model, temperatures, *, bond_dim=64, dtau=0.05, 
     Notes
     -----
     Temperatures are processed from high to low T on one evolution; each
-    snapshot costs an energy evaluation and a copy (eight temperatures cost
-    ~1.1× the lowest alone, see ``benchmarks/bench_purification.py``). The
+    snapshot branches off a copy that finishes its own last (half or
+    shortened) step, so it is the state a run for that T alone gives, and
+    costs an energy evaluation and a copy (before this change eight
+    temperatures cost ~1.1× the lowest alone, see
+    ``benchmarks/bench_purification.py``; the branching adds one layer per
+    snapshot). The Trotter check roughly adds half the cost again. The
     order-4 composition contains a negative (backward) imaginary-time
     sub-step, unavoidable beyond order 2. Cost per step: one truncated SVD
     of a (4χ × 4χ) matrix per gate (order 2: ≈ N per step for a chain;
