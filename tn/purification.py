@@ -35,7 +35,7 @@ import scipy.linalg as sla
 
 from ._checks import check_int, check_number
 from .gates import commuting_layers, exp_gate, hamiltonian_pieces, merge_sequence, step_sequence, trotter_stages
-from .state import ConvergenceWarning, MPSState
+from .state import ConvergenceWarning, MixtureState, MPSState
 
 __all__ = ["purification_thermal_states", "purified_energy", "DISCARDED_WEIGHT_TOL", "ERROR_TOL", "TRUNCATION_FACTOR", "MAX_STEPS"]
 
@@ -400,7 +400,7 @@ def purification_thermal_states(model, temperatures, *, bond_dim=64, dtau=0.05, 
         opts = {"bond_dim": bond_dim, "seed": 0} if ground_state_options is None else dict(ground_state_options)
         gs = ground_state(model, method="dmrg", **opts)
         for j, i in enumerate(zeros):  # repeated T = 0 entries get independent copies
-            out[i] = gs if j == 0 else dataclasses.replace(gs, info=dict(gs.info), mps=gs.mps.copy())
+            out[i] = gs if j == 0 else _copy_state(gs)
 
     # -- T > 0: one evolution -------------------------------------------------------------------------
     finite = sorted({t for t in temps if t > 0}, reverse=True)  # high T first = ascending β
@@ -423,6 +423,14 @@ def purification_thermal_states(model, temperatures, *, bond_dim=64, dtau=0.05, 
                 out[i] = MPSState(lattice=lat, model=model, energy=st.energy, temperature=t,
                                   info=dict(st.info), mps=st.mps.copy(), purified=True)
     return out
+
+
+def _copy_state(st):
+    """An independent copy of an MPSState or of a MixtureState of them (degenerate DMRG ground states)."""
+    if isinstance(st, MixtureState):
+        return dataclasses.replace(st, info=dict(st.info), components=[_copy_state(c) for c in st.components],
+                                   weights=st.weights.copy())
+    return dataclasses.replace(st, info=dict(st.info), mps=st.mps.copy())
 
 
 def _flag(st, n, error_tol, order, paulis, coarse):

@@ -360,3 +360,12 @@ def test_issue_ladder_at_defaults_is_not_converged():
     errs = _errors_vs_exact(p, e)
     assert max(errs) <= p.info["error_estimate"]
     assert p.info["converged"] == (max(errs) < ERROR_TOL and p.info["error_estimate"] <= ERROR_TOL)
+
+
+def test_zero_temperature_degenerate_mixture_copies():
+    model = mb.lattice.heisenberg(mb.lattice.chain(5))  # S = 1/2 doublet ground manifold
+    a, b = mb.tn.thermal_states(model, [0.0, 0.0], method="purification", bond_dim=16,
+                                ground_state_options={"bond_dim": 16, "seed": 0, "degenerate": "mix"})
+    assert a.backend == b.backend == "mixture" and a is not b and a.components[0] is not b.components[0]
+    ex = mb.tn.ground_state(model, method="exact")
+    assert np.abs(mb.observables.pair_correlations(b) - mb.observables.pair_correlations(ex)).max() < 1e-6
