@@ -3,8 +3,10 @@
 Each function validates its input, then dispatches on the state's backend:
 dense states go to the numba kernels of :mod:`.dense`, MPS states (plain or
 purified) to the one-sweep recurrences of :mod:`.mps`, PEPS states to the
-boundary contractions of :mod:`.peps`. Sites and regions are
-always lattice indices.
+boundary contractions of :mod:`.peps`; a mixture state
+(:class:`~macrobell.tn.state.MixtureState`) gives the weighted average of
+its components' values (all of these observables are linear in ρ). Sites
+and regions are always lattice indices.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import numpy as np
 
 from macrobell.lattice import Partition
 from macrobell.tn import DenseState, MPSState, PEPSState, State
+from macrobell.tn.state import MixtureState
 
 from ._checks import site_array
 from .effective import EffectiveState
@@ -32,8 +35,13 @@ MAX_TUPLES = 200_000
 def _check_state(state, where):
     if not isinstance(state, State):
         raise ValueError(f"{where}: expected a macrobell state (from macrobell.tn), got {type(state).__name__}")
-    if not isinstance(state, (DenseState, MPSState, PEPSState)):
+    if not isinstance(state, (DenseState, MPSState, PEPSState, MixtureState)):
         raise ValueError(f"{where}: no observables for backend {type(state).__name__}")
+
+
+def _mixed(state, func, *args):
+    """``Σ_k p_k func(component_k, *args)`` (observables are linear in ρ)."""
+    return sum(p * np.asarray(func(c, *args)) for p, c in zip(state.weights, state.components))
 
 
 def _check_partition(state, partition, where):
@@ -48,6 +56,8 @@ def _check_partition(state, partition, where):
 def correlation_tensor(state: State, regions) -> np.ndarray:
     """``T[a_1…a_K] = <Π_X m^X_{a_X}>`` with ``m^X_a = (1/N_X) Σ_{i∈R_X} σ^i_a`` (σ_0 = 1)."""
     regions = [np.asarray(r, dtype=int) for r in regions]
+    if isinstance(state, MixtureState):
+        return _mixed(state, correlation_tensor, regions)
     if isinstance(state, DenseState):
         from .dense import dense_correlation_tensor
         return dense_correlation_tensor(state, regions)
@@ -106,6 +116,8 @@ def pair_correlations(state: State) -> np.ndarray:
     ``C[i, i, 0, b] = <σ_b^i>``).
     """
     _check_state(state, "pair_correlations")
+    if isinstance(state, MixtureState):
+        return _mixed(state, pair_correlations)
     if isinstance(state, DenseState):
         from .dense import dense_pair_correlations
         return dense_pair_correlations(state)
@@ -124,6 +136,9 @@ def reduced_states(state: State, groups) -> list:
     """
     _check_state(state, "reduced_state")
     groups = [site_array(g, state.n_sites, "reduced_state") for g in groups]
+    if isinstance(state, MixtureState):
+        parts = [reduced_states(c, groups) for c in state.components]
+        return [sum(p * part[j] for p, part in zip(state.weights, parts)) for j in range(len(groups))]
     if isinstance(state, MPSState):
         from .mps import mps_reduced_states
         return mps_reduced_states(state, groups)
@@ -141,6 +156,8 @@ def reduced_state(state: State, sites) -> np.ndarray:
     """
     _check_state(state, "reduced_state")
     s = site_array(sites, state.n_sites, "reduced_state")
+    if isinstance(state, MixtureState):
+        return _mixed(state, reduced_state, s)
     if isinstance(state, DenseState):
         from .dense import dense_reduced_state
         return dense_reduced_state(state, s)

@@ -37,7 +37,7 @@ from macrobell.lattice import SpinModel
 
 __all__ = ["check_model", "check_int", "check_number", "OptionError", "OptionRange", "OPTION_RANGES",
            "check_option", "check_options", "peps_chi_range", "MAX_DISCARDED_WEIGHT", "MAX_ENERGY_TOL",
-           "MAX_BLOCK_BYTES", "MAX_DTAU", "MAX_PEPS_TOL"]
+           "MAX_BLOCK_BYTES", "MAX_DTAU", "MAX_PEPS_TOL", "MAX_OBSERVABLE_TOL"]
 
 #: Largest discarded weight per truncation (see the module docstring: 2√(2ε) ≤ 0.009).
 MAX_DISCARDED_WEIGHT = 1e-5
@@ -54,6 +54,10 @@ MAX_DTAU = 1.0
 #: energy per site (~1e-2 J on the square-lattice Heisenberg model, see tn/peps.py); a tolerance at that
 #: level cannot tell a converged run from a stalled one, a tenth of it can.
 MAX_PEPS_TOL = 1e-3
+#: Largest tolerance on an observable error estimate (purification ``error_tol``): the gap between the
+#: adjacent verdict thresholds 0.6875 and 0.6961 (module docstring); a looser flag could call a state
+#: converged whose effective state cannot tell those levels apart.
+MAX_OBSERVABLE_TOL = 0.6961 - 0.6875
 
 _COMPLEX = 16  # bytes per complex128 entry
 # DMRG: the two-site block χ·d·d·χ (d = 2) at 16 B per entry stays within MAX_BLOCK_BYTES.
@@ -143,6 +147,9 @@ OPTION_RANGES = {
         "seed": OptionRange("seed"),
         "ramp": OptionRange("bool"),
         "verbosity": OptionRange("int", 0),
+        "degenerate": OptionRange("choice", choices=("warn", "mix", "ignore")),
+        # partners within it of E0 form the ground manifold: an energy resolution, as tol
+        "degeneracy_tol": OptionRange("number", 0.0, MAX_ENERGY_TOL, lo_open=True),
     },
     "purification": {
         _BOND: OptionRange("int", 1, _PURIFICATION_MAX_BOND),
@@ -150,6 +157,8 @@ OPTION_RANGES = {
         "order": OptionRange("choice", choices=(2, 4)),
         # relative singular-value cutoff: a dropped value s < cutoff·s_max weighs < cutoff² of the largest
         "cutoff": OptionRange("number", 0.0, math.sqrt(MAX_DISCARDED_WEIGHT)),
+        "error_tol": OptionRange("number", 0.0, MAX_OBSERVABLE_TOL, lo_open=True),
+        "trotter_check": OptionRange("bool"),
     },
     "peps": {
         _BOND: OptionRange("int", 1, _PEPS_MAX_BOND),

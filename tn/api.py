@@ -51,17 +51,21 @@ def ground_state(model: SpinModel, method: str = "exact", **options) -> State:
     method : {"exact", "dmrg", "peps"}
         ``"exact"``: Lanczos on the sparse Hamiltonian (degenerate ground
         manifolds give their equal mixture, the T → 0 limit).
-        ``"dmrg"``: quimb DMRG on the model's MPO in the lattice's MPS order.
+        ``"dmrg"``: quimb DMRG on the model's MPO in the lattice's MPS order;
+        a (near-)degenerate ground manifold is detected and warned about, or
+        returned as its equal mixture (a :class:`~macrobell.tn.state.MixtureState`)
+        with ``degenerate="mix"``.
         ``"peps"``: quimb PEPS simple update on open square/ladder lattices
         (nearest-neighbour terms), boundary contraction for observables.
     **options
         Backend settings (e.g. ``bond_dim``, ``cutoff``, ``tol``,
-        ``max_sweeps``, ``seed`` for DMRG).
+        ``max_sweeps``, ``seed``, ``degenerate`` for DMRG).
 
     Returns
     -------
     State
-        With ``.energy`` and ``.info`` diagnostics (``converged`` among them).
+        With ``.energy`` and ``.info`` diagnostics (``converged`` among them;
+        what it certifies is documented per backend).
     """
     check_model(model, "ground_state")
     if method == "exact":
@@ -105,8 +109,8 @@ def thermal_states(model: SpinModel, temperatures, method: str = "exact", **opti
         Temperatures in units of the coupling, k_B = 1; each must be ≥ 0.
     method : {"exact", "purification"}
     **options
-        Backend settings (e.g. ``bond_dim``, ``dtau``, ``order`` for
-        purification).
+        Backend settings (e.g. ``bond_dim``, ``dtau``, ``order``,
+        ``error_tol`` for purification).
     """
     check_model(model, "thermal_states")
     temps = check_temperatures(temperatures)

@@ -14,9 +14,18 @@ need (errors in local expectation values scale with the discarded weight).
 Diagnostics (``state.info``): ``energies`` (one per sweep), ``variance``
 (``<H²> − <H>²``, computed exactly from the MPO by an O(N χ³ D²) sweep),
 ``max_bond``, ``converged``, ``sweeps``, ``elapsed_s``, ``method``,
-``bond_dims`` (the schedule used), ``cutoff``, ``tol``, ``seed``.
-Non-convergence or a large variance emits :class:`ConvergenceWarning` and
-sets ``converged=False``; it never raises.
+``bond_dims`` (the schedule used), ``cutoff``, ``tol``, ``seed``, and from
+the ground-manifold check (see :func:`dmrg_ground_state`, option
+``degenerate``) ``gap``, ``ground_manifold_dim``, ``degenerate_manifold``,
+``gap_check_sweeps``, ``gap_check_s``. Non-convergence or a large variance
+emits :class:`ConvergenceWarning` and sets ``converged=False``; it never
+raises. A degenerate ground manifold emits a :class:`ConvergenceWarning`
+(``degenerate="warn"``) or is returned as its equal mixture
+(``degenerate="mix"``).
+
+Cost of the manifold check (open 32-site Heisenberg chain, bond_dim 128, one
+core): 0.4-0.5 s on top of 1.1-1.6 s of DMRG; a gapped model pays one cheap
+run at bond 16 (four half-sweeps), only near-degenerate ones are refined.
 """
 
 from __future__ import annotations
@@ -30,10 +39,10 @@ from macrobell.lattice import SpinModel
 
 from ._checks import check_options
 from .mpo import model_to_mpo, mpo_arrays, mpo_transpose
-from .state import ConvergenceWarning, MPSState
+from .state import ConvergenceWarning, MixtureState, MPSState, _right_canonical
 
 __all__ = ["dmrg_ground_state", "ConvergenceWarning", "DMRG_METHODS", "mpo_expectation", "mpo_moments",
-           "VARIANCE_TOL_PER_SITE", "random_mps"]
+           "VARIANCE_TOL_PER_SITE", "random_mps", "DEGENERATE_MODES", "GAP_PENALTY", "GAP_CHECK_BOND"]
 
 #: DMRG flavours: two-site (bond dimension grows adaptively) and one-site.
 DMRG_METHODS = ("dmrg2", "dmrg1")
@@ -126,7 +135,7 @@ def _schedule(bond_dim: int, ramp: bool) -> list:
 
 def dmrg_ground_state(model: SpinModel, *, bond_dim: int = 128, cutoff: float = 1e-12, tol: float = 1e-9,
                       max_sweeps: int = 30, algorithm: str = "dmrg2", seed=None, ramp: bool = True,
-                      verbosity: int = 0) -> MPSState:
+                      verbosity: int = 0, degenerate: str = "warn", degeneracy_tol: float = 1e-6):
     """Ground state of ``model`` by DMRG (quimb), as an :class:`MPSState`.
 
     Parameters
@@ -155,26 +164,59 @@ def dmrg_ground_state(model: SpinModel, *, bond_dim: int = 128, cutoff: float = 
         Grow the bond dimension 16, 32, … → ``bond_dim`` (two sweeps each).
     verbosity : int
         0 silent, >= 1 one line per sweep.
+    degenerate : {"warn", "mix", "ignore"}
+        What to do about a (near-)degenerate ground manifold, detected by
+        penalised DMRG runs for orthogonal partner states (Notes).
+        ``"warn"`` (default): return the first state, with a
+        :class:`ConvergenceWarning` if partners were found; ``"mix"``:
+        return the equal mixture of the found orthonormal manifold basis as
+        a :class:`~macrobell.tn.state.MixtureState` (the exact backend's
+        T → 0 limit); ``"ignore"``: skip the check.
+    degeneracy_tol : float
+        A partner whose energy lies within ``degeneracy_tol`` of the ground
+        energy belongs to the ground manifold.
 
     Returns
     -------
-    MPSState
+    MPSState or MixtureState
         ``temperature = 0``, ``energy`` the final ``<H>`` and diagnostics in
-        ``info`` (see the module docstring).
+        ``info`` (see the module docstring); a ``MixtureState`` of
+        ``MPSState`` components for ``degenerate="mix"`` and a manifold of
+        dimension > 1.
 
     Notes
     -----
-    A degenerate ground manifold yields one (seed-dependent) state of it,
-    whereas the exact backend returns the manifold's equal mixture; compare
-    observables only for non-degenerate ground states.
+    The manifold check runs two-site DMRG on ``H + w Σ_j |ψ_j><ψ_j|``
+    (``w`` = :data:`GAP_PENALTY`; ``ψ_0`` the ground state found, ``ψ_j``
+    the partners found so far): first a cheap run at bond
+    :data:`GAP_CHECK_BOND`, refined at ``bond_dim`` only when its gap
+    estimate is small. ``info`` gets ``gap`` (an upper estimate of
+    ``min(E_1 − E_0, w)``, ``E_1`` the lowest level above the manifold),
+    ``ground_manifold_dim`` (at most :data:`MAX_MANIFOLD`;
+    ``ground_manifold_complete=False`` when the search stopped there, which
+    makes ``"mix"`` warn and flag ``converged=False``) and
+    ``degenerate_manifold``
+    (``ground_manifold_dim > 1``; ``None`` with ``"ignore"``) and
+    ``gap_check_sweeps`` / ``gap_check_s`` (its cost).
+
+    ``converged=True`` certifies the energy (converged to ``tol``) and the
+    variance (the state lies in the ground manifold to
+    :data:`VARIANCE_TOL_PER_SITE` · N). With a degenerate manifold and
+    ``degenerate="warn"`` it does *not* certify that the state's
+    observables are those of the T → 0 limit: the returned state is one
+    (seed-dependent) member of the manifold. With ``"mix"`` and a
+    manifold found, ``converged`` additionally requires every partner's
+    penalised run to have converged to ``degeneracy_tol``.
     """
     import quimb.tensor as qtn
 
     if not isinstance(model, SpinModel):
         raise ValueError(f"dmrg_ground_state: model must be a SpinModel, got {type(model).__name__}")
     o = check_options(_WHERE, "dmrg", bond_dim=bond_dim, cutoff=cutoff, tol=tol, max_sweeps=max_sweeps,
-                      algorithm=algorithm, seed=seed, ramp=ramp, verbosity=verbosity)
+                      algorithm=algorithm, seed=seed, ramp=ramp, verbosity=verbosity, degenerate=degenerate,
+                      degeneracy_tol=degeneracy_tol)
     bond_dim, cutoff, tol, max_sweeps = o["bond_dim"], o["cutoff"], o["tol"], o["max_sweeps"]
+    degeneracy_tol = o["degeneracy_tol"]
 
     t0 = time.perf_counter()
     n = model.n_sites
@@ -230,19 +272,45 @@ def dmrg_ground_state(model: SpinModel, *, bond_dim: int = 128, cutoff: float = 
         converged = False
         warnings.warn(f"dmrg_ground_state ({model.name}, N={n}, bond_dim={bond_dim}): " + "; ".join(reasons),
                       ConvergenceWarning, stacklevel=2)
-    # An SU(2)-invariant Hamiltonian on an odd number of spins-1/2 has
-    # half-integer total spin, so its ground manifold is at least doubly
-    # degenerate: DMRG returns one (seed-dependent) member, not the T -> 0
-    # mixture, and its effective state is then not of Werner form.
-    degenerate = bool(model.su2_invariant and n % 2 == 1)
-    if degenerate:
-        warnings.warn(f"dmrg_ground_state ({model.name}, N={n}): an SU(2)-invariant model on an odd number of "
-                      "sites has a degenerate ground manifold (S_tot >= 1/2); DMRG returns one state of it, the "
-                      "exact backend their equal mixture. Use an even N, or T > 0.", UserWarning, stacklevel=2)
+    # Degenerate manifolds (odd SU(2) chains, the Majumdar-Ghosh ring, ...): DMRG converges to one
+    # (seed-dependent) member, not the T -> 0 mixture the exact backend returns.
+    partners, gap, gap_sweeps, t_gap, gap_ok = [], float("nan"), 0, 0.0, True
+    if degenerate != "ignore" and n >= 2:
+        t1 = time.perf_counter()
+        chi_c = min(bond_dim, GAP_CHECK_BOND)
+        at_c = [e for e, b in zip(energies, bds) if b == chi_c]
+        err_c = (at_c[-1] - energy) if at_c else 0.0
+        W = mpo_arrays(ham)
+        partners, gap, gap_sweeps, gap_ok = _ground_manifold(W, arrays, energy, bond_dim, tol, degeneracy_tol, seed, dtype,
+                                                     err_c)
+        t_gap = time.perf_counter() - t1
+    dim = 1 + len(partners)
+    complete = not (degenerate != "ignore" and dim > 1 and np.isnan(gap))
+    if dim > 1 and degenerate == "mix" and not complete:
+        converged = False
+        warnings.warn(f"dmrg_ground_state ({model.name}, N={n}): the ground manifold has at least {dim} states "
+                      f"(the search stops at MAX_MANIFOLD={MAX_MANIFOLD}); their mixture is not the T -> 0 limit",
+                      ConvergenceWarning, stacklevel=2)
+    if dim > 1 and degenerate == "mix" and not gap_ok:
+        converged = False
+        warnings.warn(f"dmrg_ground_state ({model.name}, N={n}): a partner state of the degenerate ground manifold "
+                      f"did not converge to tol={tol:g} in {_GAP_REFINE_SWEEPS} half-sweeps; the mixture is "
+                      "approximate", ConvergenceWarning, stacklevel=2)
+    if dim > 1 and degenerate == "warn":
+        warnings.warn(f"dmrg_ground_state ({model.name}, N={n}): degenerate ground manifold: "
+                      f"{dim if complete else f'at least {dim}'} orthogonal "
+                      f"states within degeneracy_tol={degeneracy_tol:g} of E0 (next gap <= {gap:.3g}); DMRG returns "
+                      "one of them, the exact backend their equal mixture. Use degenerate='mix' for the mixture, "
+                      "or T > 0.", ConvergenceWarning, stacklevel=2)
     state.energy = energy
     state.info = {
         "method": "dmrg",
-        "degenerate_manifold": degenerate,
+        "degenerate_manifold": None if degenerate == "ignore" else dim > 1,
+        "ground_manifold_dim": None if degenerate == "ignore" else dim,
+        "ground_manifold_complete": None if degenerate == "ignore" else complete,
+        "gap": None if degenerate == "ignore" else float(gap),
+        "gap_check_sweeps": gap_sweeps,
+        "gap_check_s": t_gap,
         "algorithm": algorithm,
         "energies": energies,
         "variance": variance,
@@ -258,4 +326,198 @@ def dmrg_ground_state(model: SpinModel, *, bond_dim: int = 128, cutoff: float = 
         "seed": seed,
         "mpo_bond": int(ham.max_bond()),
     }
-    return state
+    if dim == 1 or degenerate != "mix":
+        return state
+    return _mixture(model, state, partners, ham)
+
+
+def _mixture(model, first, partners, ham):
+    """Equal mixture of ``first`` and the partner states (right-canonical arrays), as a MixtureState."""
+    import quimb.tensor as qtn
+
+    comps = [first]
+    for A in partners:
+        arrs = [A[0][0]] + list(A[1:-1]) + [A[-1][..., 0]]
+        st = MPSState(lattice=model.lattice, model=model, temperature=0.0,
+                      mps=qtn.MatrixProductState(arrs, shape="lpr"), purified=False)
+        st.energy = float(np.real(mpo_expectation(A, ham)))
+        st.info = {"method": "dmrg-penalised", "max_bond": int(st.mps.max_bond()),
+                   "overlap_with_first": abs(_overlap(first.arrays(), A))}
+        comps.append(st)
+    info = dict(first.info)
+    info["component_energies"] = [c.energy for c in comps]
+    info["max_overlap"] = max(c.info["overlap_with_first"] for c in comps[1:])
+    energy = float(np.mean(info["component_energies"]))
+    info["energy"] = energy
+    return MixtureState(lattice=model.lattice, model=model, energy=energy, temperature=0.0, info=info,
+                        components=comps)
+
+
+# -- the ground manifold: orthogonal partners by penalised DMRG ------------------------------------------------
+#: Penalty ``w`` of ``H + w Σ_j |ψ_j><ψ_j|`` (units of the coupling): gaps are resolved up to ``w``.
+GAP_PENALTY = 1.0
+#: Bond dimension of the cheap first gap estimate (capped at ``bond_dim``).
+GAP_CHECK_BOND = 16
+#: Largest ground-manifold dimension searched for.
+MAX_MANIFOLD = 4
+#: Half-sweeps of the cheap gap estimate and the most of its refinement.
+_GAP_SWEEPS, _GAP_REFINE_SWEEPS = 4, 20
+DEGENERATE_MODES = ("warn", "mix", "ignore")
+
+
+def _random_arrays(n, chi, rng, dtype):
+    bonds = [1] + [int(min(chi, 2 ** min(k, n - k))) for k in range(1, n)] + [1]
+    out = []
+    for k in range(n):
+        a = rng.standard_normal((bonds[k], 2, bonds[k + 1]))
+        if np.issubdtype(np.dtype(dtype), np.complexfloating):
+            a = a + 1j * rng.standard_normal(a.shape)
+        out.append(a.astype(dtype))
+    return _right_canonical(out)
+
+
+def _h_left(L, A, W):
+    """Left environment ``L[b, w, k]`` of ``<ψ|H|ψ>`` moved past site ``A (k, s, r)``."""
+    x = np.tensordot(L, A, ([2], [0]))              # b w s r
+    x = np.tensordot(x, W, ([1, 2], [0, 3]))        # b r v t
+    return np.tensordot(x, A.conj(), ([0, 3], [0, 1])).transpose(2, 1, 0)
+
+
+def _h_right(R, A, W):
+    x = np.tensordot(A, R, ([2], [2]))              # k s c v
+    x = np.tensordot(x, W, ([1, 3], [3, 1]))        # k c w t
+    return np.tensordot(x, A.conj(), ([1, 3], [2, 1])).transpose(2, 1, 0)
+
+
+def _o_left(L, B, A):
+    """Left environment ``L[x, y]`` of ``<φ|ψ>`` (``B`` of φ, ``A`` of ψ)."""
+    return np.tensordot(B.conj(), np.tensordot(L, A, ([1], [0])), ([0, 1], [0, 1]))
+
+
+def _o_right(R, B, A):
+    return np.tensordot(B.conj(), np.tensordot(A, R, ([2], [1])), ([1, 2], [1, 2]))
+
+
+def _local_overlap_vector(Lo, Bi, Bj, Ro):
+    """``g`` with ``<φ|ψ> = Σ g θ`` for the two-site tensor ``θ`` of ψ."""
+    t = np.tensordot(Lo.conj(), Bi, ([0], [0]))     # y s z
+    t = np.tensordot(t, Bj, ([2], [0]))             # y s t u
+    return np.tensordot(t, Ro.conj(), ([3], [0])).conj()
+
+
+def _h_eff(Lh, Wi, Wj, Rh, theta):
+    """``H_eff θ`` on two sites; ``θ (χl, 2, 2, χr)``."""
+    x = np.tensordot(Lh, theta, ([2], [0]))       # b w s p r
+    x = np.tensordot(x, Wi, ([1, 2], [0, 3]))     # b p r v t
+    x = np.tensordot(x, Wj, ([3, 1], [0, 3]))     # b r t u q
+    x = np.tensordot(x, Rh, ([3, 1], [1, 2]))     # b t q c
+    return x
+
+
+def _local_ground(Lh, Wi, Wj, Rh, gs, theta0, penalty):
+    """Lowest eigenpair of ``H_eff + w Σ_g g* g^T`` (``g``: the penalised states in the local basis)."""
+    import scipy.sparse.linalg as spla
+
+    shape = theta0.shape
+    dim = theta0.size
+    dtype = np.result_type(theta0, Wi, *gs)
+    flat = [g.reshape(-1) for g in gs]
+
+    def mv(v):
+        v = v.reshape(shape)
+        out = _h_eff(Lh, Wi, Wj, Rh, v).reshape(-1)
+        vf = v.reshape(-1)
+        for g in flat:
+            out = out + penalty * g.conj() * np.dot(g, vf)
+        return out
+
+    if dim <= 256:
+        H = np.column_stack([mv(e) for e in np.eye(dim, dtype=dtype)])
+        w, v = np.linalg.eigh((H + H.conj().T) / 2)
+        return float(w[0]), v[:, 0].reshape(shape)
+    op = spla.LinearOperator((dim, dim), matvec=mv, dtype=dtype)
+    w, v = spla.eigsh(op, k=1, which="SA", v0=theta0.reshape(-1), tol=1e-10, ncv=min(dim, 20))
+    return float(w[0]), v[:, 0].reshape(shape)
+
+
+def _penalised_dmrg(W, fixed, A, chi, half_sweeps, tol, penalty):
+    """Two-site DMRG for the ground state of ``H + w Σ_j |φ_j><φ_j|`` from right-canonical arrays ``A``.
+
+    ``fixed``: right-canonical arrays of the states ``φ_j``. Returns ``(A, λ, energies)`` with ``λ`` the
+    penalised energy after the last half-sweep (variational: an upper bound of the penalised ground energy).
+    """
+    n = len(A)
+    A = list(A)
+    one3, one2 = np.ones((1, 1, 1)), np.ones((1, 1))
+    Lh, Rh = [one3] + [None] * n, [None] * n + [one3]
+    Lo = [[one2] + [None] * n for _ in fixed]
+    Ro = [[None] * n + [one2] for _ in fixed]
+    for k in range(n - 1, 0, -1):
+        Rh[k] = _h_right(Rh[k + 1], A[k], W[k])
+        for j, B in enumerate(fixed):
+            Ro[j][k] = _o_right(Ro[j][k + 1], B[k], A[k])
+    lams = []
+    for sweep in range(half_sweeps):
+        right = sweep % 2 == 0
+        for i in (range(n - 1) if right else range(n - 2, -1, -1)):
+            theta = np.tensordot(A[i], A[i + 1], ([2], [0]))
+            gs = [_local_overlap_vector(Lo[j][i], B[i], B[i + 1], Ro[j][i + 2]) for j, B in enumerate(fixed)]
+            lam, theta = _local_ground(Lh[i], W[i], W[i + 1], Rh[i + 2], gs, theta, penalty)
+            chl, chr_ = theta.shape[0], theta.shape[3]
+            u, s, vh = np.linalg.svd(theta.reshape(chl * 2, 2 * chr_), full_matrices=False)
+            keep = max(1, min(chi, int(np.count_nonzero(s > 1e-14 * s[0]))))
+            u, s, vh = u[:, :keep], s[:keep] / np.linalg.norm(s[:keep]), vh[:keep]
+            if right:
+                A[i], A[i + 1] = u.reshape(chl, 2, keep), (s[:, None] * vh).reshape(keep, 2, chr_)
+                Lh[i + 1] = _h_left(Lh[i], A[i], W[i])
+                for j, B in enumerate(fixed):
+                    Lo[j][i + 1] = _o_left(Lo[j][i], B[i], A[i])
+            else:
+                A[i], A[i + 1] = (u * s).reshape(chl, 2, keep), vh.reshape(keep, 2, chr_)
+                Rh[i + 1] = _h_right(Rh[i + 2], A[i + 1], W[i + 1])
+                for j, B in enumerate(fixed):
+                    Ro[j][i + 1] = _o_right(Ro[j][i + 2], B[i + 1], A[i + 1])
+        lams.append(lam)
+        if len(lams) >= 2 and abs(lams[-1] - lams[-2]) < tol:
+            break
+    return _right_canonical(A), lams[-1], lams  # right-canonical and normalised for the caller
+
+
+def _overlap(B, A):
+    o = np.ones((1, 1))
+    for b, a in zip(B, A):
+        o = _o_left(o, b, a)
+    return complex(o.reshape(-1)[0])
+
+
+def _ground_manifold(W, arrays0, e0, bond_dim, tol, degeneracy_tol, seed, dtype, err_at_check):
+    """Orthogonal partners of ``arrays0`` within ``degeneracy_tol`` of ``e0``, and the gap above them.
+
+    Each partner: a cheap penalised run (bond :data:`GAP_CHECK_BOND`, a few half-sweeps); only if its
+    gap estimate is below ``1e-3 + 10 err_at_check`` (``err_at_check``: how far the main run's energy at
+    that bond dimension was above ``e0``) is it refined at ``bond_dim`` to convergence. Returns
+    ``(partners, gap, n_penalised_sweeps, refined_converged)``; ``gap`` is an upper estimate of
+    ``min(E_next − E0, w)`` (``nan`` if :data:`MAX_MANIFOLD` states were found without reaching a gap);
+    ``refined_converged``: every refinement met ``tol`` before its sweep limit.
+    """
+    rng = np.random.default_rng(seed if seed is None else [int(seed), 11])
+    fixed, sweeps, ok = [arrays0], 0, True
+    chi_c = min(bond_dim, GAP_CHECK_BOND)
+    gap = float("nan")
+    for _ in range(MAX_MANIFOLD - 1):
+        A = _random_arrays(len(W), chi_c, rng, dtype)
+        A, lam, lams = _penalised_dmrg(W, fixed, A, chi_c, _GAP_SWEEPS, tol, GAP_PENALTY)
+        sweeps += len(lams)
+        gap = lam - e0
+        if gap > 1e-3 + 10 * max(err_at_check, 0.0):  # clearly gapped: the cheap estimate settles it
+            break
+        A, lam, lams = _penalised_dmrg(W, fixed, A, bond_dim, _GAP_REFINE_SWEEPS, tol, GAP_PENALTY)
+        sweeps += len(lams)
+        ok = ok and len(lams) < _GAP_REFINE_SWEEPS
+        gap = lam - e0
+        if gap > degeneracy_tol:
+            break
+        fixed.append(A)
+    else:  # the manifold may be larger than MAX_MANIFOLD
+        gap = float("nan")
+    return fixed[1:], gap, sweeps, ok

@@ -10,6 +10,8 @@ data observables need:
 * :class:`PEPSState` — a quimb ``PEPS`` on a rectangular lattice, with the
   map between lattice sites and PEPS coordinates ``(x, y)`` and the
   boundary-contraction bond ``chi`` its observables use.
+* :class:`MixtureState` — a convex combination ``Σ_k p_k ρ_k`` of the
+  above (e.g. the equal mixture of a degenerate DMRG ground manifold).
 
 Observables dispatch on these classes; they never depend on how a state was
 made.
@@ -23,7 +25,7 @@ import numpy as np
 
 from macrobell.lattice import Lattice, SpinModel
 
-__all__ = ["State", "DenseState", "MPSState", "PEPSState", "ConvergenceWarning"]
+__all__ = ["State", "DenseState", "MPSState", "PEPSState", "MixtureState", "ConvergenceWarning"]
 
 
 class ConvergenceWarning(UserWarning):
@@ -191,6 +193,46 @@ class PEPSState(State):
         """PEPS coordinate ``(x, y)`` of lattice site ``site``."""
         x, y = self.coords[int(site)]
         return int(x), int(y)
+
+
+@dataclass(eq=False, repr=False)
+class MixtureState(State):
+    """The mixed state ``ρ = Σ_k p_k ρ_k`` of ``components`` ``ρ_k`` with ``weights`` ``p_k``.
+
+    Every observable macrobell computes (correlation tensors, effective
+    states, pair correlators, reduced states) is linear in ``ρ``, so it is the
+    ``p``-weighted average of the components' values. The components must be
+    states on lattices of the same size and not themselves mixtures; weights
+    must be finite and ``>= 0`` and are normalised to sum 1. Equal weights by
+    default. For the equal mixture of a degenerate ground manifold the
+    components must be orthonormal (then ``ρ = P/g``, the projector over its
+    dimension, which the exact backend returns).
+    """
+
+    components: list = field(default_factory=list)
+    weights: np.ndarray | None = None
+
+    def __post_init__(self):
+        comps = list(self.components)
+        if not comps:
+            raise ValueError("MixtureState: components must be a non-empty list of states")
+        for c in comps:
+            if not isinstance(c, State) or isinstance(c, MixtureState):
+                raise ValueError(f"MixtureState: components must be macrobell states (not mixtures), "
+                                 f"got {type(c).__name__}")
+            if c.n_sites != self.lattice.n_sites:
+                raise ValueError(f"MixtureState: a component has {c.n_sites} sites, the lattice "
+                                 f"{self.lattice.n_sites}")
+        w = np.full(len(comps), 1.0 / len(comps)) if self.weights is None else np.asarray(self.weights, float)
+        if w.shape != (len(comps),) or not np.all(np.isfinite(w)) or np.any(w < 0) or not w.sum() > 0:
+            raise ValueError(f"MixtureState: weights must be {len(comps)} finite numbers >= 0 with a positive "
+                             f"sum, got {self.weights!r}")
+        self.components = comps
+        self.weights = w / w.sum()
+
+    @property
+    def backend(self) -> str:
+        return "mixture"
 
 
 def _right_canonical(arrays: list) -> list:

@@ -4,7 +4,9 @@ import numpy as np
 import pytest
 
 import macrobell as mb
+from macrobell.lattice import Partition
 from macrobell.tn.dmrg import ConvergenceWarning, dmrg_ground_state, random_mps
+from macrobell.tn.state import MixtureState
 
 
 def exact_energy(model):
@@ -144,3 +146,101 @@ def test_odd_su2_chain_warns_about_its_degenerate_manifold():
     assert st.info["degenerate_manifold"] and record[0].filename == __file__
     ex = mb.tn.ground_state(model, method="exact")
     assert ex.info["degeneracy"] == 2 and st.energy == pytest.approx(ex.energy, abs=1e-8)
+
+
+# -- degenerate ground manifolds (issue 8) ----------------------------------------------------------------------
+def _mg_ring():
+    # Majumdar-Ghosh point J2 = J1/2: the two dimer coverings span the ground manifold of the 12-ring
+    return mb.lattice.j1j2(mb.lattice.chain(12, pbc=True), J1=1.0, J2=0.5)
+
+
+def test_majumdar_ghosh_mixture_matches_exact():
+    model = _mg_ring()
+    ex = mb.tn.ground_state(model, method="exact")
+    assert ex.info["degeneracy"] == 2
+    st = mb.tn.ground_state(model, method="dmrg", bond_dim=32, seed=0, degenerate="mix")
+    assert isinstance(st, MixtureState) and len(st.components) == 2 and st.info["converged"]
+    assert np.allclose(st.weights, 0.5) and st.info["max_overlap"] < 1e-6  # an orthonormal manifold basis
+    assert st.info["ground_manifold_dim"] == 2 and st.info["degenerate_manifold"]
+    assert abs(st.energy - ex.energy) < 1e-8
+    obs = mb.observables
+    assert np.abs(obs.pair_correlations(st) - obs.pair_correlations(ex)).max() < 1e-6
+    part = Partition.halves(model.lattice)
+    assert np.abs(obs.effective_state(st, part).T - obs.effective_state(ex, part).T).max() < 1e-6
+    sites = [0, 1, 5]
+    assert np.abs(obs.reduced_state(st, sites) - obs.reduced_state(ex, sites)).max() < 1e-6
+    groups = [[0, 1], [3, 4, 8]]
+    for r, r_ex in zip(obs.reduced_states(st, groups), obs.reduced_states(ex, groups)):
+        assert np.abs(r - r_ex).max() < 1e-6
+    # the gap above the manifold: an upper estimate of the exact one (here from the cheap bond-16 check)
+    assert ex.info["gap"] - 1e-8 <= st.info["gap"] < ex.info["gap"] + 1e-2
+
+
+def test_majumdar_ghosh_warns_and_flags_its_single_state():
+    model = _mg_ring()
+    with pytest.warns(ConvergenceWarning, match="degenerate ground manifold: 2") as record:
+        st = mb.tn.ground_state(model, method="dmrg", bond_dim=32, seed=0)
+    assert record[0].filename == __file__
+    assert isinstance(st, mb.tn.MPSState) and st.info["degenerate_manifold"] and st.info["ground_manifold_dim"] == 2
+    # converged certifies energy and variance (the state is in the manifold), not the T -> 0 observables:
+    ex = mb.tn.ground_state(model, method="exact")
+    assert st.info["converged"] and abs(st.energy - ex.energy) < 1e-8 and st.info["variance"] < 1e-8
+    diff = np.abs(mb.observables.pair_correlations(st) - mb.observables.pair_correlations(ex)).max()
+    assert diff > 0.1  # one dimer covering: nearest-neighbour correlators off by ~0.5 from the mixture
+
+
+@pytest.mark.parametrize("make", [CASES[0], CASES[5], CASES[6]])
+def test_gapped_ground_state_is_not_called_degenerate(make, recwarn):
+    model = make()
+    st = dmrg_ground_state(model, bond_dim=32, seed=1)
+    ex = mb.tn.ground_state(model, method="exact")
+    assert not any(issubclass(w.category, ConvergenceWarning) for w in recwarn)
+    assert st.info["ground_manifold_dim"] == 1 and st.info["degenerate_manifold"] is False
+    assert st.info["gap"] >= min(ex.info["gap"], mb.tn.dmrg.GAP_PENALTY) - 1e-8  # an upper estimate
+
+
+def test_odd_chain_mixture_is_the_exact_doublet_mixture():
+    model = mb.lattice.heisenberg(mb.lattice.chain(7))
+    st = dmrg_ground_state(model, bond_dim=16, seed=0, degenerate="mix")
+    ex = mb.tn.ground_state(model, method="exact")
+    assert isinstance(st, MixtureState) and len(st.components) == ex.info["degeneracy"] == 2
+    assert np.abs(mb.observables.pair_correlations(st) - mb.observables.pair_correlations(ex)).max() < 1e-6
+
+
+def test_ignore_skips_the_manifold_check(recwarn):
+    st = dmrg_ground_state(_mg_ring(), bond_dim=16, seed=0, degenerate="ignore")
+    assert st.info["degenerate_manifold"] is None and st.info["gap"] is None and st.info["gap_check_sweeps"] == 0
+    assert not any(issubclass(w.category, ConvergenceWarning) for w in recwarn)
+
+
+@pytest.mark.parametrize("kw, match", [({"degenerate": "average"}, "degenerate"), ({"degenerate": None}, "degenerate"),
+                                       ({"degeneracy_tol": 0.0}, "degeneracy_tol")])
+def test_degenerate_option_bad_input(kw, match):
+    with pytest.raises(ValueError, match=match):
+        dmrg_ground_state(mb.lattice.heisenberg(mb.lattice.chain(6)), **kw)
+
+
+def test_mixture_state_validation_and_linearity():
+    lat = mb.lattice.chain(4)
+    a = mb.tn.from_dense(np.eye(16)[0], lat)
+    b = mb.tn.from_dense(np.eye(16)[15], lat)
+    with pytest.raises(ValueError, match="components"):
+        MixtureState(lattice=lat, components=[])
+    with pytest.raises(ValueError, match="weights"):
+        MixtureState(lattice=lat, components=[a, b], weights=[1.0, -0.5])
+    with pytest.raises(ValueError, match="sites"):
+        MixtureState(lattice=lat, components=[a, mb.tn.from_dense(np.eye(8)[0], mb.lattice.chain(3))])
+    mix = MixtureState(lattice=lat, components=[a, b], weights=[3, 1])
+    rho = 0.75 * a.density_matrix() + 0.25 * b.density_matrix()
+    dense = mb.tn.from_dense(rho, lat)
+    assert np.allclose(mb.observables.pair_correlations(mix), mb.observables.pair_correlations(dense))
+    assert np.allclose(mb.observables.reduced_state(mix, [2, 0]), mb.observables.reduced_state(dense, [2, 0]))
+
+
+def test_manifold_larger_than_the_search_is_not_called_converged():
+    # ferromagnetic Heisenberg chain: the S = N/2 multiplet, N + 1 = 7 states, exceeds MAX_MANIFOLD
+    model = mb.lattice.heisenberg(mb.lattice.chain(6), J=-1.0)
+    with pytest.warns(ConvergenceWarning, match="at least"):
+        st = dmrg_ground_state(model, bond_dim=8, seed=0, degenerate="mix")
+    assert not st.info["converged"] and st.info["ground_manifold_complete"] is False
+    assert len(st.components) == mb.tn.dmrg.MAX_MANIFOLD

@@ -16,7 +16,7 @@ import macrobell as mb
 from macrobell.lattice import Partition
 from macrobell.lattice.models import Field, SpinModel
 from macrobell.tn import gates
-from macrobell.tn.purification import purification_thermal_states, purified_energy
+from macrobell.tn.purification import ERROR_TOL, purification_thermal_states, purified_energy
 
 TEMPS = [0.25, 0.5, 1.0, 2.0]
 TOL = 1e-5
@@ -281,3 +281,91 @@ def test_solver_warnings_point_at_the_callers_line():
     with pytest.warns(mb.tn.ConvergenceWarning) as record:
         mb.tn.thermal_states(model, [0.25], method="purification", bond_dim=4, dtau=0.25)
     assert record[0].filename == __file__
+
+
+# -- the converged flag against exact (issue 8) ----------------------------------------------------------------
+def _errors_vs_exact(p, e):
+    """(|ΔE|/N, max |Δ<σσ>| over all pairs, max |ΔT| over the effective states) against the exact state."""
+    de = abs(p.energy - e.energy) / p.n_sites
+    dc = np.abs(mb.observables.pair_correlations(p) - mb.observables.pair_correlations(e)).max()
+    dt = max(np.abs(mb.observables.effective_state(p, part).T - mb.observables.effective_state(e, part).T).max()
+             for part in _partitions(p.lattice))
+    return de, dc, dt
+
+
+FLAG_CASES = [
+    # the issue's ladder (2 x 4, J2 = 0.4, h = 0.3) at bond dimensions that truncate
+    pytest.param(lambda: mb.lattice.heisenberg(mb.lattice.ladder(4), J2=0.4, h=0.3), {"bond_dim": 24},
+                 [4.0, 2.0, 1.0], id="ladder2x4-j2-field-chi24"),
+    pytest.param(lambda: mb.lattice.heisenberg(mb.lattice.chain(8), Delta=0.5, h=0.2), {"bond_dim": 12},
+                 [4.0, 2.0, 1.0, 0.5], id="chain8-xxz-chi12"),
+    pytest.param(lambda: mb.lattice.heisenberg(mb.lattice.chain(6, pbc=True)), {"bond_dim": 14},
+                 [4.0, 1.0, 0.25], id="ring6-chi14"),
+    # Trotter-dominated: order 2, large dtau, no truncation
+    pytest.param(lambda: mb.lattice.tfim(mb.lattice.chain(6, pbc=True), J=1.0, g=0.7),
+                 {"bond_dim": 64, "order": 2, "dtau": 0.1}, [2.0, 1.0, 0.3], id="ring6-tfim-order2"),
+]
+
+
+@pytest.mark.parametrize("make, opts, temps", FLAG_CASES)
+@pytest.mark.filterwarnings("ignore::macrobell.tn.ConvergenceWarning")
+def test_converged_flag_bounds_errors_against_exact(make, opts, temps):
+    model = make()
+    ex = mb.tn.thermal_states(model, temps, method="exact")
+    pur = purification_thermal_states(model, temps, **opts)
+    estimates = []
+    for p, e in zip(pur, ex):
+        errs = _errors_vs_exact(p, e)
+        est = p.info["error_estimate"]
+        assert p.info["converged"] == (est <= ERROR_TOL) and p.info["error_tol"] == ERROR_TOL
+        if p.info["converged"]:
+            assert max(errs) < ERROR_TOL, (p.temperature, errs)
+        # The flag with any error_tol >= est claims errors <= est: check that claim for every tolerance a
+        # user could reasonably ask (<= 1e-2), which covers error_tol = 1e-2, 1e-3, 1e-4, ... at once.
+        if est <= 1e-2:
+            assert max(errs) <= est, (p.temperature, errs, est)
+        estimates.append(est)
+    assert min(estimates) <= 1e-2  # the claim above was checked at least once
+
+
+def test_small_bond_dim_is_not_converged():
+    model = mb.lattice.heisenberg(mb.lattice.ladder(4), J2=0.4, h=0.3)
+    with pytest.warns(mb.tn.ConvergenceWarning, match="error estimate"):
+        p, = purification_thermal_states(model, [1.0], bond_dim=8)
+    e, = mb.tn.thermal_states(model, [1.0], method="exact")
+    assert not p.info["converged"]
+    assert max(_errors_vs_exact(p, e)) > ERROR_TOL  # and indeed the state is far off
+
+
+@pytest.mark.filterwarnings("ignore::macrobell.tn.ConvergenceWarning")
+def test_flag_and_estimate_do_not_depend_on_other_temperatures():
+    # a truncating run (χ = 6 < 4^3) with long-range gates; 1/0.77 is not a multiple of dτ (shortened step)
+    model = mb.lattice.heisenberg(mb.lattice.ladder(3), J2=0.4, h=0.3)
+    alone, = purification_thermal_states(model, [1.0], bond_dim=6, dtau=0.1)
+    many = purification_thermal_states(model, [3.0, 1 / 0.77, 1.0, 0.5], bond_dim=6, dtau=0.1)
+    assert alone.info["discarded_weight"] > 1e-8
+    with_others = many[2]
+    for key in ("discarded_weight", "error_estimate", "truncation_error_estimate", "trotter_error_estimate",
+                "converged", "n_svd", "n_steps", "log_Z"):
+        assert with_others.info[key] == alone.info[key], key
+    assert with_others.energy == alone.energy
+
+
+@pytest.mark.slow
+def test_issue_ladder_at_defaults_is_not_converged():
+    # issue 8: defaults (χ = 64, dτ = 0.05, order 4) at T = 1 have errors ~5e-4 in the correlators
+    model = mb.lattice.heisenberg(mb.lattice.ladder(4), J2=0.4, h=0.3)
+    p, = purification_thermal_states(model, [1.0])
+    e, = mb.tn.thermal_states(model, [1.0], method="exact")
+    errs = _errors_vs_exact(p, e)
+    assert max(errs) <= p.info["error_estimate"]
+    assert p.info["converged"] == (max(errs) < ERROR_TOL and p.info["error_estimate"] <= ERROR_TOL)
+
+
+def test_zero_temperature_degenerate_mixture_copies():
+    model = mb.lattice.heisenberg(mb.lattice.chain(5))  # S = 1/2 doublet ground manifold
+    a, b = mb.tn.thermal_states(model, [0.0, 0.0], method="purification", bond_dim=16,
+                                ground_state_options={"bond_dim": 16, "seed": 0, "degenerate": "mix"})
+    assert a.backend == b.backend == "mixture" and a is not b and a.components[0] is not b.components[0]
+    ex = mb.tn.ground_state(model, method="exact")
+    assert np.abs(mb.observables.pair_correlations(b) - mb.observables.pair_correlations(ex)).max() < 1e-6
