@@ -8,7 +8,7 @@ consumes the iterator and is the only writer of the HDF5 file.
 * :class:`ProcessExecutor` — ``concurrent.futures.ProcessPoolExecutor`` with
   the ``spawn`` start method (no fork of a process that holds HDF5 handles
   or BLAS thread pools); each worker pins BLAS/numba to ``threads`` threads
-  (default 1, DESIGN §6) before its first task.
+  (default 1, docs/architecture.md, 'Threads and processes') before its first task.
 * :class:`DaskExecutor` — a ``distributed.Client`` connected to a running
   scheduler (``--scheduler ADDRESS``); Dask is imported lazily, only here.
   Tasks travel by reference to :func:`macrobell.data.compute.compute_group`,
