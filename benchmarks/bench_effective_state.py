@@ -1,4 +1,4 @@
-"""Benchmark: the one-sweep effective state (DESIGN §4) of a real MPS, K = 2 halves.
+"""Benchmark: the one-sweep effective state (docs/physics.md) of a real MPS, K = 2 halves.
 
 Compares, in one run and single-threaded:
   * macrobell ``correlation_tensor`` (the whole call, canonical form included) and the sweep alone,

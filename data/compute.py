@@ -53,7 +53,7 @@ def _fmt_warning(w) -> str:
 
 
 def state_diagnostics(state, method: str) -> dict:
-    """The ``/points/<id>/state`` attributes of DESIGN §5 from a backend state."""
+    """The ``/points/<id>/state`` attributes (docs/architecture.md, 'HDF5 layout') from a backend state."""
     info = dict(getattr(state, "info", {}) or {})
     T = float(state.temperature)
     trunc = info.get("truncation_error", info.get("truncation", info.get("discarded_weight", np.nan)))

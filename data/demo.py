@@ -2,7 +2,7 @@
 
 Heisenberg rings N = 6, 8, 10, 12 (exact states), T ∈ {0, 0.5, 1, 2},
 partitions ``halves`` and ``sublattices``: a built-in TOML sweep run by
-:func:`~macrobell.data.run_sweep` into an HDF5 file of the DESIGN §5
+:func:`~macrobell.data.run_sweep` into an HDF5 file of the docs/architecture.md
 layout, a summary table printed, and a PNG (chsh_max and werner_V against
 N, one line per T, one panel column per partition) written next to the
 output. Running it again on the same file resumes (and so only reprints).

@@ -9,7 +9,8 @@ HDF5 file.
 * :class:`ProcessExecutor` — a small pool of ``multiprocessing`` processes
   (``spawn`` start method: no fork of a process that holds HDF5 handles or
   BLAS thread pools), one duplex pipe per worker; each worker pins
-  BLAS/numba to ``threads`` threads (default 1, DESIGN §6) before its first
+  BLAS/numba to ``threads`` threads (default 1,
+  docs/architecture.md, 'Threads and processes') before its first
   task.
 * :class:`DaskExecutor` — a ``distributed.Client`` connected to a running
   scheduler (``--scheduler ADDRESS``); Dask is imported lazily, only here.

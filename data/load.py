@@ -10,7 +10,7 @@ Columns, in order:
 * ``partition`` (its name), ``sizes`` (list), ``regions`` (names);
 * state diagnostics: ``energy``, ``converged``, ``max_bond``,
   ``truncation_error``, ``variance``, ``backend``;
-* every criterion of DESIGN §2 (``chsh_max``, ``zb_max``, ``werner_V``, …)
+* every criterion of docs/physics.md (``chsh_max``, ``zb_max``, ``werner_V``, …)
   and ``verdict``;
 * ``point_id``, ``index`` (grid position), ``elapsed_s``, ``warnings``;
 * with ``pairs=True``: ``pairs``, the (N, N, 4, 4) correlator array.

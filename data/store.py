@@ -1,4 +1,4 @@
-"""The HDF5 store of a sweep (DESIGN §5, ``format_version`` 1).
+"""The HDF5 store of a sweep (docs/architecture.md, 'HDF5 layout'; ``format_version`` 1).
 
 Layout::
 

@@ -1,6 +1,6 @@
 """Sweep files: a TOML description of a grid of points, validated before any work.
 
-Format (DESIGN §5)::
+Format (see also docs/architecture.md)::
 
     [lattice]
     kind = "chain"            # LATTICE_KINDS; other keys are the factory's arguments

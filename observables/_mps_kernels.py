@@ -7,7 +7,7 @@ Conventions
   a plain MPS, 2 for a purification whose fused index is ``s = 2 p + a``).
   Operators act on ``p``; the ancilla is traced.
 * A left environment ``L[b, k]`` has the bra bond first, the ket bond second.
-  ``E_O(L) = Σ_{p,p',a} O[p,p'] A[:,p,a,:]^† L A[:,p',a,:]`` (DESIGN §4); with
+  ``E_O(L) = Σ_{p,p',a} O[p,p'] A[:,p,a,:]^† L A[:,p',a,:]`` (docs/physics.md); with
   right-canonical tensors every right environment is the identity, so
   ``<…> = Tr L`` once all operators are to the left.
 * Operator basis ``q = 0..3``: ``{1, σx, σy, σz}`` (complex) or the real basis

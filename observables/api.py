@@ -69,7 +69,7 @@ def correlation_tensor(state: State, regions) -> np.ndarray:
 
 
 def effective_state(state: State, partition: Partition, M: int = 1, context: dict | None = None) -> EffectiveState:
-    """The effective K-qubit state of a partition (seed eq. 4, DESIGN §1).
+    """The effective K-qubit state of a partition (seed eq. 4; docs/physics.md, 'Effective state').
 
     ``ρ_eff = (1/Π N_X) Σ_{l_1∈R_1} … Σ_{l_K∈R_K} ρ_{l_1…l_K}``; its
     correlation tensor is the normalised collective-magnetisation moment

@@ -1,7 +1,7 @@
 """Local-hidden-variable criteria on an effective state.
 
 Every function is pure: it takes the correlation tensor ``T`` and/or the
-density matrix ``rho`` and returns numbers.  The table of DESIGN §2 is built
+density matrix ``rho`` and returns numbers.  The table of docs/physics.md is built
 by :func:`criteria`; :func:`verdict` (the ordered table of :mod:`.verdict`)
 condenses it into the strongest guarantee that holds.  All thresholds come
 from :mod:`.thresholds`.  The Pauli conversions live in :mod:`._pauli`, the
@@ -303,7 +303,7 @@ def grothendieck_local(T: np.ndarray) -> tuple[bool, float]:
     """Correlation-only LHV test ``sv_max(T[1:,1:]) <= 1/K_G(3)`` (0.6875).
 
     Returns ``(local, sv_max)``.  Covers correlation functions ``a^T T b``
-    for all projective settings, not marginal terms (references.md;
+    for all projective settings, not marginal terms (Acín, Gisin, Toner, PRA 73, 062105 (2006), with the SVD of T;
     Designolle et al. 2023 for the constant).
     """
     T = np.asarray(T, dtype=float)
@@ -437,7 +437,7 @@ def criteria(
     bloch_tol: float = 1e-8,
     bell: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The table of DESIGN §2 for an effective state, plus the verdict.
+    """Every criterion of docs/physics.md for an effective state, plus the verdict.
 
     Parameters
     ----------

@@ -4,7 +4,7 @@ Validating wrappers around the numba kernels of :mod:`._kernels`. Nothing
 here builds a Kronecker product of the full space: every Pauli string is a
 bit-flip permutation with phases, so correlators are sums over basis states.
 
-Conventions (DESIGN §1): Pauli ``σ_0 = 1, σ_1 = x, σ_2 = y, σ_3 = z``;
+Conventions (docs/physics.md): Pauli ``σ_0 = 1, σ_1 = x, σ_2 = y, σ_3 = z``;
 ``|0> = |↑>``; site 0 is the most significant bit of a basis index;
 ``C[i, j, a, b] = <σ_a^i σ_b^j>``;
 ``T[a_1…a_K] = <Π_X m^X_{a_X}>`` with ``m^X_a = (1/N_X) Σ_{i∈R_X} σ_a^i``,

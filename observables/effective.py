@@ -1,7 +1,7 @@
 """The effective state of a partition and its physicality check.
 
 ``rho_eff = (1 / prod_X N_X) sum_{l_1 in R_1} ... sum_{l_K in R_K} rho_{l_1...l_K}``
-(seed eq. 4, DESIGN §1) is a K-qubit state whose Pauli correlation tensor
+(seed eq. 4; docs/physics.md, 'Effective state') is a K-qubit state whose Pauli correlation tensor
 ``T[a_1...a_K] = Tr(rho_eff sigma_{a_1} (x) ... (x) sigma_{a_K})`` equals the
 normalised collective-magnetisation moments ``< prod_X m^X_{a_X} >`` with
 ``m^X_a = (1/N_X) sum_{i in R_X} sigma^i_a`` (Pauli matrices, not spin-1/2).
@@ -83,7 +83,7 @@ def _check_physical(T: np.ndarray, context: dict | None, tol: float) -> tuple[np
 
 @dataclass(frozen=True, eq=False)
 class EffectiveState:
-    """Effective state of K regions (DESIGN §1), validated on construction.
+    """Effective state of K regions (seed eq. 4; docs/physics.md), validated on construction.
 
     Parameters
     ----------
@@ -155,7 +155,7 @@ class EffectiveState:
         return self.K * self.M
 
     def criteria(self, **kw: Any) -> dict[str, Any]:
-        """The LHV criteria table of DESIGN §2; see :func:`.criteria.criteria`.
+        """Every LHV criterion of docs/physics.md; see :func:`.criteria.criteria`.
 
         Keyword arguments (``seed``, ``zb_starts``, ``bloch_tol``, ``bell``
         -- results of the Bell engine for the verdict table -- and the
@@ -169,7 +169,7 @@ class EffectiveState:
         """Macroscopic correlation ``E(n_1...n_K)`` of the magnetisations.
 
         ``E = prod_X N_X * sum_{k >= 1} T_{k_1...k_K} n_{1,k_1} ... n_{K,k_K}``
-        = ``< prod_X (n_X . sum_{i in R_X} sigma^i) >`` (DESIGN §1).
+        = ``< prod_X (n_X . sum_{i in R_X} sigma^i) >`` (seed eq. 3).
 
         Parameters
         ----------

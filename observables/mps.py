@@ -7,7 +7,7 @@ purification, d = 4 with ``s = 2 p + a``: operators act on the physical
 right-canonical form once (:meth:`MPSState.arrays`), so every right
 environment is the identity and only left environments are carried.
 
-* :func:`mps_correlation_tensor` — the one-sweep recurrence of DESIGN §4
+* :func:`mps_correlation_tensor` — the one-sweep recurrence of docs/physics.md, 'One-sweep effective state',
   for the collective moments ``T[a_1…a_K] = <Π_X m^X_{a_X}>``: for each
   proper subset S of regions and each choice of non-identity labels on S a
   left environment ``L_S[a_S]`` (4^K − 3^K of them) is swept once through the
@@ -106,7 +106,7 @@ def mps_correlation_tensor(state: MPSState, regions) -> np.ndarray:
 
 
 def correlation_tensor_arrays(A4, regions_mps, real: bool) -> np.ndarray:
-    """The §4 sweep on right-canonical site arrays ``(χl, dp, da, χr)`` (see :func:`._mps_kernels.site_view`).
+    """The sweep on right-canonical site arrays ``(χl, dp, da, χr)`` (see :func:`._mps_kernels.site_view`).
 
     ``regions_mps`` are disjoint lists of MPS *positions*. No validation:
     :func:`mps_correlation_tensor` is the checked entry point; benchmarks

@@ -1,7 +1,7 @@
 """Physics constants used by the LHV criteria, each with its source.
 
 Every number that decides a verdict lives here, once, next to the paper it
-comes from (see ``references.md`` of the project for the full list).  The
+comes from (docs/physics.md lists them all, with the derivations).  The
 criteria module never hard-codes a threshold.
 
 Conventions
@@ -85,7 +85,7 @@ WERNER_CHSH_VIOLATED: float = 1.0 / math.sqrt(2.0)
 WERNER_UNSTEERABLE: float = 0.5
 
 #: I3322 (Collins & Gisin, J. Phys. A 37, 1775 (2004)) is violated by the
-#: Werner state for ``V > 0.8`` [derived in references.md].
+#: Werner state for ``V > 0.8`` [derived in docs/physics.md, 'I3322'].
 WERNER_I3322_VIOLATED: float = 0.8
 
 # --- Grothendieck constant of order 3 --------------------------------------
@@ -99,7 +99,7 @@ KG3_LOWER: float = 1.4367
 #: Correlation-only locality test: if the largest singular value of the 3x3
 #: block ``T_kl`` is ``<= 1/K_G(3)`` the correlations ``a^T T b`` admit an LHV
 #: model for all projective settings (Acín-Gisin-Toner model composed with
-#: the SVD of T) [derived in references.md].  Uses the proven 0.6875 of
+#: the SVD of T) [derived in docs/physics.md, 'Grothendieck test'].  Uses the proven 0.6875 of
 #: Designolle et al., Phys. Rev. Research 5, 043059 (2023).
 GROTHENDIECK_LOCAL: float = WERNER_LOCAL_PROJECTIVE
 
@@ -131,11 +131,11 @@ JEVTIC_BOUND: float = 0.5
 #: (2016), arXiv:1510.06721.
 BOWLES_BOUND: float = 1.0
 
-#: I3322 in the correlator form of references.md: local bound 4.
+#: I3322 in the correlator form of docs/physics.md, 'I3322': local bound 4.
 #: Source: D. Collins, N. Gisin, J. Phys. A 37, 1775 (2004).
 I3322_CLASSICAL: float = 4.0
 
-#: I3322 two-qubit maximum 5 [references.md].
+#: I3322 two-qubit maximum 5 (the singlet; docs/physics.md, 'I3322').
 I3322_QUANTUM_TWO_QUBIT: float = 5.0
 
 # --- Numerical slack (not physics) -----------------------------------------

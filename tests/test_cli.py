@@ -47,7 +47,7 @@ def test_point_prints_criteria_and_verdict(capsys):
     out, _ = capsys.readouterr()
     assert rc == 0
     assert "chsh_max" in out and "werner_V" in out and "verdict [sublattices]:" in out
-    assert "energy = -3.651093409" in out  # references.md, N = 8 ring
+    assert "energy = -3.651093409" in out  # docs/physics.md, 'Reference values', N = 8 ring
 
 
 def test_point_blocks_and_material(capsys):

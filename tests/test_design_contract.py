@@ -1,6 +1,6 @@
-"""DESIGN §5: the Python interface exactly as users' scripts call it.
+"""docs/architecture.md, 'Public interface': the Python interface exactly as users' scripts call it.
 
-The snippet is the design document's, with sizes shrunk (and an exact
+The snippet is that document's, with sizes shrunk (and an exact
 oracle alongside) so the suite stays fast.
 """
 

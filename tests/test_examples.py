@@ -21,4 +21,4 @@ def test_quickstart_script_runs():
     r = subprocess.run([sys.executable, str(EXAMPLES / "quickstart.py")], capture_output=True, text=True,
                        timeout=300)
     assert r.returncode == 0, r.stderr
-    assert "E0 = -5.3873909174" in r.stdout  # 12-site ring, references.md
+    assert "E0 = -5.3873909174" in r.stdout  # 12-site ring, docs/physics.md

@@ -1,4 +1,4 @@
-"""run_sweep: the DESIGN §5 layout, oracle values, crash safety (SIGKILL), resume, executors."""
+"""run_sweep: the docs/architecture.md layout, oracle values, crash safety (SIGKILL), resume, executors."""
 
 import json
 import os
@@ -92,7 +92,7 @@ def test_values_against_exact_oracle(reference):
     assert len(df) == 2 * N_POINTS
     assert df["partition"].tolist()[:2] == ["halves", "sublattices"]
     row = df[(df.L == 6) & (df.Delta == 1.0) & (df["T"] == 0.0)].iloc[0]
-    assert row["energy"] == pytest.approx(-2.8027756377, abs=1e-9)  # references.md, N = 6 ring
+    assert row["energy"] == pytest.approx(-2.8027756377, abs=1e-9)  # docs/physics.md, N = 6 ring
     # Independent path: the exact thermal state at T = 1 and the observables API directly.
     lat = mb.lattice.chain(6, pbc=True)
     st = mb.tn.thermal_states(mb.lattice.heisenberg(lat, Delta=0.5), [1.0], method="exact")[0]

@@ -93,7 +93,7 @@ kind = "sublattices"
     run_sweep(sw, out, workers=1, show_progress=False)
     df = load(out)
     assert df["material"].tolist() == ["CuPzN", "CuPzN"] and df["T_K"].tolist() == [0.0, 10.7]
-    assert df["energy"].iloc[0] == pytest.approx(-2.0)  # N = 4 ring, units of J (references.md)
+    assert df["energy"].iloc[0] == pytest.approx(-2.0)  # N = 4 ring, units of J (docs/physics.md)
     with pytest.raises(SweepError, match=r"\[lattice\] kind.*'chain'"):
         Sweep.from_toml(text.replace("[lattice]", '[lattice]\nkind = "square"'))
     with pytest.raises(SweepError, match=r"\[model\] material.*allowed"):

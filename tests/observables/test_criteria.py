@@ -1,7 +1,7 @@
 """Oracle tests for the LHV criteria and the effective state.
 
 Every expected value is either a closed form from the literature (see
-references.md) or computed here by an independent route (Kronecker-product
+docs/physics.md) or computed here by an independent route (Kronecker-product
 brute force, numerical optimisation, quadrature) — never by calling the
 function under test a second time.
 """
@@ -398,7 +398,7 @@ def test_zb_multipartite(rho, zb_expected, upper_expected):
 def test_w_state_ratio_and_random_planes_never_exceed():
     T = T_from_rho(w_state(3))
     value = zb_max(T, seed=3)
-    assert math.sqrt(value) == pytest.approx(1.52753, abs=1e-5)  # references.md
+    assert math.sqrt(value) == pytest.approx(1.52753, abs=1e-5)  # docs/physics.md, 'Reference values'
     rng = np.random.default_rng(5)
     C = T[1:, 1:, 1:]
     for _ in range(200):
@@ -645,7 +645,7 @@ def test_k3_local_2_setting_needs_a_proof_not_a_search():
     c = criteria(T_from_rho(rho), (2, 2, 2))
     assert c["zb_max"] < 1 < c["zb_upper"]
     assert c["verdict"] == "unknown"
-    # WWZB ratio of the W state is 1.52298 (references.md), linear in the noise.
+    # WWZB ratio of the W state is 1.52298 (docs/physics.md), linear in the noise.
     c = criteria(T_from_rho(rho), (2, 2, 2), bell={"wwzb_ratio": 0.6 * 1.52298})
     assert c["verdict"] == "local-2-setting" and "WWZB" in c["verdict_reason"]
     assert criteria(T_from_rho(rho), (2, 2, 2), bell={"wwzb_ratio": 1.2})["verdict"] == "unknown"

@@ -149,7 +149,7 @@ def check_werner_levels(eff, V, R):
     """Werner levels on numerically Werner effective states come with certificates.
 
     Monogamy (V <= (R+2)/(3R)) then proves projective locality for R >= 2
-    (2/3 <= 0.6875) and POVM locality for R >= 4 (1/2), references.md.
+    (2/3 <= 0.6875) and POVM locality for R >= 4 (1/2), docs/physics.md, 'Monogamy'.
     """
     c = eff.criteria()
     certs = c["werner_certificates"]
@@ -199,7 +199,7 @@ def test_single_bond_singlet_is_full_werner():
 
 
 def test_heisenberg_ring_nearest_neighbours_local_projective_by_certificate():
-    """N = 10 ring: <S0.S1> = -0.4515446354 (references.md), so V = -4<S0.S1>/3 = 0.60206 lies
+    """N = 10 ring: <S0.S1> = -0.4515446354 (docs/physics.md), so V = -4<S0.S1>/3 = 0.60206 lies
     between 1/2 and 0.6875: the verdict is local-projective through the Werner certificate,
     whose t has the closed form 3(V' - V)/(1 + 3V') for an exact Werner state."""
     model = mb.lattice.heisenberg(chain(10, pbc=True))

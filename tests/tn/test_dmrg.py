@@ -103,7 +103,7 @@ def _chain32():
 
 def test_heisenberg_chain32_reference_energy():
     # ~3-5 s on one core (not slow-marked: below the 15 s limit)
-    # references.md / issue 3: E0(32-site open Heisenberg chain, S = σ/2) = −13.997315618
+    # docs/physics.md, 'Reference values' (issue 3): E0(32-site open Heisenberg chain, S = σ/2) = −13.997315618
     st = _chain32()
     assert abs(st.energy - (-13.997315618)) < 1e-8
 

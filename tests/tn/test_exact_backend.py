@@ -1,6 +1,6 @@
 """Exact backend: ground states, degeneracies, thermal states, from_dense, memory guard.
 
-Oracles: the references.md table (Heisenberg rings, 4×4 torus), analytic
+Oracles: the docs/physics.md table (Heisenberg rings, 4×4 torus), analytic
 values (ferromagnetic manifolds), and brute force on small N (dense
 ``eigvalsh``, ``expm``).
 """
@@ -18,7 +18,7 @@ from macrobell.lattice import Field, SpinModel, chain, heisenberg, square
 from macrobell.tn.exact import (ExactTooLargeError, check_exact_memory, estimate_exact_memory,
                                 exact_ground_state, exact_thermal_states)
 
-# references.md, "Test values": periodic Heisenberg rings, S = σ/2
+# docs/physics.md, "Reference values": periodic Heisenberg rings, S = σ/2
 RINGS = {
     4: (-2.0, -0.5, 0.25),
     6: (-2.8027756377, -0.4671292730, 0.2080125736),

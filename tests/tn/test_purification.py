@@ -74,7 +74,7 @@ def test_energies_and_effective_states_match_exact(make):
             Tp = mb.observables.effective_state(p, part).T
             Te = mb.observables.effective_state(e, part).T
             assert np.abs(Tp - Te).max() < TOL, (T, part.names)
-        if model.su2_invariant:  # DESIGN §1 claim 4: Heisenberg thermal states give Werner effective states
+        if model.su2_invariant:  # seed claim 4 (docs/physics.md): Heisenberg thermal states give Werner effective states
             for part in _partitions(model.lattice):
                 assert mb.observables.effective_state(p, part).criteria()["werner_distance"] < 1e-6
 
