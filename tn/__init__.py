@@ -4,7 +4,7 @@
 """
 
 from .api import GROUND_METHODS, THERMAL_METHODS, from_dense, from_quimb, ground_state, thermal_states
-from .state import ConvergenceWarning, DenseState, MPSState, PEPSState, State
+from .state import ConvergenceWarning, DenseState, MixtureState, MPSState, PEPSState, State
 
-__all__ = ["ground_state", "thermal_states", "from_dense", "from_quimb", "State", "DenseState", "MPSState", "PEPSState",
+__all__ = ["ground_state", "thermal_states", "from_dense", "from_quimb", "State", "DenseState", "MPSState", "PEPSState", "MixtureState",
            "GROUND_METHODS", "THERMAL_METHODS", "ConvergenceWarning"]
