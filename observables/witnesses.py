@@ -285,7 +285,7 @@ def _schmied_at(m, z):
     return zeta2 - schmied_bound(C), z, x, C, zeta2
 
 
-def schmied(state, directions: str = "mean_spin", starts: int = 200, seed: int = 0) -> SchmiedResult:
+def schmied(state, directions: str = "mean_spin", starts: int = 200) -> SchmiedResult:
     """The Schmied et al., Science 352, 441 (2016) Bell-correlation witness.
 
     With ``C_z = 2<S_z>/n`` and ``ζ_x² = 4<S_x²>/n`` (S = ½ Σ σ), every LHV
@@ -325,10 +325,15 @@ def schmied(state, directions: str = "mean_spin", starts: int = 200, seed: int =
         polar, azim = np.arccos(1 - 2 * k / starts), np.pi * (1 + 5 ** 0.5) * k
         grid = np.stack([np.sin(polar) * np.cos(azim), np.sin(polar) * np.sin(azim), np.cos(polar)], 1)
         vals = [_schmied_at(m, z)[0] for z in grid]
+        def on_sphere(ang):
+            return _schmied_at(m, np.array([np.sin(ang[0]) * np.cos(ang[1]), np.sin(ang[0]) * np.sin(ang[1]),
+                                            np.cos(ang[0])]))[0]
         for z in [z0] + [grid[i] for i in np.argsort(vals)[:4]]:
-            res = minimize(lambda u: _schmied_at(m, u)[0] if np.linalg.norm(u) > 0 else np.inf, z,
-                           method="Nelder-Mead", options={"xatol": 1e-10, "fatol": 1e-13, "maxiter": 2000})
-            cand = _schmied_at(m, res.x)
+            ang0 = [np.arccos(np.clip(z[2], -1, 1)), np.arctan2(z[1], z[0])]
+            res = minimize(on_sphere, ang0, method="Nelder-Mead",
+                           options={"xatol": 1e-12, "fatol": 1e-15, "maxiter": 4000})
+            t, p = res.x
+            cand = _schmied_at(m, np.array([np.sin(t) * np.cos(p), np.sin(t) * np.sin(p), np.cos(t)]))
             if cand[0] < best[0]:
                 best = cand
     value, z, x, C, zeta2 = best
@@ -341,20 +346,22 @@ def schmied(state, directions: str = "mean_spin", starts: int = 200, seed: int =
 
 
 def microscopic(state, seed: int = 0) -> dict:
-    """The flat, JSON-able block of the microscopic witnesses for criteria tables and sweeps.
+    """The flat block of the microscopic witnesses for criteria tables and sweeps (scalars only).
 
-    Keys: ``n_sites``, ``tura_value``, ``tura_violated``, ``tura_n0``,
-    ``tura_n1``, ``schmied_value``, ``schmied_bound``, ``schmied_contrast``,
-    ``schmied_zeta2``, ``schmied_violated`` (mean-spin directions, the
-    paper's protocol), ``schmied_optimal_value``, ``schmied_optimal_violated``
-    (z over the sphere). The moments are computed once.
+    Keys: ``n_sites``; ``tura_value``, ``tura_violated``, ``tura_cos_settings``
+    (``n0·n1`` of the optimal directions); ``schmied_value``,
+    ``schmied_bound``, ``schmied_contrast``, ``schmied_zeta2``,
+    ``schmied_violated`` (mean-spin directions, the paper's protocol);
+    ``schmied_optimal_value``, ``schmied_optimal_violated`` (z over the
+    sphere). The moments are computed once. Directions: call :func:`tura` /
+    :func:`schmied` on the same state (or on its :class:`CollectiveMoments`).
     """
     m = _moments(state, "witnesses.microscopic")
     t = tura(m, seed=seed)
     s = schmied(m)
-    so = schmied(m, directions="optimal", seed=seed)
+    so = schmied(m, directions="optimal")
     return {"n_sites": m.n, "tura_value": t.value, "tura_violated": t.violated,
-            "tura_n0": list(t.n0), "tura_n1": list(t.n1),
+            "tura_cos_settings": float(np.dot(t.n0, t.n1)),
             "schmied_value": s.value, "schmied_bound": s.bound, "schmied_contrast": s.contrast,
             "schmied_zeta2": s.zeta2, "schmied_violated": s.violated,
             "schmied_optimal_value": so.value, "schmied_optimal_violated": so.violated}

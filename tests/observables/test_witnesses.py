@@ -303,6 +303,18 @@ def test_mps_moments_match_dense_on_dmrg_state():
     np.testing.assert_allclose(m.second, ex.second, atol=1e-5)  # measured: 2.7e-6 on entries up to 71
 
 
+def test_purified_thermal_moments_match_exact():
+    model = mb.lattice.tfim(mb.lattice.chain(6), J=1.0, g=0.7)
+    temps = [0.5, 2.0]
+    for pur, ex in zip(mb.tn.thermal_states(model, temps, method="purification"),
+                       mb.tn.thermal_states(model, temps, method="exact")):
+        assert pur.backend == "mps-purification"
+        m, ref = W.collective_moments(pur), W.collective_moments(ex)
+        # measured: 5e-10 (first), 3e-9 (second): the Trotter/truncation error of the purification
+        np.testing.assert_allclose(m.first, ref.first, atol=1e-7)
+        np.testing.assert_allclose(m.second, ref.second, atol=1e-7)
+
+
 def test_peps_moments_match_dense():
     from macrobell.tn.peps import lattice_coords, peps_state_from_quimb, quimb_tensor
     qtn = quimb_tensor()
@@ -485,7 +497,8 @@ def test_results_are_frozen_and_json():
     assert d["n_sites"] == 6
     assert d["tura_value"] == pytest.approx(t.value) and d["tura_violated"] == t.violated
     assert d["schmied_value"] == pytest.approx(sc.value) and d["schmied_bound"] == pytest.approx(sc.bound)
-    assert {"schmied_violated", "schmied_optimal_value", "schmied_optimal_violated"} <= set(d)
+    assert {"schmied_violated", "schmied_optimal_value", "schmied_optimal_violated", "tura_cos_settings"} <= set(d)
+    assert all(isinstance(v, (int, float, bool)) for v in d.values())  # a flat block of scalars
     # moments can be passed directly
     assert W.tura(W.collective_moments(st)).value == pytest.approx(t.value, abs=1e-12)
 
