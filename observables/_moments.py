@@ -20,7 +20,7 @@ Backends:
   tensors carrying the environments with 0, 1 or 2 Pauli operators already
   placed — ``L``, ``L_a`` and ``L_{ab}`` (first operator on the earlier
   site) — i.e. the K = 1, M = 2 case of the one-sweep recurrence
-  (DESIGN §4): at each site
+  (as in :mod:`.mps`): at each site
 
       L_{ab} ← E_1(L_{ab}) + E_{σ_b}(L_a),  L_b ← E_1(L_b) + E_{σ_b}(L),  L ← E_1(L),
 

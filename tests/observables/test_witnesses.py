@@ -454,8 +454,8 @@ def test_symmetric_bell_state_n8_violates_and_dicke_does_not():
 
 
 def test_symmetric_minimum_small_n():
-    # n ≤ 4: the symmetric-subspace minimum is 0 (no violation). Computed here: the first violation of
-    # the inequality as written is at n = 5 (−0.1515), where the references' note says n ≥ 6.
+    # n ≤ 4: the symmetric-subspace minimum is 0 (no symmetric state violates). Computed here: symmetric
+    # states violate the inequality as written from n = 5 on (−0.1515 at n = 5), not only from n = 6.
     for n in (3, 4):
         assert symmetric_minimum(n)[0] > -1e-10
     val5, _, c5 = symmetric_minimum(5)
