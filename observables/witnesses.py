@@ -275,6 +275,10 @@ def _smallest_orthogonal(G, z):
     return x, float(w[0])
 
 
+def _sphere(theta, phi):
+    return np.array([np.sin(theta) * np.cos(phi), np.sin(theta) * np.sin(phi), np.cos(theta)])
+
+
 def _schmied_at(m, z):
     z = _unit(z)
     C = float(z @ m.first) / m.n
@@ -289,16 +293,19 @@ def schmied(state, directions: str = "mean_spin", starts: int = 200) -> SchmiedR
     """The Schmied et al., Science 352, 441 (2016) Bell-correlation witness.
 
     With ``C_z = 2<S_z>/n`` and ``ζ_x² = 4<S_x²>/n`` (S = ½ Σ σ), every LHV
-    model obeys ``ζ_x² ≥ ½(1 − √(1 − C_z²))``. The paper derives it from the
-    Tura et al. (2014) inequality with the two settings ``n_{0,1} = −cos θ z ±
-    sin θ x`` symmetric about the mean spin: the expression divided by 2n is
-    ``(1 − c²)(ζ_x² − (C_z c − c²)/(1 − c²))`` + terms odd in θ (``∝ <S_x>``),
-    and the maximum over ``c = cos θ`` of the fraction is the bound, reached at
-    ``c* = C_z / (1 + √(1 − C_z²))``. The terms odd in θ cancel between ±θ, so
-    the LHV bound holds for *every* orthonormal pair (x, z) — hence both
-    choices here are valid:
+    model obeys ``ζ_x² ≥ ½(1 − √(1 − C_z²))`` (ζ_x² is the second moment, not
+    the variance; they coincide for x ⟂ the mean spin). It follows from the
+    Tura et al. (2014) inequality (re-derived here): with the settings
+    ``n_{0,1} = −cos θ z ± sin θ x`` the Tura expression divided by 2n is
+    ``(1 − c²)(ζ_x² − (C_z c − c²)/(1 − c²)) ± sin θ <σ_x>_tot / n`` with
+    ``c = cos θ``; the maximum over c of the fraction is the bound, reached at
+    ``c* = C_z / (1 + √(1 − C_z²))``. The term odd in θ cancels in the mean of
+    the ±θ inequalities, so the LHV bound holds for *every* orthonormal pair
+    (x, z), and ``tura(state).value <= 2n(1 − c*²) · schmied(state).value``
+    (Schmied is a relaxation of Tura). Both direction choices here are
+    therefore valid:
 
-    * ``"mean_spin"`` (the paper's protocol): z along the mean spin, x the
+    * ``"mean_spin"`` (the experiment's protocol): z along the mean spin, x the
       direction ⟂ z with the smallest second moment (the squeezed axis; exact,
       the smallest eigenvalue of the second moments in the plane ⟂ z).
     * ``"optimal"``: z over the whole sphere (Fibonacci grid of ``starts``
@@ -325,15 +332,12 @@ def schmied(state, directions: str = "mean_spin", starts: int = 200) -> SchmiedR
         polar, azim = np.arccos(1 - 2 * k / starts), np.pi * (1 + 5 ** 0.5) * k
         grid = np.stack([np.sin(polar) * np.cos(azim), np.sin(polar) * np.sin(azim), np.cos(polar)], 1)
         vals = [_schmied_at(m, z)[0] for z in grid]
-        def on_sphere(ang):
-            return _schmied_at(m, np.array([np.sin(ang[0]) * np.cos(ang[1]), np.sin(ang[0]) * np.sin(ang[1]),
-                                            np.cos(ang[0])]))[0]
         for z in [z0] + [grid[i] for i in np.argsort(vals)[:4]]:
+            # polish in spherical angles: no radial flat direction for Nelder-Mead to wander along
             ang0 = [np.arccos(np.clip(z[2], -1, 1)), np.arctan2(z[1], z[0])]
-            res = minimize(on_sphere, ang0, method="Nelder-Mead",
+            res = minimize(lambda ang: _schmied_at(m, _sphere(*ang))[0], ang0, method="Nelder-Mead",
                            options={"xatol": 1e-12, "fatol": 1e-15, "maxiter": 4000})
-            t, p = res.x
-            cand = _schmied_at(m, np.array([np.sin(t) * np.cos(p), np.sin(t) * np.sin(p), np.cos(t)]))
+            cand = _schmied_at(m, _sphere(*res.x))
             if cand[0] < best[0]:
                 best = cand
     value, z, x, C, zeta2 = best
