@@ -298,6 +298,9 @@ def test_mps_moments_match_dense_on_dmrg_state():
     assert np.abs(m.first).max() > 1.0  # a transverse field: a non-trivial mean spin
     np.testing.assert_allclose(m.first, ref.first, atol=1e-10)
     np.testing.assert_allclose(m.second, ref.second, atol=1e-10)
+    # the witnesses of an MPS are those of its dense vector
+    assert W.tura(st).value == pytest.approx(W.tura(ref).value, abs=1e-9)
+    assert W.schmied(st).value == pytest.approx(W.schmied(ref).value, abs=1e-10)
     # and the DMRG state is the ground state: the exact backend agrees to DMRG accuracy
     ex = W.collective_moments(mb.tn.ground_state(model, method="exact"))
     np.testing.assert_allclose(m.second, ex.second, atol=1e-5)  # measured: 2.7e-6 on entries up to 71
