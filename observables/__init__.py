@@ -4,10 +4,11 @@
 classes of :mod:`macrobell.tn`.
 """
 
-from . import bell, criteria, thresholds
+from . import bell, criteria, thresholds, witnesses
 from .api import correlation_tensor, effective_state, pair_correlations, reduced_state, reduced_states
 from .criteria import criteria as lhv_criteria
 from .effective import EffectiveState, UnphysicalStateError
 
 __all__ = ["effective_state", "pair_correlations", "reduced_state", "reduced_states", "correlation_tensor",
-           "EffectiveState", "UnphysicalStateError", "lhv_criteria", "criteria", "thresholds", "bell"]
+           "EffectiveState", "UnphysicalStateError", "lhv_criteria", "criteria", "thresholds", "bell",
+           "witnesses"]
