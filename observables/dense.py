@@ -8,7 +8,8 @@ Conventions (DESIGN §1): Pauli ``σ_0 = 1, σ_1 = x, σ_2 = y, σ_3 = z``;
 ``|0> = |↑>``; site 0 is the most significant bit of a basis index;
 ``C[i, j, a, b] = <σ_a^i σ_b^j>``;
 ``T[a_1…a_K] = <Π_X m^X_{a_X}>`` with ``m^X_a = (1/N_X) Σ_{i∈R_X} σ_a^i``,
-``m^X_0 = 1``. Reduced states list their sites in the order given, the first
+``m^X_0 = 1``. M-body effective tensors (:func:`dense_mbody_tensor`) group
+their K·M qubits region by region. Reduced states list their sites in the order given, the first
 as the most significant tensor factor.
 """
 

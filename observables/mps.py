@@ -23,6 +23,13 @@ environment is the identity and only left environments are carried.
   is traced once and dropped (``Tr E_1(L) = Tr L`` when right-canonical).
   Cost O(N χ³ d² 4^K), all in GEMMs (see :mod:`._mps_kernels`); real MPS
   use the real basis {1, σx, iσy, σz}.
+* :func:`mps_mbody_tensor` — the M-body effective tensor (K·M qubits, the
+  average over ordered M-tuples of distinct sites per region; seed §III–IV)
+  by the same sweep with environments keyed by one label multiset
+  (|μ| ≤ M, labels x, y, z) per region: ``L_{…μ_X+a…} += E_{σ_a}(L_{…μ_X…})``
+  at a site of region X. Identity slots, the slot order and the multisets
+  reduce to exact counting factors (:mod:`._mbody`); no site tuples, cost
+  O(N χ³ d² C(M+3, 3)^K).
 * :func:`mps_pair_correlations` — all ``C[i, j, a, b]`` in O(N² χ³): one
   left-to-right sweep carrying, for every earlier site i, the four
   environments ``E_{σ_a}(L_i)``; each site j closes all of them with the four
