@@ -2,6 +2,7 @@
 
 import functools
 import itertools
+import warnings
 
 import numpy as np
 import pytest
@@ -255,3 +256,16 @@ def test_tuple_path_limit_is_checked_before_any_work():
     regions = [list(range(22)), list(range(22, 44))]  # (22*21)^2 = 213444 ordered tuples
     with pytest.raises(ValueError, match=r"M=2, K=2 .* 213444 site tuples.*MAX_TUPLES"):
         _tuple_average_rho(st, regions, 2)
+
+
+@pytest.mark.slow
+def test_peps_two_body_tuple_path_equals_brute_force():
+    # PEPS keeps the tuple path: compare with the brute-force average on the PEPS's own dense vector
+    lat = mb.lattice.square(2, 2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # convergence of the simple update is not what is tested here
+        st = mb.tn.ground_state(mb.lattice.heisenberg(lat), method="peps", bond_dim=2)
+    psi = np.asarray(st.peps.to_dense()).ravel()
+    part = mb.lattice.Partition.custom(lat, {"A": [0, 3], "B": [1, 2]})
+    eff = mb.observables.effective_state(st, part, M=2)
+    np.testing.assert_allclose(eff.T, brute_mbody_T(np.outer(psi, psi.conj()), 4, [[0, 3], [1, 2]], 2), atol=1e-8)
