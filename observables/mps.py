@@ -402,46 +402,53 @@ def mbody_tensor_arrays(A4, regions_mps, M: int, real: bool) -> np.ndarray:
     keys = np.zeros(1, dtype=np.int64)
     stack = np.ones((1, 1, 1), dtype=dtype)
     for k in range(int(lastpos.max()) + 1):
-        A = A4[k]
         X = int(region_at[k])
         kept = extensible(keys, k)
-        grow = room[keys, X] if X >= 0 else np.zeros(keys.size, dtype=bool)
-        # keys whose stay-put (identity) copy is dropped: record Tr L now
-        drop = ~kept
-        if drop.any():
-            U[keys[drop]] += np.trace(stack[drop], axis1=-2, axis2=-1)
-        gi = np.flatnonzero(grow)
-        tg = [target(keys[gi], X, a) for a in range(3)] if gi.size else []
+        # an environment nobody extends after k is finished: Tr E_1(L) = Tr L, recorded now
+        if not kept.all():
+            U[keys[~kept]] += np.trace(stack[~kept], axis1=-2, axis2=-1)
+        gi = np.flatnonzero(room[keys, X]) if X >= 0 else np.zeros(0, dtype=np.int64)
+        targets = np.array([target(keys[gi], X, a) for a in range(3)]).reshape(3, gi.size)
         # the three targets of one key share their sizes, hence their fate
-        full = extensible(tg[0], k) if gi.size else np.zeros(0, dtype=bool)
-        f_rows, c_rows = gi[full], gi[~full]
-        new_keys = [keys[kept]] + [t[full] for t in tg]
-        new_keys = np.unique(np.concatenate(new_keys)) if new_keys else keys[:0]
-        slot = np.full(total, -1, dtype=np.int64)
-        slot[new_keys] = np.arange(new_keys.size)
-        chi_r = A.shape[-1]
-        new = np.zeros((new_keys.size, chi_r, chi_r), dtype=dtype)
-        # += throughout: a key can receive its own E_1 and extensions of other keys, in any batch
-        done = np.zeros(keys.size, dtype=bool)  # identity part already written
-        for rows in _batches(f_rows, stack.shape[-1]):
-            E = kern.transfer_paulis(stack[rows], A, real)  # (4, b, χ, χ)
-            sel = kept[rows]
-            new[slot[keys[rows[sel]]]] += E[0, sel]
-            done[rows[sel]] = True
-            pos_in = np.searchsorted(gi, rows)
-            for a in range(3):
-                new[slot[tg[a][pos_in]]] += E[a + 1]
-        if c_rows.size:
-            tr = kern.close_paulis(stack[c_rows], A, basis)  # (c, 4)
-            pos_in = np.searchsorted(gi, c_rows)
-            for a in range(3):
-                np.add.at(U, tg[a][pos_in], tr[:, a + 1])
-        rest = np.flatnonzero(kept & ~done)
-        for rows in _batches(rest, stack.shape[-1]):
-            new[slot[keys[rows]]] += kern.transfer_identity(stack[rows], A)
-        keys, stack = new_keys, new
+        full = extensible(targets[0], k)
+        keys, stack = _mbody_site(stack, keys, A4[k], kept, gi, targets, full, real, basis, U)
     U[keys] += np.trace(stack, axis1=-2, axis2=-1)
     return mb.assemble_tensor(U.reshape(shape), [r.size for r in regs], M, real_basis=real)
+
+
+def _mbody_site(stack, keys, A, kept, gi, targets, full, real, basis, U):
+    """One site of the M-body sweep: returns the new ``(keys, stack)``; finished traces go into ``U``.
+
+    ``gi`` are the rows that take a label here, ``targets[a−1]`` their keys
+    after ``σ_a``; where ``full`` the targets are carried (``E_σ`` matrices),
+    elsewhere only their traces are needed. Rows with ``kept`` also carry
+    their own ``E_1``.
+    """
+    new_keys = np.unique(np.concatenate([keys[kept], targets[:, full].ravel()]))
+    slot = np.full(U.size, -1, dtype=np.int64)
+    slot[new_keys] = np.arange(new_keys.size)
+    chi_r = A.shape[-1]
+    new = np.zeros((new_keys.size, chi_r, chi_r), dtype=stack.dtype)
+    # += throughout: a key can receive its own E_1 and extensions of other keys, in any batch
+    done = np.zeros(keys.size, dtype=bool)  # E_1 already written
+    f_idx = np.flatnonzero(full)
+    for part in _batches(f_idx, stack.shape[-1]):
+        rows = gi[part]
+        E = kern.transfer_paulis(stack[rows], A, real)  # (4, b, χ, χ)
+        sel = kept[rows]
+        new[slot[keys[rows[sel]]]] += E[0, sel]
+        done[rows[sel]] = True
+        for a in range(3):
+            new[slot[targets[a, part]]] += E[a + 1]
+    c_idx = np.flatnonzero(~full)
+    if c_idx.size:
+        tr = kern.close_paulis(stack[gi[c_idx]], A, basis)  # (c, 4)
+        for a in range(3):
+            np.add.at(U, targets[a, c_idx], tr[:, a + 1])
+    rest = np.flatnonzero(kept & ~done)
+    for rows in _batches(rest, stack.shape[-1]):
+        new[slot[keys[rows]]] += kern.transfer_identity(stack[rows], A)
+    return new_keys, new
 
 
 def _batches(rows, chi):
