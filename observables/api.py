@@ -28,7 +28,8 @@ __all__ = ["effective_state", "pair_correlations", "reduced_state", "reduced_sta
 #: Largest number of regions K supported (the tensor T has 4^K entries and the
 #: MPS sweep carries 4^K − 3^K environments).
 MAX_REGIONS = 8
-#: Largest number of site tuples averaged for an M-body effective state (M > 1).
+#: Largest number of site tuples averaged by the tuple path of M-body effective
+#: states (PEPS only; dense and MPS states use the one-pass recurrences, no limit).
 MAX_TUPLES = 200_000
 
 
@@ -82,7 +83,12 @@ def effective_state(state: State, partition: Partition, M: int = 1, context: dic
     M : int
         Body order of the observables. ``M > 1`` gives the K·M-qubit state
         averaged over ordered M-tuples of distinct sites in each region
-        (qubits grouped region by region).
+        (qubits grouped region by region), K·M ≤ 8 and every region with
+        at least M sites. Dense and MPS states compute it in one pass with
+        no site tuples (label-multiset recurrences, see
+        :func:`.dense.dense_mbody_tensor`, :func:`.mps.mps_mbody_tensor`);
+        PEPS states average one reduced state per tuple (at most
+        ``MAX_TUPLES`` tuples).
     context : dict, optional
         Carried into the error if the state fails the physicality check
         (e.g. the sweep point's parameters).
@@ -95,18 +101,39 @@ def effective_state(state: State, partition: Partition, M: int = 1, context: dic
     if M == 1:
         T = correlation_tensor(state, partition.regions)
         return EffectiveState(T=T, sizes=sizes, names=partition.names, M=1, context=context)
-    small = [n for n, s in zip(partition.names, sizes) if s < M]
-    if small:
-        raise ValueError(f"effective_state: M={M} needs at least {M} sites per region; regions {small} are smaller")
-    per_region = [list(itertools.permutations(r.tolist(), M)) for r in partition.regions]
+    from ._mbody import check_body_order
+    M = check_body_order(M, sizes, "effective_state", names=partition.names)
+    if isinstance(state, DenseState):
+        from .dense import dense_mbody_tensor
+        T = dense_mbody_tensor(state, partition.regions, M)
+    elif isinstance(state, MPSState):
+        from .mps import mps_mbody_tensor
+        T = mps_mbody_tensor(state, partition.regions, M)
+    else:
+        # PEPS: no sweep; the tuple average of boundary-contracted reduced states, size-limited
+        from .criteria import T_from_rho
+        T = T_from_rho(_tuple_average_rho(state, partition.regions, M))
+    return EffectiveState(T=T, sizes=sizes, names=partition.names, M=M, context=context)
+
+
+def _tuple_average_rho(state: State, regions, M: int) -> np.ndarray:
+    """Reference M-body state: the mean of one reduced state per site tuple (``MAX_TUPLES`` at most).
+
+    The average over ordered M-tuples of distinct sites per region (qubits
+    grouped region by region), one K·M-site reduced state per tuple — cost
+    ∝ Π P(N_X, M). The PEPS path, and the independent reference that tests
+    and ``benchmarks/bench_mbody.py`` compare the sweeps with.
+    """
+    regions = [np.asarray(r, dtype=int).tolist() for r in regions]
+    sizes = [len(r) for r in regions]
+    per_region = [list(itertools.permutations(r, M)) for r in regions]
     count = int(np.prod([len(p) for p in per_region], dtype=float))
     if count > MAX_TUPLES:
-        raise ValueError(f"effective_state: M={M} on regions of sizes {sizes} averages {count} site tuples; "
-                         f"the limit is {MAX_TUPLES}")
+        raise ValueError(f"effective_state: M={M}, K={len(regions)} on regions of sizes {sizes} averages {count} "
+                         f"site tuples (one reduced state each); the limit of this backend is {MAX_TUPLES} "
+                         f"(MAX_TUPLES); dense and MPS states have no limit")
     groups = [[s for tup in combo for s in tup] for combo in itertools.product(*per_region)]
-    rho = np.mean(reduced_states(state, groups), axis=0)
-    from .criteria import T_from_rho
-    return EffectiveState(T=T_from_rho(rho), sizes=sizes, names=partition.names, M=M, context=context)
+    return np.mean(reduced_states(state, groups), axis=0)
 
 
 def pair_correlations(state: State) -> np.ndarray:

@@ -23,6 +23,13 @@ environment is the identity and only left environments are carried.
   is traced once and dropped (``Tr E_1(L) = Tr L`` when right-canonical).
   Cost O(N χ³ d² 4^K), all in GEMMs (see :mod:`._mps_kernels`); real MPS
   use the real basis {1, σx, iσy, σz}.
+* :func:`mps_mbody_tensor` — the M-body effective tensor (K·M qubits, the
+  average over ordered M-tuples of distinct sites per region; seed §III–IV)
+  by the same sweep with environments keyed by one label multiset
+  (|μ| ≤ M, labels x, y, z) per region: ``L_{…μ_X+a…} += E_{σ_a}(L_{…μ_X…})``
+  at a site of region X. Identity slots, the slot order and the multisets
+  reduce to exact counting factors (:mod:`._mbody`); no site tuples, cost
+  O(N χ³ d² C(M+3, 3)^K).
 * :func:`mps_pair_correlations` — all ``C[i, j, a, b]`` in O(N² χ³): one
   left-to-right sweep carrying, for every earlier site i, the four
   environments ``E_{σ_a}(L_i)``; each site j closes all of them with the four
@@ -36,10 +43,11 @@ import numpy as np
 
 from macrobell.tn import MPSState
 
+from . import _mbody as mb
 from . import _mps_kernels as kern
 from ._checks import region_arrays, site_array
 
-__all__ = ["mps_correlation_tensor", "mps_pair_correlations", "mps_reduced_state", "mps_reduced_states",
+__all__ = ["mps_correlation_tensor", "mps_mbody_tensor", "mps_pair_correlations", "mps_reduced_state", "mps_reduced_states",
            "MPS_MAX_REGIONS",
            "correlation_tensor_arrays",
            "MPS_MAX_REDUCED_BYTES"]
@@ -311,3 +319,139 @@ def _reduced_from_arrays(A4, real: bool, p) -> np.ndarray:
     rho = v.transpose(rows + cols).reshape(2 ** k, 2 ** k).astype(complex)
     tr = np.trace(rho).real
     return rho / tr
+
+
+#: Environments per GEMM batch of the M-body sweep (bounds the (4, batch, χ, χ) intermediates).
+_MBODY_BATCH_BYTES = 64 * 1024 ** 2
+
+
+def mps_mbody_tensor(state: MPSState, regions, M: int) -> np.ndarray:
+    """The M-body effective tensor ``T``, shape (4,)*(K·M), by one MPS sweep.
+
+    ``T`` is the Pauli tensor of the K·M-qubit average of ``ρ`` over ordered
+    M-tuples of distinct sites per region (seed §III–IV), qubits grouped
+    region by region. The sweep carries one environment per choice of a
+    label multiset of at most M Paulis per region (see :mod:`._mbody` for
+    the identity-slot, ordering and multiset reductions): ``C(M+3, 3)^K``
+    environments at most, cost O(N χ³ d² C(M+3, 3)^K), no site tuples.
+
+    Parameters
+    ----------
+    state : MPSState
+        Plain or purified MPS.
+    regions : sequence of sequences of int
+        K disjoint regions of lattice sites, each with at least M sites,
+        ``K·M <= MBODY_MAX_QUBITS``.
+    M : int
+        Body order, ``M >= 1`` (M = 1 gives :func:`mps_correlation_tensor`).
+    """
+    where = "mbody_tensor"
+    n = state.n_sites
+    regs = region_arrays(regions, n, where)
+    sizes = [r.size for r in regs]
+    M = mb.check_body_order(M, sizes, where)
+    A4, real = _prepare(state, where)
+    chi = max(A.shape[0] for A in A4)
+    n_env = len(mb.multisets(M)[0]) ** len(regs)
+    nbytes = n_env * chi ** 2 * (8 if real else 16)
+    if nbytes > MPS_MAX_REDUCED_BYTES:
+        raise ValueError(f"{where}: M={M}, K={len(regs)} at bond dimension {chi} need {nbytes / 2**30:.1f} GiB of "
+                         f"environments ({n_env} of chi^2 each); the limit is "
+                         f"{MPS_MAX_REDUCED_BYTES / 2**30:.0f} GiB (MPS_MAX_REDUCED_BYTES)")
+    pos = state.lattice.mps_position
+    return mbody_tensor_arrays(A4, [pos[r] for r in regs], M, real=real)
+
+
+def mbody_tensor_arrays(A4, regions_mps, M: int, real: bool) -> np.ndarray:
+    """The M-body sweep on right-canonical site arrays (no validation; see :func:`mps_mbody_tensor`).
+
+    Environments are keyed by ``(μ_1…μ_K)`` (flat index over ``(nμ,)*K``).
+    At a site of region X an environment with ``|μ_X| < M`` feeds
+    ``E_{σ_a}(L)`` into ``μ_X + a`` and keeps ``E_1(L)``. As in the M = 1
+    sweep, an environment that no later site can extend is traced and
+    dropped (``Tr E_1(L) = Tr L``, right-canonical), and extensions into such
+    keys need only traces (:func:`._mps_kernels.close_paulis`).
+    """
+    n = len(A4)
+    regs = [np.asarray(r, dtype=int) for r in regions_mps]
+    K = len(regs)
+    region_at = np.full(n, -1)
+    for X, r in enumerate(regs):
+        region_at[r] = X
+    lastpos = np.array([int(r.max()) for r in regs])
+    counts, add = mb.multisets(M)
+    n_mu = len(counts)
+    shape = (n_mu,) * K
+    size_of = counts.sum(axis=1)
+    total = n_mu ** K
+    mus = np.array(np.unravel_index(np.arange(total), shape)).T  # (total, K)
+    room = size_of[mus] < M  # (total, K): region X can still take a label
+    dtype = float if real else complex
+    basis = kern.pauli_basis(real)
+    U = np.zeros(total, dtype=dtype)
+
+    def extensible(keys, k):
+        # a later site of a region that still has room
+        return np.any(room[keys] & (lastpos[None, :] > k), axis=1)
+
+    def target(keys, X, a):
+        m = mus[keys].copy()
+        m[:, X] = add[a, m[:, X]]
+        return np.ravel_multi_index(m.T, shape)
+
+    keys = np.zeros(1, dtype=np.int64)
+    stack = np.ones((1, 1, 1), dtype=dtype)
+    for k in range(int(lastpos.max()) + 1):
+        X = int(region_at[k])
+        kept = extensible(keys, k)
+        # an environment nobody extends after k is finished: Tr E_1(L) = Tr L, recorded now
+        if not kept.all():
+            U[keys[~kept]] += np.trace(stack[~kept], axis1=-2, axis2=-1)
+        gi = np.flatnonzero(room[keys, X]) if X >= 0 else np.zeros(0, dtype=np.int64)
+        targets = np.array([target(keys[gi], X, a) for a in range(3)]).reshape(3, gi.size)
+        # the three targets of one key share their sizes, hence their fate
+        full = extensible(targets[0], k)
+        keys, stack = _mbody_site(stack, keys, A4[k], kept, gi, targets, full, real, basis, U)
+    U[keys] += np.trace(stack, axis1=-2, axis2=-1)
+    return mb.assemble_tensor(U.reshape(shape), [r.size for r in regs], M, real_basis=real)
+
+
+def _mbody_site(stack, keys, A, kept, gi, targets, full, real, basis, U):
+    """One site of the M-body sweep: returns the new ``(keys, stack)``; finished traces go into ``U``.
+
+    ``gi`` are the rows that take a label here, ``targets[a−1]`` their keys
+    after ``σ_a``; where ``full`` the targets are carried (``E_σ`` matrices),
+    elsewhere only their traces are needed. Rows with ``kept`` also carry
+    their own ``E_1``.
+    """
+    new_keys = np.unique(np.concatenate([keys[kept], targets[:, full].ravel()]))
+    slot = np.full(U.size, -1, dtype=np.int64)
+    slot[new_keys] = np.arange(new_keys.size)
+    chi_r = A.shape[-1]
+    new = np.zeros((new_keys.size, chi_r, chi_r), dtype=stack.dtype)
+    # += throughout: a key can receive its own E_1 and extensions of other keys, in any batch
+    done = np.zeros(keys.size, dtype=bool)  # E_1 already written
+    f_idx = np.flatnonzero(full)
+    for part in _batches(f_idx, stack.shape[-1]):
+        rows = gi[part]
+        E = kern.transfer_paulis(stack[rows], A, real)  # (4, b, χ, χ)
+        sel = kept[rows]
+        new[slot[keys[rows[sel]]]] += E[0, sel]
+        done[rows[sel]] = True
+        for a in range(3):
+            new[slot[targets[a, part]]] += E[a + 1]
+    c_idx = np.flatnonzero(~full)
+    if c_idx.size:
+        tr = kern.close_paulis(stack[gi[c_idx]], A, basis)  # (c, 4)
+        for a in range(3):
+            np.add.at(U, targets[a, c_idx], tr[:, a + 1])
+    rest = np.flatnonzero(kept & ~done)
+    for rows in _batches(rest, stack.shape[-1]):
+        new[slot[keys[rows]]] += kern.transfer_identity(stack[rows], A)
+    return new_keys, new
+
+
+def _batches(rows, chi):
+    step = max(1, _MBODY_BATCH_BYTES // (16 * 8 * chi * chi))
+    for s in range(0, rows.size, step):
+        yield rows[s:s + step]
