@@ -5,6 +5,7 @@
     macrobell demo [-o demo.h5]
     macrobell run SWEEP.toml -o OUT.h5 [--workers N] [--scheduler ADDR] [--resume] [--threads N]
     macrobell point --lattice chain --L 12 --pbc --model heisenberg --Delta 1 --T 0 --partition sublattices
+    macrobell point --material CuPzN --L 8 --pbc --T 2 --kelvin --h-tesla 5   # a material needs a --T unit
     macrobell show OUT.h5
     macrobell plot OUT.h5 --x T --y chsh_max --hue L -o fig.png
 
