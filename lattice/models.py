@@ -366,7 +366,7 @@ def _check_keys(where, lat, value, kinds):
     if not isinstance(value, Mapping):
         return
     allowed = [g for k in kinds if k in lat.bonds for g in lat.groups(k)]
-    allowed += [k for k in kinds if k not in allowed] + list(DEFAULT_KEYS)
+    allowed += [k for k in kinds if k in lat.bonds and k not in allowed] + list(DEFAULT_KEYS)
     unknown = [k for k in value if k not in allowed]
     if unknown:
         raise ValueError(f"{where}: unknown bond group(s) {unknown} of lattice {lat.name!r}; allowed: {allowed}")

@@ -329,3 +329,33 @@ kind = "halves"
     # - sqrt(J1^2 - J1 J2 + J2^2) (rung 0: two leg singlets, -3/2; equal couplings: the 4-ring's -2J)
     e0 = [-(1 + J2) / 2 - (1 - J2 + J2**2) ** 0.5 for J2 in (0.0, 2.0)]
     assert df["energy"].tolist() == pytest.approx(e0, abs=1e-9)
+
+
+def test_per_group_anisotropy_table_with_default():
+    from macrobell.data.sweep import _build_lattice, _build_model
+
+    text = """
+[lattice]
+kind = "square"
+Lx = 2
+Ly = 2
+[model]
+kind = "xxz"
+J = 1.0
+Delta = {x = [0.0, 0.5], default = 2.0}
+[state]
+method = "exact"
+temperatures = [0.0]
+[[partitions]]
+kind = "halves"
+"""
+    sw = Sweep.from_toml(text)
+    assert [p.params["model"]["Delta.x"] for p in sw.points] == [0.0, 0.5]
+    p = sw.points[1].params
+    m = _build_model(_build_lattice(p["lattice"]), p["model"])
+    lat = _build_lattice(p["lattice"])
+    zz = {(int(i), int(j)): t.coefficient for t in m.terms if t.ops == "zz" for i, j in t.bonds}
+    # x bonds join x = 0 and x = 1 (site = x * Ly + y): (0, 2), (1, 3); y bonds (0, 1), (2, 3)
+    assert zz == {(0, 2): 0.5, (1, 3): 0.5, (0, 1): 2.0, (2, 3): 2.0} and lat.groups("nn") == ["x", "y"]
+    with pytest.raises(SweepError, match=r"\[model\].*Delta: unknown bond group\(s\) \['z'\].*\['x', 'y', 'diag1'"):
+        Sweep.from_toml(text.replace("x = [0.0, 0.5]", "z = 0.5"))
