@@ -9,9 +9,13 @@ Format (see also docs/architecture.md)::
     [model]
     kind = "heisenberg"       # MODEL_KINDS; the other keys are the factory's arguments
     Delta = [0.5, 1.0]
-    # or a material preset (macrobell.lattice.materials), temperatures then in kelvin:
+    # couplings per bond group (Lattice.bond_groups; a list inside is a sweep axis, stored as
+    # the point parameters "J.leg", "J.rung", i.e. load() columns J.leg, J.rung):
+    # J = {leg = 1.0, rung = [0.25, 0.5, 1.0]}
+    # or a material preset (macrobell.lattice.materials); then temperature_unit is REQUIRED:
     # material = "CuPzN"
-    # temperature_unit = "K"  # T / J_ref is stored as T, the kelvin value as T_K
+    # temperature_unit = "K"  # "K": T / J_ref is stored as T, the kelvin value as T_K; "J": T in units of J_ref
+    # h_tesla = [0.0, 5.0]    # field in tesla -> h = g (mu_B/k_B) B / J_ref[K] (stored as h beside h_tesla)
     [state]
     method = "exact"          # exact | dmrg | purification | peps (ground states only)
     temperatures = [0.0, 0.5] # 0 = ground state; never a computation per temperature
@@ -74,6 +78,10 @@ SECTIONS = ("lattice", "model", "state", "partitions", "observables")
 TOP_LEVEL_KEYS = ("description",)
 OBSERVABLE_KEYS = {"pairs": bool, "M": int}
 TEMPERATURE_UNITS = ("J", "K")
+#: Keys of ``[model]`` with a material preset.
+MATERIAL_KEYS = ("material", "temperature_unit", "h_tesla")
+#: Model arguments that may be a table per bond group (``J = {leg = 1.0, rung = [0.25, 0.5]}``).
+PER_GROUP_KEYS = ("J", "J1", "J2", "Delta", "Jx", "Jy", "Jz")
 
 # Backend options when the backend module cannot be inspected (type, lower bound, strict).
 _STATIC_OPTIONS = {
@@ -319,8 +327,8 @@ class Sweep:
         # [model] first: a material fixes the lattice kind.
         model_raw = dict(raw["model"])
         material = None
-        unit = model_raw.pop("temperature_unit", "J")
-        if unit not in TEMPERATURE_UNITS:
+        unit = model_raw.pop("temperature_unit", None)
+        if unit is not None and unit not in TEMPERATURE_UNITS:
             raise _err("model", "temperature_unit", f"got {unit!r}; allowed: {list(TEMPERATURE_UNITS)}")
         if "material" in model_raw:
             from macrobell.lattice import materials as _mat
@@ -330,10 +338,23 @@ class Sweep:
                 raise _err("model", "material", f"unknown material {name!r}; allowed: {sorted(_mat.MATERIALS)}")
             material = _mat.MATERIALS[name]
             if model_raw:
-                _unknown("model", model_raw, ["material", "temperature_unit"])
+                _unknown("model", model_raw, list(MATERIAL_KEYS))
+            if unit is None:
+                raise _err("model", "temperature_unit",
+                           f"missing: with a material preset ({name!r}) the unit of [state] temperatures must be "
+                           f"stated; allowed: {list(TEMPERATURE_UNITS)} ('K': kelvin, converted with J_ref = "
+                           f"{material.temperature_scale:g} K; 'J': units of the reference coupling)")
             model_axes = {}
             model_cfg = {"material": name, "temperature_unit": unit}
+            if "h_tesla" in model_raw:
+                model_axes["h_tesla"] = _axis("model", "h_tesla", model_raw["h_tesla"], float)
+                if material.g_factor is None:
+                    raise _err("model", "h_tesla", f"material {name!r} has no g-factor to convert tesla; allowed "
+                                                   f"for: {sorted(k for k, m in _mat.MATERIALS.items() if m.g_factor)}")
+                v = model_axes["h_tesla"]
+                model_cfg["h_tesla"] = v if len(v) > 1 else v[0]
         else:
+            unit = "J" if unit is None else unit
             if unit != "J":
                 raise _err("model", "temperature_unit",
                            "temperatures in kelvin need a material preset ([model] material = ...); "
@@ -345,9 +366,18 @@ class Sweep:
                 raise _err("model", "kind", f"unknown model {kind!r}; allowed: {sorted(MODEL_KINDS)}")
             params = _factory_params(MODEL_KINDS[kind])
             _unknown("model", model_raw, ["kind", "temperature_unit", *params])
-            model_axes = {k: _axis("model", k, model_raw[k], params[k][0]) for k in params if k in model_raw}
-            model_cfg = {"kind": kind, "temperature_unit": unit,
-                         **{k: (v if len(v) > 1 else v[0]) for k, v in model_axes.items()}}
+            model_axes, model_cfg = {}, {"kind": kind, "temperature_unit": unit}
+            for k in params:
+                if k not in model_raw:
+                    continue
+                if isinstance(model_raw[k], dict) and k in PER_GROUP_KEYS:
+                    model_cfg[k] = {}
+                    for grp, v in _group_table(k, model_raw[k]).items():
+                        model_axes[f"{k}.{grp}"] = ax = _axis("model", f"{k}.{grp}", v, float)
+                        model_cfg[k][grp] = ax if len(ax) > 1 else ax[0]
+                    continue
+                model_axes[k] = ax = _axis("model", k, model_raw[k], params[k][0])
+                model_cfg[k] = ax if len(ax) > 1 else ax[0]
 
         # [lattice]
         lat_raw = dict(raw["lattice"])
@@ -412,6 +442,8 @@ class Sweep:
             st = {"method": method}
             for (sec, k, _), v in zip(axes, combo):
                 {"lattice": lat, "model": mod, "state": st}[sec][k] = v
+            if material is not None and "h_tesla" in mod:
+                mod["h"] = material.field(mod["h_tesla"])  # h in units of J_ref, beside its tesla value
             _precheck_exact_size(method, temps, lat)
             lattice = _build_lattice(lat)
             model = _build_model(lattice, mod)
@@ -436,6 +468,30 @@ class Sweep:
                   "partitions": [{"name": p["name"], "kind": p["kind"], **p["args"]} for p in partitions],
                   "observables": obs}
         return cls(text, config, points, groups, partitions, obs)
+
+
+def _group_table(key, table) -> dict:
+    """A per-bond-group table of ``[model]``: group names (no '.') to a number or a list of numbers."""
+    if not table:
+        raise _err("model", key, "an empty table; give a value per bond group, e.g. {leg = 1.0, rung = 0.5}")
+    for grp, v in table.items():
+        if not grp or "." in grp or not grp.isprintable():
+            raise _err("model", f"{key}.{grp}", "bond group names are non-empty printable names without '.'")
+        if isinstance(v, dict):
+            raise _err("model", f"{key}.{grp}", "expected a number or a list of numbers, got a table")
+    return dict(table)
+
+
+def _unflatten_groups(spec: Mapping) -> dict:
+    """``{"J.leg": 1, "J.rung": 2}`` (point params, one column each) → ``{"J": {"leg": 1, "rung": 2}}``."""
+    out = {}
+    for k, v in spec.items():
+        if "." in k:
+            key, grp = k.split(".", 1)
+            out.setdefault(key, {})[grp] = v
+        else:
+            out[k] = v
+    return out
 
 
 def _mat_names():
@@ -553,8 +609,8 @@ def _build_model(lattice, spec: Mapping):
     try:
         if "material" in spec:
             from macrobell.lattice import materials as _mat
-            return _mat.MATERIALS[spec["material"]].model(lattice)
-        args = {k: v for k, v in spec.items() if k != "kind"}
+            return _mat.MATERIALS[spec["material"]].model(lattice, h=spec.get("h", 0.0))
+        args = _unflatten_groups({k: v for k, v in spec.items() if k != "kind"})
         return MODEL_KINDS[spec["kind"]](lattice, **args)
     except Exception as exc:  # any refusal of a factory is a sweep error, never a crash
         raise _err("model", None, f"{_fmt(spec)} on lattice {lattice.name!r} {lattice.params}: {exc}") from None

@@ -19,6 +19,20 @@ the convention of a coupling summed over all lattice sites (TeNPy's
 ``CouplingModel.add_coupling``). A periodic size at which a bond vector maps
 a site onto its own image (a self-bond, e.g. the ``i → i+2`` bond of a
 two-site ring) is refused with a ``ValueError``.
+
+Bond groups
+-----------
+Every bond kind is split into named *groups*, one per bond direction, so that
+models can couple each direction differently (TeNPy names its couplings per
+direction the same way): ``ladder``: ``"nn"`` = ``"leg"`` ∪ ``"rung"``,
+``"nnn"`` = ``"diag"``; ``square``: ``"nn"`` = ``"x"`` ∪ ``"y"``, ``"nnn"`` =
+``"diag1"`` (vector (1, 1)) ∪ ``"diag2"`` (vector (1, −1)); ``triangular``:
+``"nn"`` = ``"a1"`` ∪ ``"a2"`` ∪ ``"a3"`` (vectors a1, a2, a1 − a2);
+``honeycomb``: ``"nn"`` = ``"a1"`` ∪ ``"a2"`` ∪ ``"a3"`` (the three bond
+directions); ``cubic``: ``"nn"`` = ``"x"`` ∪ ``"y"`` ∪ ``"z"``. A kind
+without direction groups (chain, kagome, :func:`from_bonds`) has one group
+named like the kind. The groups of a kind partition its bonds exactly
+(multiplicity included); ``Lattice.bonds`` keeps the unions, unchanged.
 """
 
 from __future__ import annotations
@@ -84,6 +98,12 @@ class Lattice:
     bipartite : bool
         Whether the ``"nn"`` graph is bipartite with the given ``sublattice``
         labels (every nn bond joins sublattice 0 to 1).
+    bond_groups : dict[str, dict[str, ndarray of int, shape (E_g, 2)]]
+        The bonds of each kind split by direction (module section "Bond
+        groups"): ``bond_groups["nn"]["rung"]``. Optional in the
+        constructor: a kind without groups gets one group named like the
+        kind. The groups of a kind must be a partition of its bonds
+        (checked, multiplicity included).
     """
 
     name: str
@@ -93,6 +113,7 @@ class Lattice:
     pbc: tuple
     order: np.ndarray
     params: Mapping = field(default_factory=dict)
+    bond_groups: Mapping | None = None
 
     def __post_init__(self):
         pos = _readonly(self.positions, float)
@@ -128,6 +149,7 @@ class Lattice:
         object.__setattr__(self, "order", order)
         object.__setattr__(self, "pbc", tuple(bool(p) for p in self.pbc))
         object.__setattr__(self, "params", dict(self.params))
+        object.__setattr__(self, "bond_groups", _check_groups(n, bonds, self.bond_groups))
 
     @property
     def n_sites(self) -> int:
@@ -163,6 +185,18 @@ class Lattice:
             )
         return self.bonds[kind]
 
+    def groups(self, kind: str = "nn") -> list:
+        """Names of the bond groups of ``kind`` (e.g. ``["leg", "rung"]``), in a fixed order."""
+        self.bond_array(kind)
+        return list(self.bond_groups[kind])
+
+    def bond_group(self, kind: str, group: str) -> np.ndarray:
+        """The ``(E_g, 2)`` bonds of one group; a clear error listing the groups otherwise."""
+        groups = self.groups(kind)
+        if group not in groups:
+            raise ValueError(f"lattice {self.name!r} has no {kind!r} bond group {group!r}; available: {groups}")
+        return self.bond_groups[kind][group]
+
     def max_mps_bond_range(self, kind: str = "nn") -> int:
         """Largest distance in MPS order spanned by a bond of ``kind``."""
         b = self.bonds.get(kind)
@@ -174,6 +208,41 @@ class Lattice:
     def __repr__(self):
         counts = ", ".join(f"{k}={len(v)}" for k, v in self.bonds.items())
         return f"Lattice({self.name!r}, N={self.n_sites}, params={self.params}, bonds: {counts})"
+
+
+def _canonical(b):
+    b = np.sort(np.asarray(b, dtype=int).reshape(-1, 2), axis=1)
+    return b[np.lexsort((b[:, 1], b[:, 0]))] if b.size else b.reshape(0, 2)
+
+
+def _check_groups(n, bonds, groups):
+    """Canonical read-only groups; every kind's groups must partition its bonds (with multiplicity)."""
+    groups = {} if groups is None else {k: dict(v) for k, v in dict(groups).items()}
+    bad = sorted(set(groups) - set(bonds))
+    if bad:
+        raise ValueError(f"Lattice.bond_groups: kinds {bad} are not bond kinds; available: {sorted(bonds)}")
+    out = {}
+    for kind, b in bonds.items():
+        g = groups.get(kind) or {kind: b}
+        canon = {}
+        for name, gb in g.items():
+            if not isinstance(name, str) or not name or "." in name:
+                raise ValueError(f"Lattice.bond_groups[{kind!r}]: group names must be non-empty strings "
+                                 f"without '.', got {name!r}")
+            canon[name] = _readonly(_canonical(gb))
+        union = _canonical(np.concatenate(list(canon.values()))) if canon else np.zeros((0, 2), int)
+        if not np.array_equal(union, b):
+            raise ValueError(f"Lattice.bond_groups[{kind!r}]: the groups {list(canon)} must together hold every "
+                             f"{kind!r} bond exactly once (with its multiplicity)")
+        out[kind] = canon
+    return out
+
+
+def _grouped(where, dims, pbc, n_basis, groups, kind):
+    """``(union, {group: bonds})`` of one kind from ``{group: [vectors]}`` (see :func:`_cell_bonds`)."""
+    parts = {g: _cell_bonds(where, dims, pbc, n_basis, vecs, kind) for g, vecs in groups.items()}
+    union = np.concatenate(list(parts.values())) if parts else np.zeros((0, 2), int)
+    return union.reshape(-1, 2), parts
 
 
 def _check_size(field_name: str, value, minimum: int = 1) -> int:
@@ -252,18 +321,26 @@ def _rect(Lx: int, Ly: int, pbc_x: bool, pbc_y: bool, name: str, params: dict, d
     sites = np.arange(Lx * Ly).reshape(Lx, Ly)
     pos = np.array([(x, y) for x in range(Lx) for y in range(Ly)], dtype=float)
     dims, pbc = (Lx, Ly), (pbc_x, pbc_y)
-    bonds = {"nn": _cell_bonds(name, dims, pbc, 1, [(0, 0, (1, 0)), (0, 0, (0, 1))], "nn")}
-    nnn = [(0, 0, (1, 1)), (0, 0, (1, -1))] if diagonals else []
-    bonds["nnn"] = _cell_bonds(name, dims, pbc, 1, nnn, "nnn")
+    ladder = name == "ladder"
+    nn_groups = ({"leg": [(0, 0, (1, 0))], "rung": [(0, 0, (0, 1))]} if ladder
+                 else {"x": [(0, 0, (1, 0))], "y": [(0, 0, (0, 1))]})
+    d1, d2 = [(0, 0, (1, 1))], [(0, 0, (1, -1))]
+    nnn_groups = {} if not diagonals else ({"diag": d1 + d2} if ladder else {"diag1": d1, "diag2": d2})
+    bonds, groups = {}, {}
+    bonds["nn"], groups["nn"] = _grouped(name, dims, pbc, 1, nn_groups, "nn")
+    bonds["nnn"], groups["nnn"] = _grouped(name, dims, pbc, 1, nnn_groups, "nnn")
     order = np.concatenate([sites[x] if x % 2 == 0 else sites[x][::-1] for x in range(Lx)])
     sub = ((pos[:, 0] + pos[:, 1]) % 2).astype(int)
-    return Lattice(name=name, positions=pos, sublattice=sub, bonds=bonds, pbc=pbc, order=order, params=params)
+    return Lattice(name=name, positions=pos, sublattice=sub, bonds=bonds, pbc=pbc, order=order, params=params,
+                   bond_groups=groups)
 
 
 def ladder(L: int, legs: int = 2, pbc: bool = False) -> Lattice:
     """A ladder of ``L`` rungs and ``legs`` legs; site = x * legs + leg.
 
-    ``"nn"`` holds legs and rungs, ``"nnn"`` the plaquette diagonals; the
+    ``"nn"`` holds legs and rungs (bond groups ``"leg"``: (x, l)–(x+1, l),
+    ``"rung"``: (x, l)–(x, l+1)), ``"nnn"`` the plaquette diagonals (group
+    ``"diag"``); the
     MPS order is rung by rung (snaking across legs), so leg bonds span
     ``legs`` MPS sites. ``pbc`` closes the legs into rings (the rungs stay
     open); with ``L = 2`` every leg and diagonal bond is listed twice
@@ -311,14 +388,18 @@ def _bravais(name, Lx, Ly, pbc_x, pbc_y, a1, a2, basis, neighbours):
     a1, a2, basis = np.asarray(a1, float), np.asarray(a2, float), np.asarray(basis, float)
     pos = [x * a1 + y * a2 + basis[b] for x in range(Lx) for y in range(Ly) for b in range(nb)]
     sub = np.tile(np.arange(nb), Lx * Ly)
-    nn = _cell_bonds(name, (Lx, Ly), (pbc_x, pbc_y), nb, neighbours, "nn")
+    if isinstance(neighbours, Mapping):
+        nn, groups = _grouped(name, (Lx, Ly), (pbc_x, pbc_y), nb, neighbours, "nn")
+    else:
+        nn, groups = _cell_bonds(name, (Lx, Ly), (pbc_x, pbc_y), nb, neighbours, "nn"), None
     order = []
     for x in range(Lx):
         ys = range(Ly) if x % 2 == 0 else range(Ly - 1, -1, -1)
         for y in ys:
             order.extend((x * Ly + y) * nb + b for b in range(nb))
     return Lattice(name=name, positions=np.array(pos), sublattice=sub, bonds={"nn": nn}, pbc=(pbc_x, pbc_y),
-                   order=np.array(order), params={"Lx": Lx, "Ly": Ly, "pbc_x": pbc_x, "pbc_y": pbc_y})
+                   order=np.array(order), params={"Lx": Lx, "Ly": Ly, "pbc_x": pbc_x, "pbc_y": pbc_y},
+                   bond_groups=None if groups is None else {"nn": groups})
 
 
 def _cells(name, Lx, Ly, pbc_x, pbc_y, pbc):
@@ -332,7 +413,8 @@ def triangular(Lx: int, Ly: int | None = None, pbc_x: bool = False, pbc_y: bool 
     """Triangular lattice, ``Lx × Ly`` cells; three-sublattice labels ``(x − y) mod 3``.
 
     Primitive vectors ``a1 = (1, 0)``, ``a2 = (1/2, √3/2)``; ``"nn"`` vectors
-    ``a1``, ``a2``, ``a1 − a2`` from every cell, so a torus has coordination
+    ``a1``, ``a2``, ``a1 − a2`` (bond groups ``"a1"``, ``"a2"``, ``"a3"``)
+    from every cell, so a torus has coordination
     6 with multiplicity (``triangular(2, 3, pbc=True)``: 18 bonds on 6
     sites). Periodicity as in :func:`square`: ``pbc`` sets both directions,
     ``pbc_y`` defaults to ``pbc_x``; ``pbc_x=False, pbc_y=True`` is a
@@ -341,9 +423,9 @@ def triangular(Lx: int, Ly: int | None = None, pbc_x: bool = False, pbc_y: bool 
     """
     Lx, Ly, pbc_x, pbc_y = _cells("triangular", Lx, Ly, pbc_x, pbc_y, pbc)
     lat = _bravais("triangular", Lx, Ly, pbc_x, pbc_y, (1, 0), (0.5, np.sqrt(3) / 2), [(0, 0)],
-                   [(0, 0, (1, 0)), (0, 0, (0, 1)), (0, 0, (1, -1))])
+                   {"a1": [(0, 0, (1, 0))], "a2": [(0, 0, (0, 1))], "a3": [(0, 0, (1, -1))]})
     sub = (np.arange(lat.n_sites) // Ly - np.arange(lat.n_sites) % Ly) % 3
-    return Lattice(lat.name, lat.positions, sub, lat.bonds, lat.pbc, lat.order, lat.params)
+    return Lattice(lat.name, lat.positions, sub, lat.bonds, lat.pbc, lat.order, lat.params, lat.bond_groups)
 
 
 def honeycomb(Lx: int, Ly: int | None = None, pbc_x: bool = False, pbc_y: bool | None = None,
@@ -356,7 +438,7 @@ def honeycomb(Lx: int, Ly: int | None = None, pbc_x: bool = False, pbc_y: bool |
     Lx, Ly, pbc_x, pbc_y = _cells("honeycomb", Lx, Ly, pbc_x, pbc_y, pbc)
     a1, a2 = (np.sqrt(3), 0), (np.sqrt(3) / 2, 1.5)
     return _bravais("honeycomb", Lx, Ly, pbc_x, pbc_y, a1, a2, [(0, 0), (np.sqrt(3) / 2, 0.5)],
-                    [(0, 1, (0, 0)), (1, 0, (1, 0)), (1, 0, (0, 1))])
+                    {"a1": [(0, 1, (0, 0))], "a2": [(1, 0, (1, 0))], "a3": [(1, 0, (0, 1))]})
 
 
 def kagome(Lx: int, Ly: int | None = None, pbc_x: bool = False, pbc_y: bool | None = None,
@@ -385,10 +467,10 @@ def cubic(Lx: int, Ly: int | None = None, Lz: int | None = None, pbc: bool = Fal
     Lz = Lx if Lz is None else _check_size("cubic: Lz", Lz, 2)
     dims = (Lx, Ly, Lz)
     pos = np.array(list(np.ndindex(*dims)), dtype=float)
-    nn = _cell_bonds("cubic", dims, (bool(pbc),) * 3, 1, [(0, 0, tuple(np.eye(3, dtype=int)[d])) for d in range(3)],
-                     "nn")
+    nn, groups = _grouped("cubic", dims, (bool(pbc),) * 3, 1,
+                          {ax: [(0, 0, tuple(np.eye(3, dtype=int)[d]))] for d, ax in enumerate("xyz")}, "nn")
     return Lattice("cubic", pos, pos.sum(1).astype(int) % 2, {"nn": nn}, (bool(pbc),) * 3,
-                   np.arange(pos.shape[0]), {"Lx": Lx, "Ly": Ly, "Lz": Lz, "pbc": bool(pbc)})
+                   np.arange(pos.shape[0]), {"Lx": Lx, "Ly": Ly, "Lz": Lz, "pbc": bool(pbc)}, {"nn": groups})
 
 
 def from_bonds(n_sites: int, bonds, name: str = "graph", positions=None, sublattice=None) -> Lattice:

@@ -5,7 +5,18 @@ the literature reference of every value. :meth:`Material.model` builds the
 :class:`~macrobell.lattice.SpinModel` on a lattice of your size with every
 coupling in units of the preset's reference coupling ``J_ref`` (so energies
 and temperatures of macrobell's backends are in units of ``J_ref``, k_B = 1);
-:meth:`Material.temperature` converts kelvin to those units.
+:meth:`Material.temperature` converts kelvin to those units and
+:meth:`Material.field` converts a magnetic field in tesla to the field ``h``
+of the models.
+
+Fields in tesla
+---------------
+The Zeeman term of a spin in a field ``B`` along z is ``−g μ_B B S^z``; with
+macrobell's ``H = … − h Σ_i S^z_i`` and energies in units of ``J_ref``
+(kelvin), ``h = g μ_B B / (k_B J_ref) = g · (μ_B/k_B) · B / J_ref[K]``, with
+``μ_B/k_B = 0.67171381563 K/T`` (CODATA 2018). ``g`` is the preset's
+g-factor for the field direction stated in its reference (the g tensor of
+Cu²⁺ is anisotropic, g ≈ 2.05–2.3 [recalled]).
 
 Conventions: ``H = Σ_bonds J_b S_i·S_j`` with ``S = σ/2`` and ``J > 0``
 antiferromagnetic, the convention of every reference below (some papers
@@ -34,12 +45,15 @@ from typing import Mapping
 import numpy as np
 
 from .geometry import Lattice
-from .models import SpinModel, Term
+from .models import Field, SpinModel, Term
 
-__all__ = ["Material", "MATERIALS", "get_material", "MEV_IN_K"]
+__all__ = ["Material", "MATERIALS", "get_material", "MEV_IN_K", "MU_B_OVER_K_B"]
 
 #: 1 meV / k_B in kelvin (CODATA: k_B = 8.617333262e-5 eV/K).
 MEV_IN_K = 1.0 / 8.617333262e-2
+#: Bohr magneton over Boltzmann's constant in K/T (CODATA 2018: μ_B = 9.2740100783e-24 J/T,
+#: k_B = 1.380649e-23 J/K exactly).
+MU_B_OVER_K_B = 0.67171381563
 
 
 @dataclass(frozen=True)
@@ -60,6 +74,10 @@ class Material:
     references : dict
         Literature source of every value in ``couplings_K``.
     notes : str
+    g_factor : float or None
+        The g-factor used by :meth:`field` (None: no field in tesla for this preset).
+    g_reference : str
+        Source (or derivation) of ``g_factor``.
     """
 
     name: str
@@ -70,6 +88,8 @@ class Material:
     references: Mapping[str, str]
     notes: str = ""
     _builder: str = field(default="heisenberg", repr=False)
+    g_factor: float | None = None
+    g_reference: str = ""
 
     @property
     def temperature_scale(self) -> float:
@@ -84,28 +104,50 @@ class Material:
         out = T / self.temperature_scale
         return float(out) if out.ndim == 0 else out
 
+    def field(self, B_tesla) -> float:
+        """Convert a field in tesla to ``h`` in units of ``J_ref`` (module section "Fields in tesla").
+
+        ``h = g · (μ_B/k_B) · B / J_ref[K]``, from the Zeeman term
+        ``−g μ_B B S^z`` and the models' ``− h Σ S^z``.
+        """
+        if self.g_factor is None:
+            with_g = sorted(k for k, m in MATERIALS.items() if m.g_factor is not None)
+            raise ValueError(f"material {self.name!r} has no g-factor, so a field in tesla (h_tesla) cannot be "
+                             f"converted; materials with a g-factor: {with_g}")
+        B = np.asarray(B_tesla, dtype=float)
+        if not np.all(np.isfinite(B)):
+            raise ValueError(f"{self.name}: h_tesla must be finite, got {B_tesla!r}")
+        out = self.g_factor * MU_B_OVER_K_B * B / self.temperature_scale
+        return float(out) if out.ndim == 0 else out
+
     def couplings(self) -> dict:
         """Couplings in units of the reference coupling."""
         return {k: v / self.temperature_scale for k, v in self.couplings_K.items()}
 
-    def model(self, lattice: Lattice) -> SpinModel:
-        """The Heisenberg model of this material on ``lattice`` (couplings in units of ``J_ref``)."""
+    def model(self, lattice: Lattice, h: float = 0.0) -> SpinModel:
+        """The Heisenberg model of this material on ``lattice`` (couplings in units of ``J_ref``).
+
+        ``h`` is a uniform field ``− h Σ S^z`` in units of ``J_ref`` (from tesla: :meth:`field`).
+        """
         if lattice.name != self.lattice:
             raise ValueError(f"material {self.name!r} lives on a {self.lattice!r} lattice, got {lattice.name!r}")
         c = self.couplings()
         if self._builder == "ladder":
-            nn = lattice.bond_array("nn")
-            x = lattice.positions[:, 0]
-            rung = nn[np.isclose(x[nn[:, 0]], x[nn[:, 1]])]
-            leg = nn[~np.isclose(x[nn[:, 0]], x[nn[:, 1]])]
+            rung, leg = lattice.bond_group("nn", "rung"), lattice.bond_group("nn", "leg")
             terms = [Term(c["J_rung"], op, rung) for op in ("xx", "yy", "zz")]
             terms += [Term(c["J_leg"], op, leg) for op in ("xx", "yy", "zz")]
         else:
             nn = lattice.bond_array("nn")
             terms = [Term(c["J"], op, nn) for op in ("xx", "yy", "zz")]
+        if isinstance(h, bool) or not isinstance(h, (int, float, np.integer, np.floating)) or not np.isfinite(h):
+            raise ValueError(f"material {self.name!r}: h must be a finite real number, got {h!r}")
         params = {"material": self.name, **{k: float(v) for k, v in c.items()},
                   "J_ref_K": self.temperature_scale}
-        return SpinModel(lattice, tuple(terms), (), self.name, params)
+        fields = ()
+        if h:
+            params["h"] = float(h)
+            fields = (Field(-float(h), "z", np.arange(lattice.n_sites)),)
+        return SpinModel(lattice, tuple(terms), fields, self.name, params)
 
 
 MATERIALS: dict = {
@@ -122,6 +164,12 @@ MATERIALS: dict = {
         },
         notes="One of the best realisations of the S = 1/2 Heisenberg chain; interchain coupling J'/J ~ 1e-2 "
               "is neglected.",
+        g_factor=2.0 * 10.7 / (MU_B_OVER_K_B * 14.6),
+        g_reference="g = 2.18, derived from the two cited values J/k_B = 10.7 K and saturation field B_c = 14.6 T "
+                    "(13C-NMR study, APS March Meeting 2013, G16.13) with the exact saturation field of the "
+                    "Heisenberg chain, g mu_B B_c = 2 J (one-magnon edge); ESR g-values of CuPzN are ~2.05-2.3 "
+                    "depending on the field direction [recalled], so this g holds for that measurement's field "
+                    "direction (not stated in that abstract)",
     ),
     "BPCB": Material(
         name="BPCB",
@@ -139,6 +187,11 @@ MATERIALS: dict = {
         notes="Strong-rung two-leg ladder; a ~5% exchange anisotropy seen by ESR (Cizmar et al. 2010) is "
               "neglected. Rung bonds are the ladder's nearest-neighbour bonds at equal x.",
         _builder="ladder",
+        g_factor=(13.3 + 2 * 3.8) / (MU_B_OVER_K_B * 14.6),
+        g_reference="g = 2.13, derived from J_rung = 13.3 K, J_leg = 3.8 K and H_c2 = 14.6 T of the same paper "
+                    "(B. C. Watson et al., PRL 86, 5168 (2001), arXiv:cond-mat/0011052) with the exact saturation "
+                    "field of the two-leg ladder, g mu_B H_c2 = J_rung + 2 J_leg; the brief's g = 2.17 could not "
+                    "be verified [recalled]",
     ),
     "CFTD": Material(
         name="CFTD",

@@ -8,6 +8,14 @@ Conventions (used everywhere in macrobell)
   pass (usually ``J = 1``), temperatures in the same units with ``k_B = 1``.
 * Heisenberg / XXZ: ``H = Σ_nn J (SxSx + SySy + Δ SzSz)
   + Σ_nnn J2 (SxSx + SySy + Δ SzSz) − h Σ_i Sz_i``.
+* Couplings per bond group: every exchange constant (``J``, ``J2``,
+  ``Delta``, ``Jx``…) is a number (every bond of its kind) or a dict
+  ``{group: value}`` over the lattice's bond groups
+  (:attr:`Lattice.bond_groups`, e.g. ``{"leg": 1.0, "rung": 0.5}``). The
+  key ``"default"`` — or the kind's name, ``"nn"`` / ``"nnn"`` — gives
+  the value of every group not named; without it a missing group is an
+  error listing the missing ones, and an unknown name is an error listing
+  the lattice's groups.
 * Basis: ``|0> = |↑>`` (σz = +1); site 0 is the most significant bit of a
   dense basis index (Kronecker order site 0 ⊗ site 1 ⊗ …).
 
@@ -26,7 +34,7 @@ import scipy.sparse as sp
 from .geometry import Lattice
 
 __all__ = ["Term", "Field", "SpinModel", "heisenberg", "xxz", "xyz", "j1j2", "tfim", "MODEL_KINDS",
-           "PAULI", "SPIN", "MAX_HAMILTONIAN_NORM"]
+           "PAULI", "SPIN", "MAX_HAMILTONIAN_NORM", "TFIM_CONVENTIONS"]
 
 #: Pauli matrices σ_0 = 1, σ_x, σ_y, σ_z (index 0..3).
 PAULI = np.array(
@@ -294,11 +302,112 @@ def _number(name, value):
     return float(value)
 
 
-def _exchange(lat, kind, Jx, Jy, Jz):
-    b = lat.bonds.get(kind, np.zeros((0, 2), int))
-    if len(b) == 0 and any(v != 0 for v in (Jx, Jy, Jz)):
-        raise ValueError(f"lattice {lat.name!r} has no {kind!r} bonds; available: {sorted(lat.bonds)}")
-    return [Term(Jx, "xx", b), Term(Jy, "yy", b), Term(Jz, "zz", b)]
+#: Keys of a per-group coupling dict that set every group not named.
+DEFAULT_KEYS = ("default",)
+
+
+def _coupling(where, value):
+    """A number, or a dict ``{group: number}`` with validated finite values (returned as floats)."""
+    if isinstance(value, Mapping):
+        if not value:
+            raise ValueError(f"{where}: a per-group dict needs at least one entry")
+        out = {}
+        for k, v in value.items():
+            if not isinstance(k, str):
+                raise ValueError(f"{where}: group names must be strings, got {k!r}")
+            out[k] = _number(f"{where}[{k!r}]", v)
+        return out
+    return _number(where, value)
+
+
+def _group_values(where, lat, kind, value) -> list:
+    """``[(bonds, value), …]`` of ``kind``: one entry for a scalar, one per bond group for a dict."""
+    if not isinstance(value, Mapping):
+        return [(lat.bonds.get(kind, np.zeros((0, 2), int)), value)]
+    if kind not in lat.bonds:
+        raise ValueError(f"{where}: lattice {lat.name!r} has no {kind!r} bonds; available: {sorted(lat.bonds)}")
+    groups = lat.groups(kind)
+    fallback = [k for k in (kind, *DEFAULT_KEYS) if k in value and k not in groups]
+    unknown = [k for k in value if k not in groups and k not in (kind, *DEFAULT_KEYS)]
+    if unknown:
+        raise ValueError(f"{where}: unknown bond group(s) {unknown} for {kind!r} bonds of lattice {lat.name!r}; "
+                         f"allowed: {groups} (or {[kind, *DEFAULT_KEYS]} for every group not named)")
+    missing = [g for g in groups if g not in value]
+    if missing and not fallback:
+        raise ValueError(f"{where}: no value for the {kind!r} bond group(s) {missing} of lattice {lat.name!r}; "
+                         f"give them, or a {' / '.join(repr(k) for k in (kind, *DEFAULT_KEYS))} key for every "
+                         f"group not named (groups: {groups})")
+    if len(fallback) > 1:
+        raise ValueError(f"{where}: give one of {fallback} for the groups not named, not both")
+    return [(lat.bond_groups[kind][g], value[g] if g in value else value[fallback[0]]) for g in groups]
+
+
+def _pick(value, group_bonds, lat, kind, where):
+    """Value of a per-group parameter (``Delta``) on one group of bonds, matched by identity of the group."""
+    if not isinstance(value, Mapping):
+        return value
+    groups = lat.groups(kind) if kind in lat.bonds else []
+    for g in groups:
+        if lat.bond_groups[kind][g] is group_bonds:
+            if g in value:
+                return value[g]
+            break
+    for k in (kind, *DEFAULT_KEYS):
+        if k in value:
+            return value[k]
+    if len(groups) == 1 and groups[0] in value:
+        return value[groups[0]]
+    raise ValueError(f"{where}: no value for the {kind!r} bonds of lattice {lat.name!r}; give the groups "
+                     f"{groups} or a {' / '.join(repr(k) for k in (kind, *DEFAULT_KEYS))} key")
+
+
+def _check_keys(where, lat, value, kinds):
+    """Every key of a per-group dict is a group of one of ``kinds``, a kind, or a default key."""
+    if not isinstance(value, Mapping):
+        return
+    allowed = [g for k in kinds if k in lat.bonds for g in lat.groups(k)]
+    allowed += [k for k in kinds if k in lat.bonds and k not in allowed] + list(DEFAULT_KEYS)
+    unknown = [k for k in value if k not in allowed]
+    if unknown:
+        raise ValueError(f"{where}: unknown bond group(s) {unknown} of lattice {lat.name!r}; allowed: {allowed}")
+
+
+def _exchange(lat, kind, Jx, Jy, Jz, where="exchange"):
+    """Terms ``Jx SxSx + Jy SySy + Jz SzSz`` on ``kind`` bonds; each J a number or a per-group dict.
+
+    A per-group dict is resolved by :func:`_group_values`; numbers keep one
+    term per operator on the whole bond array.
+    """
+    if not any(isinstance(v, Mapping) for v in (Jx, Jy, Jz)):
+        b = lat.bonds.get(kind, np.zeros((0, 2), int))
+        if len(b) == 0 and any(v != 0 for v in (Jx, Jy, Jz)):
+            raise ValueError(f"lattice {lat.name!r} has no {kind!r} bonds; available: {sorted(lat.bonds)}")
+        return [Term(Jx, "xx", b), Term(Jy, "yy", b), Term(Jz, "zz", b)]
+    per_op = []
+    for op, v in zip(("xx", "yy", "zz"), (Jx, Jy, Jz)):
+        if not isinstance(v, Mapping):
+            v = {"default": v}
+        per_op.append((op, _group_values(f"{where}: {op}", lat, kind, v)))
+    terms = []
+    for op, pairs in per_op:
+        terms += [Term(c, op, b) for b, c in pairs]
+    return terms
+
+
+def _json_coupling(v):
+    return dict(v) if isinstance(v, Mapping) else v
+
+
+def _xxz_terms(where, lat, kind, J, Delta):
+    """``Σ_g J_g (SxSx + SySy + Δ_g SzSz)`` on the groups of ``kind`` (J, Δ numbers or per-group dicts)."""
+    if not isinstance(J, Mapping) and not isinstance(Delta, Mapping):
+        return _exchange(lat, kind, J, J, J * Delta)
+    Jd = J if isinstance(J, Mapping) else {"default": J}
+    terms = []
+    for b, c in _group_values(f"{where}: J", lat, kind, Jd):
+        d = _pick(Delta, b, lat, kind, f"{where}: Delta")
+        terms += [Term(c, "xx", b), Term(c, "yy", b), Term(c * d, "zz", b)]
+    return terms
 
 
 def heisenberg(lattice: Lattice, J: float = 1.0, Delta: float = 1.0, J2: float = 0.0, h: float = 0.0) -> SpinModel:
@@ -306,44 +415,84 @@ def heisenberg(lattice: Lattice, J: float = 1.0, Delta: float = 1.0, J2: float =
 
     ``H = Σ_nn J (SxSx + SySy + Δ SzSz) + Σ_nnn J2 (SxSx + SySy + Δ SzSz) − h Σ_i Sz_i``
     with ``S = σ/2``; ``J > 0`` is antiferromagnetic.
+
+    ``J`` (nn groups), ``J2`` (nnn groups) and ``Delta`` (groups of both
+    kinds) may each be a dict per bond group, e.g. on a ladder
+    ``J={"leg": 1.0, "rung": 0.5}``, ``Delta={"rung": 0.5, "default": 1.0}``
+    (module conventions: ``"default"`` or the kind name sets the groups not
+    named; a missing group without it is an error). Numbers keep their
+    meaning: every bond of the kind.
     """
-    J, Delta, J2, h = (_number(f"heisenberg: {k}", v) for k, v in (("J", J), ("Delta", Delta), ("J2", J2), ("h", h)))
-    terms = _exchange(lattice, "nn", J, J, J * Delta)
-    if J2:
-        terms += _exchange(lattice, "nnn", J2, J2, J2 * Delta)
+    J, Delta, J2 = (_coupling(f"heisenberg: {k}", v) for k, v in (("J", J), ("Delta", Delta), ("J2", J2)))
+    h = _number("heisenberg: h", h)
+    _check_keys("heisenberg: Delta", lattice, Delta, ("nn", "nnn"))
+    terms = _xxz_terms("heisenberg", lattice, "nn", J, Delta)
+    if isinstance(J2, Mapping) or J2:
+        terms += _xxz_terms("heisenberg: J2", lattice, "nnn", J2, Delta)
     fields = [Field(-h, "z", np.arange(lattice.n_sites))]
     return SpinModel(lattice, tuple(terms), tuple(fields), "heisenberg",
-                     {"J": J, "Delta": Delta, "J2": J2, "h": h})
+                     {"J": _json_coupling(J), "Delta": _json_coupling(Delta), "J2": _json_coupling(J2), "h": h})
 
 
 def xxz(lattice: Lattice, J: float = 1.0, Delta: float = 1.0, h: float = 0.0) -> SpinModel:
     """XXZ chain ``Σ J (SxSx + SySy + Δ SzSz) − h Σ Sz`` (same as :func:`heisenberg`, J2 = 0)."""
     m = heisenberg(lattice, J=J, Delta=Delta, h=h)
-    return SpinModel(m.lattice, m.terms, m.fields, "xxz", {"J": J, "Delta": Delta, "h": h})
+    return SpinModel(m.lattice, m.terms, m.fields, "xxz", {k: m.params[k] for k in ("J", "Delta", "h")})
 
 
 def j1j2(lattice: Lattice, J1: float = 1.0, J2: float = 0.5, Delta: float = 1.0, h: float = 0.0) -> SpinModel:
     """J1–J2 Heisenberg model (nn exchange J1, nnn exchange J2), see :func:`heisenberg`."""
     m = heisenberg(lattice, J=J1, Delta=Delta, J2=J2, h=h)
-    return SpinModel(m.lattice, m.terms, m.fields, "j1j2", {"J1": J1, "J2": J2, "Delta": Delta, "h": h})
+    return SpinModel(m.lattice, m.terms, m.fields, "j1j2",
+                     {"J1": m.params["J"], "J2": m.params["J2"], "Delta": m.params["Delta"], "h": m.params["h"]})
 
 
 def xyz(lattice: Lattice, Jx: float = 1.0, Jy: float = 1.0, Jz: float = 1.0, h: float = 0.0) -> SpinModel:
-    """XYZ model ``Σ_nn (Jx SxSx + Jy SySy + Jz SzSz) − h Σ Sz``."""
-    Jx, Jy, Jz, h = (_number(f"xyz: {k}", v) for k, v in (("Jx", Jx), ("Jy", Jy), ("Jz", Jz), ("h", h)))
-    return SpinModel(lattice, tuple(_exchange(lattice, "nn", Jx, Jy, Jz)),
-                     (Field(-h, "z", np.arange(lattice.n_sites)),), "xyz", {"Jx": Jx, "Jy": Jy, "Jz": Jz, "h": h})
+    """XYZ model ``Σ_nn (Jx SxSx + Jy SySy + Jz SzSz) − h Σ Sz``; each J a number or a per-group dict."""
+    Jx, Jy, Jz = (_coupling(f"xyz: {k}", v) for k, v in (("Jx", Jx), ("Jy", Jy), ("Jz", Jz)))
+    h = _number("xyz: h", h)
+    return SpinModel(lattice, tuple(_exchange(lattice, "nn", Jx, Jy, Jz, "xyz")),
+                     (Field(-h, "z", np.arange(lattice.n_sites)),), "xyz",
+                     {"Jx": _json_coupling(Jx), "Jy": _json_coupling(Jy), "Jz": _json_coupling(Jz), "h": h})
 
 
-def tfim(lattice: Lattice, J: float = 1.0, g: float = 1.0) -> SpinModel:
-    """Transverse-field Ising model ``H = J Σ_nn Sz Sz − g Σ_i Sx_i`` (S = σ/2).
+#: Conventions of :func:`tfim`.
+TFIM_CONVENTIONS = ("spin", "pauli")
 
-    In Pauli units this is ``(J/4) Σ σzσz − (g/2) Σ σx``: the chain is
-    critical at ``g = J/2``.
+
+def tfim(lattice: Lattice, J: float = 1.0, g: float = 1.0, convention: str = "spin") -> SpinModel:
+    """Transverse-field Ising model.
+
+    ``convention="spin"`` (default, macrobell's S = σ/2 convention):
+    ``H = J Σ_nn Sz Sz − g Σ_i Sx_i``, i.e. ``(J/4) Σ σzσz − (g/2) Σ σx`` in
+    Pauli units. The chain is critical at ``g = J/2`` (not at the default
+    ``g = 1`` with ``J = 1``).
+
+    ``convention="pauli"`` (TeNPy's ``TFIChain``/``TFIModel``):
+    ``H = −J Σ_nn σx σx − g Σ_i σz_i`` with Pauli matrices; ``J > 0`` is
+    ferromagnetic and the chain is critical at ``g = J`` (P. Pfeuty, Ann.
+    Phys. 57, 79 (1970): free fermions with ``ε_k = 2 √(J² + g² − 2 J g cos k)``).
+    On a bipartite lattice both conventions have the same spectrum up to
+    ``J → 4J``, ``g → 2g`` (a sublattice rotation maps one onto the other).
+
+    ``J`` may be a dict per nn bond group (see :func:`heisenberg`).
     """
-    J, g = _number("tfim: J", J), _number("tfim: g", g)
-    return SpinModel(lattice, (Term(J, "zz", lattice.bond_array("nn")),),
-                     (Field(-g, "x", np.arange(lattice.n_sites)),), "tfim", {"J": J, "g": g})
+    J, g = _coupling("tfim: J", J), _number("tfim: g", g)
+    if convention not in TFIM_CONVENTIONS:
+        raise ValueError(f"tfim: convention must be one of {list(TFIM_CONVENTIONS)}, got {convention!r}")
+    lattice.bond_array("nn")
+    sites = np.arange(lattice.n_sites)
+    pairs = _group_values("tfim: J", lattice, "nn", J)
+    if convention == "spin":
+        terms = [Term(c, "zz", b) for b, c in pairs]
+        fields = (Field(-g, "x", sites),)
+    else:  # σxσx = 4 SxSx, σz = 2 Sz
+        terms = [Term(-4.0 * c, "xx", b) for b, c in pairs]
+        fields = (Field(-2.0 * g, "z", sites),)
+    params = {"J": _json_coupling(J), "g": g}
+    if convention != "spin":
+        params["convention"] = convention
+    return SpinModel(lattice, tuple(terms), fields, "tfim", params)
 
 
 #: Factories by name, for configuration files and the command line.

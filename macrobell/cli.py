@@ -5,6 +5,7 @@
     macrobell demo [-o demo.h5]
     macrobell run SWEEP.toml -o OUT.h5 [--workers N] [--scheduler ADDR] [--resume] [--threads N]
     macrobell point --lattice chain --L 12 --pbc --model heisenberg --Delta 1 --T 0 --partition sublattices
+    macrobell point --material CuPzN --L 8 --pbc --T 2 --kelvin --h-tesla 5   # a material needs a --T unit
     macrobell show OUT.h5
     macrobell plot OUT.h5 --x T --y chsh_max --hue L -o fig.png
 
@@ -24,6 +25,8 @@ import threading
 __all__ = ["main", "build_parser"]
 
 EXIT_USAGE = 2
+#: Units of ``point --T``.
+TEMPERATURE_UNITS = ("J", "K")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -98,7 +101,14 @@ def build_parser() -> argparse.ArgumentParser:
     for name in ("J", "Delta", "J2", "J1", "h", "g", "Jx", "Jy", "Jz"):
         q.add_argument(f"--{name}", type=float, default=None)
     q.add_argument("--T", type=float, nargs="+", default=[0.0], help="temperature(s), 0 = ground state")
-    q.add_argument("--kelvin", action="store_true", help="--T in kelvin (material presets)")
+    q.add_argument("--T-unit", dest="T_unit", choices=TEMPERATURE_UNITS, default=None,
+                   help="unit of --T: J (units of the coupling, the default without --material) or K (kelvin, "
+                        "with --material only); with --material the unit must be stated: --T-unit K, --kelvin "
+                        "or --T-unit J")
+    q.add_argument("--kelvin", action="store_true", help="--T in kelvin: shorthand for --T-unit K (--material only)")
+    q.add_argument("--h-tesla", dest="h_tesla", type=float, default=None,
+                   help="field in tesla (--material only), converted with the preset's g-factor: "
+                        "h = g (mu_B/k_B) B / J_ref[K]; without a material give --h in units of J")
     q.add_argument("--partition", nargs="+", default=["halves"], help="partition kind(s) (default halves)")
     q.add_argument("--K", type=int, default=None, help="number of regions for blocks / strips")
     q.add_argument("--axis", type=int, default=None, help="axis for strips")
@@ -161,6 +171,26 @@ def _cmd_run(a):
     return 0
 
 
+def _temperature_unit(a):
+    """The unit of ``--T``: stated with a material (``--T-unit K|J`` or ``--kelvin``), J otherwise."""
+    if a.kelvin and a.T_unit == "J":
+        raise ValueError("--kelvin means --T-unit K; it contradicts --T-unit J")
+    unit = "K" if a.kelvin else a.T_unit
+    if a.material is None:
+        if unit == "K":
+            raise ValueError(f"argument {'--kelvin' if a.kelvin else '--T-unit K'}: temperatures in kelvin need a "
+                             "material preset (--material NAME); without one --T is in units of the coupling J")
+        if a.h_tesla is not None:
+            raise ValueError("argument --h-tesla: a field in tesla needs a material preset (--material NAME) for "
+                             "its g-factor and J in kelvin; without one give --h in units of J")
+        return "J"
+    if unit is None:
+        raise ValueError(f"argument --T-unit: with --material {a.material} the unit of --T must be stated: "
+                         "--kelvin (or --T-unit K) for kelvin, --T-unit J for units of the reference coupling; "
+                         f"allowed: {list(TEMPERATURE_UNITS)}")
+    return unit
+
+
 def _point_config(a) -> dict:
     lat = {"kind": a.lattice}
     for name in ("L", "Lx", "Ly", "Lz", "legs"):
@@ -168,10 +198,18 @@ def _point_config(a) -> dict:
             lat[name] = getattr(a, name)
     if a.pbc:
         lat["pbc"] = True
+    unit = _temperature_unit(a)
     if a.material is not None:
         if a.model is not None:
             raise ValueError("give either --model or --material, not both")
-        model = {"material": a.material, "temperature_unit": "K" if a.kelvin else "J"}
+        model = {"material": a.material, "temperature_unit": unit}
+        if a.h_tesla is not None:
+            if a.h is not None:
+                raise ValueError("give either --h (units of J) or --h-tesla (tesla), not both")
+            model["h_tesla"] = a.h_tesla
+        elif a.h is not None:
+            raise ValueError("--h is not a material argument; with --material give the field as --h-tesla B "
+                             "(tesla, converted with the preset's g-factor)")
     else:
         model = {"kind": a.model or "heisenberg"}
         for name in ("J", "Delta", "J2", "J1", "h", "g", "Jx", "Jy", "Jz"):

@@ -133,3 +133,37 @@ def test_console_script_in_a_subprocess(tmp_path):
                        capture_output=True, text=True, timeout=120, env=env)
     assert r.returncode == 2 and r.stderr.strip().startswith("macrobell: error:")
     assert "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("argv, pattern", [
+    pytest.param(["point", "--material", "CuPzN", "--L", "4", "--pbc", "--T", "2"],
+                 "argument --T-unit: with --material CuPzN the unit of --T must be stated", id="material-no-unit"),
+    pytest.param(["point", "--L", "4", "--pbc", "--T", "2", "--kelvin"],
+                 "argument --kelvin: temperatures in kelvin need a material preset", id="kelvin-no-material"),
+    pytest.param(["point", "--L", "4", "--T", "2", "--T-unit", "K"],
+                 "argument --T-unit K: temperatures in kelvin need a material preset", id="T-unit-K-no-material"),
+    pytest.param(["point", "--L", "4", "--T", "1", "--T-unit", "C"], "invalid choice: 'C'", id="T-unit-bad"),
+    pytest.param(["point", "--L", "4", "--T", "1", "--h-tesla", "3"],
+                 "argument --h-tesla: a field in tesla needs a material preset", id="tesla-no-material"),
+    pytest.param(["point", "--material", "CuPzN", "--L", "4", "--T", "1", "--kelvin", "--h", "1"],
+                 "--h is not a material argument", id="h-with-material"),
+    pytest.param(["point", "--material", "CuPzN", "--L", "4", "--T", "1", "--kelvin", "--T-unit", "J"],
+                 "contradicts --T-unit J", id="kelvin-and-J"),
+])
+def test_units_are_never_silent(capsys, argv, pattern):
+    _one_line_error(capsys, main(argv), pattern)
+
+
+def test_point_material_units_and_field_in_tesla(capsys):
+    assert main(["point", "--material", "CuPzN", "--L", "4", "--pbc", "--T", "1", "--T-unit", "J"]) == 0
+    out, _ = capsys.readouterr()
+    assert "T = 1 " in out and "K)" not in out  # units of J, no kelvin value
+    assert main(["point", "--material", "CuPzN", "--L", "4", "--pbc", "--T", "0", "--T-unit", "J",
+                 "--h-tesla", "20"]) == 0
+    out, _ = capsys.readouterr()
+    # h = g (mu_B/k_B) B / J[K] with CODATA 2018 constants; above saturation (h > 2J) the ground state is
+    # fully polarised: E = N/4 - h N/2 on the 4-ring
+    from macrobell.lattice.materials import MATERIALS
+
+    h = MATERIALS["CuPzN"].g_factor * 9.2740100783e-24 / 1.380649e-23 * 20.0 / 10.7
+    assert "h_tesla=20.0" in out and f"energy = {1 - 2 * h:.9f}" in out

@@ -215,3 +215,147 @@ def test_fuzzed_text_raises_only_sweep_error(text):
         Sweep.from_toml(text)
     except SweepError:
         pass
+
+
+# ---------------------------------------------------------------- units and per-group couplings (issue 13)
+
+_MAT = """
+[lattice]
+L = 4
+pbc = true
+[model]
+material = "CuPzN"
+{extra}
+[state]
+method = "exact"
+temperatures = [0.0, 10.7]
+[[partitions]]
+kind = "sublattices"
+"""
+
+
+def test_material_without_temperature_unit_is_an_error_naming_the_key():
+    with pytest.raises(SweepError, match=r"\[model\] temperature_unit: missing.*allowed: \['J', 'K'\]"):
+        Sweep.from_toml(_MAT.format(extra=""))
+    sw_j = Sweep.from_toml(_MAT.format(extra='temperature_unit = "J"'))
+    assert [p.params["T"] for p in sw_j.points] == [0.0, 10.7] and "T_K" not in sw_j.points[1].params
+    sw_k = Sweep.from_toml(_MAT.format(extra='temperature_unit = "K"'))
+    assert [p.params["T"] for p in sw_k.points] == pytest.approx([0.0, 1.0])
+
+
+def test_h_tesla_converted_with_the_g_factor():
+    from macrobell.lattice.materials import MATERIALS
+
+    sw = Sweep.from_toml(_MAT.format(extra='temperature_unit = "K"\nh_tesla = [0.0, 5.0]'))
+    hs = sorted({p.params["model"]["h"] for p in sw.points})
+    # independent constants: CODATA 2018 mu_B = 9.2740100783e-24 J/T, k_B = 1.380649e-23 J/K
+    g = MATERIALS["CuPzN"].g_factor
+    assert hs == pytest.approx([0.0, g * 9.2740100783e-24 / 1.380649e-23 * 5.0 / 10.7], rel=1e-10)
+    assert {p.params["model"]["h_tesla"] for p in sw.points} == {0.0, 5.0}
+    with pytest.raises(SweepError, match=r"\[model\] h_tesla: material 'CFTD' has no g-factor.*\['BPCB', 'CuPzN'\]"):
+        Sweep.from_toml(_MAT.format(extra='temperature_unit = "K"\nh_tesla = 1.0').replace("CuPzN", "CFTD")
+                        .replace("L = 4\npbc = true", "Lx = 2\nLy = 2"))
+    with pytest.raises(SweepError, match=r"\[model\] h_tesla: expected a number"):
+        Sweep.from_toml(_MAT.format(extra='temperature_unit = "K"\nh_tesla = "5 T"'))
+
+
+def test_per_group_coupling_axis_in_a_sweep_file():
+    text = """
+[lattice]
+kind = "ladder"
+L = 2
+[model]
+kind = "heisenberg"
+J = {leg = 1.0, rung = [0.25, 0.5]}
+[state]
+method = "exact"
+temperatures = [0.0]
+[[partitions]]
+kind = "halves"
+"""
+    sw = Sweep.from_toml(text)
+    assert [p.params["model"]["J.rung"] for p in sw.points] == [0.25, 0.5]
+    assert all(p.params["model"]["J.leg"] == 1.0 for p in sw.points)
+    assert sw.config["model"]["J"] == {"leg": 1.0, "rung": [0.25, 0.5]}
+    from macrobell.data.sweep import _build_lattice, _build_model
+
+    m = _build_model(_build_lattice(sw.points[0].params["lattice"]), sw.points[0].params["model"])
+    # 2x2 ladder = a 4-ring with legs (0,2), (1,3) at J = 1 and rungs (0,1), (2,3) at 0.25: E0 by hand (ED here)
+    import numpy as np
+    P = [np.array([[0, 1], [1, 0]]), np.array([[0, -1j], [1j, 0]]), np.diag([1.0, -1.0])]
+
+    def pair(i, j, J):
+        ops = lambda o: [o if k in (i, j) else np.eye(2) for k in range(4)]  # noqa: E731
+        out = 0
+        for o in P:
+            mats = ops(o)
+            kr = mats[0]
+            for x in mats[1:]:
+                kr = np.kron(kr, x)
+            out = out + J / 4 * kr
+        return out
+
+    H = pair(0, 2, 1.0) + pair(1, 3, 1.0) + pair(0, 1, 0.25) + pair(2, 3, 0.25)
+    assert np.allclose(m.to_sparse().toarray(), H.real)
+    with pytest.raises(SweepError, match=r"\[model\].*unknown bond group\(s\) \['rungs'\].*\['leg', 'rung'\]"):
+        Sweep.from_toml(text.replace("rung =", "rungs ="))
+    with pytest.raises(SweepError, match=r"\[model\].*no value for the 'nn' bond group\(s\) \['rung'\]"):
+        Sweep.from_toml(text.replace(", rung = [0.25, 0.5]", ""))
+    with pytest.raises(SweepError, match=r"\[model\] g: expected a number or a list, got a table"):
+        Sweep.from_toml(text.replace('"heisenberg"', '"tfim"').replace("J = {", "g = {"))
+
+
+def test_per_group_axis_gives_load_columns(tmp_path):
+    from macrobell.data import load, run_sweep
+
+    text = """
+[lattice]
+kind = "ladder"
+L = 2
+[model]
+kind = "heisenberg"
+J = {leg = 1.0, rung = [0.0, 2.0]}
+[state]
+method = "exact"
+temperatures = [0.0]
+[[partitions]]
+kind = "halves"
+"""
+    out = tmp_path / "g.h5"
+    run_sweep(Sweep.from_toml(text), out, workers=1, show_progress=False)
+    df = load(out).sort_values("J.rung")
+    assert df["J.rung"].tolist() == [0.0, 2.0] and df["J.leg"].tolist() == [1.0, 1.0]
+    # open 2-rung ladder = a 4-ring with alternating couplings J1 (legs), J2 (rungs): E0 = -(J1 + J2)/2
+    # - sqrt(J1^2 - J1 J2 + J2^2) (rung 0: two leg singlets, -3/2; equal couplings: the 4-ring's -2J)
+    e0 = [-(1 + J2) / 2 - (1 - J2 + J2**2) ** 0.5 for J2 in (0.0, 2.0)]
+    assert df["energy"].tolist() == pytest.approx(e0, abs=1e-9)
+
+
+def test_per_group_anisotropy_table_with_default():
+    from macrobell.data.sweep import _build_lattice, _build_model
+
+    text = """
+[lattice]
+kind = "square"
+Lx = 2
+Ly = 2
+[model]
+kind = "xxz"
+J = 1.0
+Delta = {x = [0.0, 0.5], default = 2.0}
+[state]
+method = "exact"
+temperatures = [0.0]
+[[partitions]]
+kind = "halves"
+"""
+    sw = Sweep.from_toml(text)
+    assert [p.params["model"]["Delta.x"] for p in sw.points] == [0.0, 0.5]
+    p = sw.points[1].params
+    m = _build_model(_build_lattice(p["lattice"]), p["model"])
+    lat = _build_lattice(p["lattice"])
+    zz = {(int(i), int(j)): t.coefficient for t in m.terms if t.ops == "zz" for i, j in t.bonds}
+    # x bonds join x = 0 and x = 1 (site = x * Ly + y): (0, 2), (1, 3); y bonds (0, 1), (2, 3)
+    assert zz == {(0, 2): 0.5, (1, 3): 0.5, (0, 1): 2.0, (2, 3): 2.0} and lat.groups("nn") == ["x", "y"]
+    with pytest.raises(SweepError, match=r"\[model\].*Delta: unknown bond group\(s\) \['z'\].*\['x', 'y', 'diag1'"):
+        Sweep.from_toml(text.replace("x = [0.0, 0.5]", "z = 0.5"))
