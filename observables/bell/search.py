@@ -74,13 +74,17 @@ def principal_settings(T: np.ndarray, S: Sequence[int], rng: np.random.Generator
     return out
 
 
-def _inequality_start(T: np.ndarray, S: Sequence[int], rng: np.random.Generator) -> list[np.ndarray]:
-    """Settings tuned to a random full-correlation inequality: a start that is
-    already strongly correlated, so the LP dual is rarely a trivial
-    (positivity) facet there."""
-    beta = np.zeros(tuple(s + 1 for s in S))
-    beta[(slice(1, None),) * len(S)] = rng.standard_normal(tuple(S))
-    return maximise_settings(T, beta, random_settings(S, rng), max_sweeps=50)[0]
+def _inequality_start(T: np.ndarray, S: Sequence[int], rng: np.random.Generator,
+                      signs: bool) -> list[np.ndarray]:
+    """Settings tuned to a random full-correlation inequality (random +-1 or
+    Gaussian coefficients).  Such a start is already strongly correlated, so
+    the LP dual there is rarely a trivial (positivity) facet, whose seesaw
+    would stall at visibility 1."""
+    shape = tuple(int(s) for s in S)
+    coef = rng.choice([-1.0, 1.0], size=shape) if signs else rng.standard_normal(shape)
+    beta = np.zeros(tuple(s + 1 for s in shape))
+    beta[(slice(1, None),) * len(S)] = coef
+    return maximise_settings(T, beta, random_settings(S, rng), max_sweeps=100)[0]
 
 
 def inequality_value(T: np.ndarray, beta: np.ndarray, settings: Sequence[np.ndarray]) -> float:
@@ -153,7 +157,7 @@ def settings_counts(eff: Any, settings: Any, where: str) -> list[int]:
     if len(S) != K:
         raise ValueError(f"{where}: {len(S)} settings counts for K={K} parties")
     if min(S) < 1:
-        raise ValueError(f"{where}: every party needs >= 1 setting, got {S}")
+        raise ValueError(f"{where}: settings: every party needs >= 1 setting, got {S}")
     if sum(S) > MAX_SETTINGS_TOTAL:
         raise ValueError(f"{where}: {sum(S)} settings in total give 2^{sum(S)} deterministic strategies; "
                          f"at most sum_X S_X = {MAX_SETTINGS_TOTAL} is supported")
@@ -232,9 +236,10 @@ def search(eff: Any, settings: Any = 2, restarts: int = 20, seed: Any = 0,
         Settings per party (``sum <= 20``).
     restarts : int
         Seesaw starts.  Even starts 0, 2, 4, 6: principal axes of the
-        correlations with CHSH-like angles pi/4, pi/8, pi/16, pi/32 (see
+        correlations with CHSH-like angles pi/4, pi/16, pi/64, pi/256 (see
         :func:`principal_settings`); odd starts: settings tuned to a random
-        full-correlation inequality; later even starts: uniformly random.
+        full-correlation inequality (+-1 coefficients for starts 1, 5, 9, ...,
+        Gaussian for 3, 7, ...); later even starts: uniformly random.
     seed : int, numpy Generator or None
         Source of every random start (``np.random.default_rng(seed)``).
     max_rounds : int
@@ -259,9 +264,9 @@ def search(eff: Any, settings: Any = 2, restarts: int = 20, seed: Any = 0,
     best = (np.inf, None, None)
     for r in range(restarts):
         if r % 2 == 0 and r < 8:
-            start = principal_settings(T, S, rng, angle=np.pi / 2 ** (2 + r // 2))
+            start = principal_settings(T, S, rng, angle=np.pi / 4 ** (1 + r // 2))
         elif r % 2:
-            start = _inequality_start(T, S, rng)
+            start = _inequality_start(T, S, rng, signs=(r % 4 == 1))
         else:
             start = random_settings(S, rng)
         res = _seesaw(T, start, max_rounds)
