@@ -13,7 +13,8 @@ import numpy as np
 
 from .behaviour import _check_eff, correlators_from_T
 from .lp import VIOLATION_TOL
-from .search import _check_count, maximise_settings, principal_settings, random_settings
+from .search import (CHSH_COEFFICIENTS, I3322_COEFFICIENTS, _check_count, maximise_settings,
+                     principal_settings, random_settings)
 
 __all__ = ["BellValue", "chsh", "i3322", "CHSH_COEFFICIENTS", "I3322_COEFFICIENTS",
            "CHSH_LOCAL_BOUND", "I3322_LOCAL_BOUND"]
@@ -56,17 +57,7 @@ def _violated(value: float, bound: float) -> bool:
     return bool(value > bound * (1.0 + VIOLATION_TOL))
 
 
-#: CHSH ``<A1B1> + <A1B2> + <A2B1> - <A2B2>`` in extended-correlator form
-#: (index 0 = not measured; :mod:`.behaviour`).
-CHSH_COEFFICIENTS = np.array([[0, 0, 0], [0, 1, 1], [0, 1, -1]], dtype=float)
 CHSH_LOCAL_BOUND = 2.0
-
-#: I3322 in the correlator form of Collins & Gisin, J. Phys. A 37, 1775 (2004):
-#: <A1>+<A2>-<B1>-<B2>+<(A1+A2)(B1+B2)>+<A1B3>+<A3B1>-<A2B3>-<A3B2> <= 4.
-I3322_COEFFICIENTS = np.array([[0, -1, -1, 0],
-                               [1, 1, 1, 1],
-                               [1, 1, 1, -1],
-                               [0, 1, -1, 0]], dtype=float)
 I3322_LOCAL_BOUND = 4.0
 
 

@@ -24,8 +24,20 @@ from .behaviour import _check_eff, correlators_from_T, extended_vectors
 from .lp import (MAX_SETTINGS_TOTAL, VIOLATION_TOL, BellInequality, inequality_from_dual,
                  visibility_from_correlators)
 
-__all__ = ["BellSearch", "search", "maximise_settings", "inequality_value", "random_settings",
+__all__ = ["BellSearch", "search", "CHSH_COEFFICIENTS", "I3322_COEFFICIENTS", "maximise_settings", "inequality_value", "random_settings",
            "principal_settings", "settings_counts"]
+
+#: CHSH ``<A1B1> + <A1B2> + <A2B1> - <A2B2> <= 2`` in extended-correlator form
+#: (index 0 = not measured; :mod:`.behaviour`).
+CHSH_COEFFICIENTS = np.array([[0, 0, 0], [0, 1, 1], [0, 1, -1]], dtype=float)
+#: I3322 in the correlator form of Collins & Gisin, J. Phys. A 37, 1775 (2004):
+#: <A1>+<A2>-<B1>-<B2>+<(A1+A2)(B1+B2)>+<A1B3>+<A3B1>-<A2B3>-<A3B2> <= 4.
+#: With CHSH it is the only facet class of the two-party three-setting local
+#: polytope (Collins & Gisin 2004), hence a structured start of :func:`search`.
+I3322_COEFFICIENTS = np.array([[0, -1, -1, 0],
+                               [1, 1, 1, 1],
+                               [1, 1, 1, -1],
+                               [0, 1, -1, 0]], dtype=float)
 
 _SWEEP_TOL = 1e-13
 _MAX_SWEEPS = 500
@@ -85,6 +97,25 @@ def _inequality_start(T: np.ndarray, S: Sequence[int], rng: np.random.Generator,
     beta = np.zeros(tuple(s + 1 for s in shape))
     beta[(slice(1, None),) * len(S)] = coef
     return maximise_settings(T, beta, random_settings(S, rng), max_sweeps=100)[0]
+
+
+def _facet_start(T: np.ndarray, S: Sequence[int], rng: np.random.Generator) -> list[np.ndarray]:
+    """K = 2: settings tuned to a random relabelling of I3322 (S_X >= 3) or
+    CHSH, embedded on random settings (permuted settings, flipped outcomes,
+    swapped parties)."""
+    base = I3322_COEFFICIENTS if min(S) >= 3 else CHSH_COEFFICIENTS
+    m = base.shape[0] - 1
+    beta = base.copy()
+    if rng.random() < 0.5:
+        beta = beta.T.copy()
+    for axis in range(2):
+        flip = np.concatenate([[1.0], rng.choice([-1.0, 1.0], size=m)])
+        beta = beta * (flip[:, None] if axis == 0 else flip[None, :])
+    full = np.zeros((S[0] + 1, S[1] + 1))
+    rows = np.concatenate([[0], 1 + rng.choice(S[0], size=m, replace=False)])
+    cols = np.concatenate([[0], 1 + rng.choice(S[1], size=m, replace=False)])
+    full[np.ix_(rows, cols)] = beta
+    return maximise_settings(T, full, random_settings(S, rng), max_sweeps=200)[0]
 
 
 def inequality_value(T: np.ndarray, beta: np.ndarray, settings: Sequence[np.ndarray]) -> float:
@@ -237,9 +268,11 @@ def search(eff: Any, settings: Any = 2, restarts: int = 20, seed: Any = 0,
     restarts : int
         Seesaw starts.  Even starts 0, 2, 4, 6: principal axes of the
         correlations with CHSH-like angles pi/4, pi/16, pi/64, pi/256 (see
-        :func:`principal_settings`); odd starts: settings tuned to a random
-        full-correlation inequality (+-1 coefficients for starts 1, 5, 9, ...,
-        Gaussian for 3, 7, ...); later even starts: uniformly random.
+        :func:`principal_settings`); starts 1, 5, 9, ...: settings tuned to
+        a random +-1 full-correlation inequality; starts 3, 7, ...: for K = 2,
+        settings tuned to a random relabelling of I3322 (CHSH if a party has
+        two settings), else to a Gaussian full-correlation inequality; later
+        even starts: uniformly random.
     seed : int, numpy Generator or None
         Source of every random start (``np.random.default_rng(seed)``).
     max_rounds : int
@@ -265,6 +298,8 @@ def search(eff: Any, settings: Any = 2, restarts: int = 20, seed: Any = 0,
     for r in range(restarts):
         if r % 2 == 0 and r < 8:
             start = principal_settings(T, S, rng, angle=np.pi / 4 ** (1 + r // 2))
+        elif r % 4 == 3 and len(S) == 2 and min(S) >= 2:
+            start = _facet_start(T, S, rng)
         elif r % 2:
             start = _inequality_start(T, S, rng, signs=(r % 4 == 1))
         else:
