@@ -158,7 +158,8 @@ class BellInequality:
 
     @property
     def violated(self) -> bool:
-        return self.quantum_value > self.local_bound * (1 + VIOLATION_TOL) + VIOLATION_TOL
+        """``quantum_value`` exceeds ``local_bound`` beyond the LP tolerance."""
+        return bool(self.quantum_value > self.local_bound * (1 + VIOLATION_TOL) + VIOLATION_TOL)
 
     @property
     def ratio(self) -> float:
@@ -229,7 +230,10 @@ class LocalTest:
 
     @property
     def violated(self) -> bool:
-        return bool(self.visibility < 1.0 - VIOLATION_TOL)
+        """``visibility < 1 - VIOLATION_TOL`` and the dual inequality, whose local
+        bound is exact, is violated at these settings (a checkable certificate)."""
+        return bool(self.visibility < 1.0 - VIOLATION_TOL and self.inequality is not None
+                    and self.inequality.violated)
 
     def to_dict(self) -> dict:
         return {"visibility": float(self.visibility), "violated": self.violated,

@@ -210,7 +210,8 @@ class BellSearch:
     visibility : float
         Smallest white-noise visibility found (``< 1``: violation).
     violated : bool
-        ``visibility < 1 - VIOLATION_TOL``.
+        ``visibility < 1 - VIOLATION_TOL`` and ``value`` exceeds the exact
+        (brute-force) ``local_bound``.
     inequality : BellInequality
         The LP-dual inequality at the best settings (``max |coefficient| = 1``).
     settings : tuple of ndarray, shape (S_X, 3)
@@ -313,5 +314,6 @@ def search(eff: Any, settings: Any = 2, restarts: int = 20, seed: Any = 0,
         st = random_settings(S, rng)
         return BellSearch(float("inf"), False, None, tuple(st), 0.0, 0.0, restarts)
     ineq = inequality_from_dual(beta, correlators_from_T(T, st))
-    return BellSearch(float(eta), bool(eta < 1.0 - VIOLATION_TOL), ineq, tuple(st),
+    # Flag a violation only with its certificate: the exact local bound is exceeded.
+    return BellSearch(float(eta), bool(eta < 1.0 - VIOLATION_TOL and ineq.violated), ineq, tuple(st),
                       ineq.quantum_value, ineq.local_bound, restarts)
