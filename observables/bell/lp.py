@@ -47,7 +47,10 @@ _FULL_LP_MAX = 2**10
 #: solves these small LPs to ~1e-9, so 1e-7 leaves a safety factor of 100.
 VIOLATION_TOL = 1e-7
 _PRICE_TOL = 1e-9
-_HIGHS = {"primal_feasibility_tolerance": 1e-10, "dual_feasibility_tolerance": 1e-10}
+_HIGHS = {"primal_feasibility_tolerance": 1e-10, "dual_feasibility_tolerance": 1e-10, "presolve": False}
+#: Dual simplex without presolve: about 2x faster than the default on these
+#: dense, degenerate masters (measured on 2^15 and 2^20-strategy problems).
+_METHOD = "highs-ds"
 _MAX_ROUNDS = 2000
 _COLUMNS_PER_ROUND = 64
 
@@ -262,7 +265,7 @@ def _solve_master(cols: np.ndarray, c: np.ndarray) -> tuple[float, np.ndarray, n
     b[-1] = 1.0
     obj = np.zeros(n + 1)
     obj[n] = -1.0
-    res = linprog(obj, A_eq=A, b_eq=b, bounds=(0, None), method="highs", options=_HIGHS)
+    res = linprog(obj, A_eq=A, b_eq=b, bounds=(0, None), method=_METHOD, options=_HIGHS)
     if res.status != 0:
         raise RuntimeError(f"local_visibility: HiGHS failed ({res.status}: {res.message})")
     return float(res.x[n]), res.x[:n], np.asarray(res.eqlin.marginals)
