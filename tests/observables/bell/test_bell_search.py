@@ -1,6 +1,7 @@
 """Settings search, CHSH and I3322, against Horodecki, analytic values and brute force."""
 
 import itertools
+import json
 import math
 
 import numpy as np
@@ -172,3 +173,12 @@ def test_named_inequalities_refuse_other_party_counts():
         bell.i3322(eff3)
     with pytest.raises(ValueError, match="restarts"):
         bell.i3322(eff_of(werner_state(0.5)), restarts=-1)
+
+
+def test_results_serialise_to_json():
+    eff = eff_of(werner_state(0.9))
+    for res in [bell.search(eff, settings=2, restarts=2, seed=0), bell.chsh(eff),
+                bell.i3322(eff, restarts=2, seed=0),
+                bell.local_visibility(eff, [np.eye(3)[:2], np.eye(3)[1:]])]:
+        d = json.loads(json.dumps(res.to_dict()))
+        assert isinstance(d, dict) and "settings" in d
