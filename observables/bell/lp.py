@@ -11,7 +11,7 @@ gives the visibility ``eta*`` of the behaviour ``p`` against the white noise
 ``p_white`` (the behaviour of the maximally mixed state, every outcome 1/2);
 ``eta* < 1`` means ``p`` violates a Bell inequality, and the LP dual gives one
 (Fine, PRL 48, 291 (1982); the LP formulation and its dual as a separating
-inequality: e.g. Brunner et al., Rev. Mod. Phys. 86, 419 (2014), Sec. II.B;
+inequality: e.g. Brunner et al., Rev. Mod. Phys. 86, 419 (2014);
 Designolle et al., PRR 5, 043059 (2023)).
 
 The LP is written in the extended-correlator coordinates of

@@ -8,9 +8,10 @@ each Bloch vector ``n_{X,x}`` separately (one setting per party appears in
 every term), so the best direction of each setting, the others fixed, is
 the normalised gradient.  Since ``beta`` is valid for every settings choice
 and vanishes on white noise, ``eta*(new settings) <= L / Q_new <= L / Q_old``:
-every round can only lower the visibility.  This is the LP-plus-seesaw of
-e.g. Designolle et al., PRR 5, 043059 (2023) and, for fixed inequalities,
-Pal & Vertesi, PRA 82, 022116 (2010).
+every round can only lower the visibility.  The LP-plus-settings
+alternation follows Designolle et al., PRR 5, 043059 (2023); the
+fixed-inequality settings seesaw is that of Liang & Doherty, PRA 75,
+042103 (2007).
 """
 
 from __future__ import annotations

@@ -76,10 +76,11 @@ def test_search_violation_is_genuine():
 
 @pytest.mark.parametrize("K", [3, 4])
 def test_ghz_two_settings_visibility(K):
-    # Mermin: GHZ_K reaches 2^((K-1)/2) times the local bound of the
-    # full-correlation two-setting inequalities (WWZB), so eta* <= 2^(-(K-1)/2);
-    # it is exactly that for K = 3 (Mermin's inequality is optimal against
-    # white noise, Zukowski-Brukner PRL 88, 210401 (2002)).
+    # Mermin: GHZ_K reaches 2^((K-1)/2) times the local bound of a two-setting
+    # full-correlation inequality, so eta* <= 2^(-(K-1)/2).  For K = 3 the
+    # Zukowski-Brukner condition (PRL 88, 210401 (2002)) makes 1/2 the exact
+    # threshold for full correlations; the marginals of GHZ vanish and the
+    # search finds nothing below it either.
     res = bell.search(eff_of(ghz(K)), settings=2, restarts=4, seed=0)
     assert res.visibility <= 2 ** (-(K - 1) / 2) + 1e-7
     if K == 3:
