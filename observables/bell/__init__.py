@@ -1,7 +1,10 @@
 """Deciding locality on effective states: the Bell engine.
 
 Projective +-1 qubit measurements along unit Bloch vectors, one list of
-settings per party.  Submodules:
+settings per party (``M = 1`` effective states: one qubit per party).
+Behaviours are ``p[a_1..a_K, x_1..x_K]`` with outcome index 0 <-> +1;
+inequalities are in extended-correlator form (index 0 = not measured), see
+:mod:`.behaviour`.  Submodules:
 
 * :mod:`.behaviour` -- the behaviour ``p(a_1...a_K | x_1...x_K)`` and correlators;
 * :mod:`.lp`        -- the local polytope LP (visibility, local model, dual inequality);
@@ -11,17 +14,17 @@ settings per party.  Submodules:
 * :mod:`.lhs`       -- local-hidden-state (unsteerability) certificates by SDP.
 """
 
-from .behaviour import correlations, correlators, check_settings
-from .lp import LocalTest, BellInequality, local_visibility
-from .search import BellSearch, search
+from .behaviour import correlations, correlators, check_settings, bell_operator
+from .lp import LocalTest, BellInequality, local_visibility, MAX_SETTINGS_TOTAL, VIOLATION_TOL
+from .search import BellSearch, search, CHSH_COEFFICIENTS, I3322_COEFFICIENTS
 from .named import BellValue, chsh, i3322
 from .wwzb import wwzb
 from .lhs import LHSCertificate, lhs_certificate
 
 __all__ = [
-    "correlations", "correlators", "check_settings",
-    "LocalTest", "BellInequality", "local_visibility",
-    "BellSearch", "search",
+    "correlations", "correlators", "check_settings", "bell_operator",
+    "LocalTest", "BellInequality", "local_visibility", "MAX_SETTINGS_TOTAL", "VIOLATION_TOL",
+    "BellSearch", "search", "CHSH_COEFFICIENTS", "I3322_COEFFICIENTS",
     "BellValue", "chsh", "i3322",
     "wwzb",
     "LHSCertificate", "lhs_certificate",
