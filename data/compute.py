@@ -156,10 +156,10 @@ def compute_group(task: Mapping) -> list:
                 parts = {}
                 for name, part in partitions:
                     eff = observables.effective_state(state, part, M=M, context=p["params"])
-                    crit = to_jsonable(eff.criteria())
+                    crit, arrays = _partition_criteria(eff, task["observables"])
                     parts[name] = {"regions": part.region_index(), "T": np.asarray(eff.T, dtype=float),
                                    "rho": np.asarray(eff.rho, dtype=complex), "criteria": crit,
-                                   "names": list(part.names), "sizes": list(part.sizes)}
+                                   "names": list(part.names), "sizes": list(part.sizes), "arrays": arrays}
                 pairs = observables.pair_correlations(state) if task["observables"].get("pairs") else None
                 _check_finite(diag, parts, pairs)
         except Exception as exc:
@@ -174,6 +174,23 @@ def compute_group(task: Mapping) -> list:
                         "state": diag, "partitions": parts,
                         "pairs": None if pairs is None else np.asarray(pairs)})
     return records
+
+
+def _partition_criteria(eff, obs: Mapping) -> tuple[dict, dict]:
+    """Criteria of one effective state, with the Bell engine's results when ``[observables]`` asks.
+
+    Returns the JSON-able criteria (plus the Bell columns) and the arrays of
+    the best violated inequality and its settings (empty when none).
+    """
+    if "bell_settings" not in obs and not obs.get("lhs"):
+        return to_jsonable(eff.criteria()), {}
+    from macrobell.observables import bell
+
+    res = bell.decide(eff, settings=obs.get("bell_settings", []) or [], restarts=int(obs.get("bell_restarts", 20)),
+                      seed=int(obs.get("bell_seed", 0)), lhs=bool(obs.get("lhs", False)))
+    crit = eff.criteria(bell=res["hook"])
+    crit.update(res["columns"])
+    return to_jsonable(crit), res["arrays"]
 
 
 class NonFiniteResultError(ValueError):

@@ -76,7 +76,10 @@ __all__ = ["Sweep", "SweepError", "Point", "METHODS", "point_id", "canonical_jso
 METHODS = ("exact", "dmrg", "purification", "peps")
 SECTIONS = ("lattice", "model", "state", "partitions", "observables")
 TOP_LEVEL_KEYS = ("description",)
-OBSERVABLE_KEYS = {"pairs": bool, "M": int}
+OBSERVABLE_KEYS = {"pairs": bool, "M": int, "bell_settings": list, "bell_restarts": int, "bell_seed": int,
+                   "lhs": bool, "microscopic": bool}
+#: Largest settings count per party a sweep may search (the LP's strategy limit is 2^(K*S) <= 2^20).
+MAX_BELL_SETTINGS = 10
 TEMPERATURE_UNITS = ("J", "K")
 #: Keys of ``[model]`` with a material preset.
 MATERIAL_KEYS = ("material", "temperature_unit", "h_tesla")
@@ -423,13 +426,7 @@ class Sweep:
         partitions = _partitions(raw["partitions"])
 
         # [observables]
-        obs_raw = dict(raw.get("observables", {}))
-        _unknown("observables", obs_raw, list(OBSERVABLE_KEYS))
-        obs = {"pairs": False, "M": 1}
-        for k, v in obs_raw.items():
-            obs[k] = _check_scalar("observables", k, v, OBSERVABLE_KEYS[k])
-        if obs["M"] < 1:
-            raise _err("observables", "M", f"must be an integer >= 1, got {obs['M']}")
+        obs = _observables(raw.get("observables", {}))
 
         # Grid: lattice x model x options, temperatures innermost.
         axes = ([("lattice", k, v) for k, v in lat_axes.items()] + [("model", k, v) for k, v in model_axes.items()]
@@ -449,7 +446,7 @@ class Sweep:
             model = _build_model(lattice, mod)
             _check_capacity(method, model, temps, lat)
             for p in partitions:
-                _build_partition(lattice, p, lat)
+                _check_bell_size(_build_partition(lattice, p, lat), p, obs)
             g = len(groups)
             ids = []
             for T in temps:
@@ -468,6 +465,56 @@ class Sweep:
                   "partitions": [{"name": p["name"], "kind": p["kind"], **p["args"]} for p in partitions],
                   "observables": obs}
         return cls(text, config, points, groups, partitions, obs)
+
+
+def _observables(raw) -> dict:
+    """The ``[observables]`` section, normalised.
+
+    ``pairs`` and ``M`` are always present; the Bell-engine keys
+    (``bell_settings``, ``bell_restarts``, ``bell_seed``, ``lhs``) and
+    ``microscopic`` only when given, so that the canonical form (and the
+    point ids) of sweeps written before they existed do not change.
+    """
+    if not isinstance(raw, dict):
+        raise _err("observables", None, "expected a table")
+    raw = dict(raw)
+    _unknown("observables", raw, list(OBSERVABLE_KEYS))
+    obs = {"pairs": False, "M": 1}
+    for k, v in raw.items():
+        if k == "bell_settings":
+            v = [v] if isinstance(v, int) and not isinstance(v, bool) else v
+            if (not isinstance(v, list) or not v
+                    or not all(isinstance(x, int) and not isinstance(x, bool) and 2 <= x <= MAX_BELL_SETTINGS
+                               for x in v)):
+                raise _err("observables", k, f"expected an integer or a list of integers in [2, {MAX_BELL_SETTINGS}] "
+                                             f"(settings per party), got {v!r}")
+            obs[k] = sorted(set(v))
+            continue
+        obs[k] = _check_scalar("observables", k, v, OBSERVABLE_KEYS[k])
+    if obs["M"] < 1:
+        raise _err("observables", "M", f"must be an integer >= 1, got {obs['M']}")
+    if obs.get("bell_restarts", 1) < 1:
+        raise _err("observables", "bell_restarts", f"must be an integer >= 1, got {obs['bell_restarts']}")
+    if obs.get("bell_seed", 0) < 0:
+        raise _err("observables", "bell_seed", f"must be an integer >= 0, got {obs['bell_seed']}")
+    bell = "bell_settings" in obs or obs.get("lhs")
+    if bell and obs["M"] != 1:
+        raise _err("observables", "bell_settings", f"the Bell engine takes one qubit per region (M = 1), got M = {obs['M']}")
+    if ("bell_restarts" in obs or "bell_seed" in obs) and "bell_settings" not in obs:
+        raise _err("observables", "bell_settings", "bell_restarts/bell_seed need bell_settings (e.g. [2, 3])")
+    return obs
+
+
+def _check_bell_size(partition, p: Mapping, obs: Mapping) -> None:
+    """Refuse searches whose LP would exceed the strategy limit, before any work."""
+    from macrobell.observables.bell import MAX_SETTINGS_TOTAL
+
+    S = max(obs.get("bell_settings", [0]))
+    K = len(partition.regions)
+    if S and K * S > MAX_SETTINGS_TOTAL:
+        raise _err(p["section"], "kind", f"partition {p['name']!r} has K = {K} regions: bell_settings up to {S} "
+                                         f"needs K*S = {K * S} settings in all, the LP allows {MAX_SETTINGS_TOTAL}; "
+                                         f"use bell_settings <= {MAX_SETTINGS_TOTAL // K}")
 
 
 def _group_table(key, table) -> dict:

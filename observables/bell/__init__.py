@@ -20,6 +20,7 @@ from .search import BellSearch, search, CHSH_COEFFICIENTS, I3322_COEFFICIENTS
 from .named import BellValue, chsh, i3322
 from .wwzb import wwzb
 from .lhs import LHSCertificate, lhs_certificate
+from .decide import decide, wwzb_upper_bound
 
 __all__ = [
     "correlations", "correlators", "check_settings", "bell_operator",
@@ -28,4 +29,5 @@ __all__ = [
     "BellValue", "chsh", "i3322",
     "wwzb",
     "LHSCertificate", "lhs_certificate",
+    "decide", "wwzb_upper_bound",
 ]
