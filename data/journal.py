@@ -123,7 +123,8 @@ def encode_point(point: Mapping) -> bytes:
         return {"__array__": a.dtype.str, "shape": list(a.shape), "nbytes": len(blobs[-1])}
 
     parts = {}
-    for name, part in point["partitions"].items():
+    for name in sorted(point["partitions"]):  # the order of the blobs must not depend on insertion order
+        part = point["partitions"][name]
         parts[name] = {k: ref(part[k]) for k in _ARRAY_DTYPES}
         parts[name]["criteria"] = part["criteria"]
     meta = {k: point[k] for k in ("id", "index", "params", "elapsed_s", "warnings", "state")}
@@ -151,7 +152,8 @@ def decode_point(body: bytes) -> dict:
         return a
 
     parts = {}
-    for name, part in meta["partitions"].items():
+    for name in sorted(meta["partitions"]):
+        part = meta["partitions"][name]
         parts[name] = {k: take(part[k]) for k in _ARRAY_DTYPES}
         parts[name]["criteria"] = part["criteria"]
     meta["partitions"] = parts

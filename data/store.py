@@ -329,7 +329,13 @@ def read_store(path, pairs: bool = False) -> dict:
     try:
         f = h5py.File(path, "r", locking=False)  # no lock: a reader must never block anyone
     except OSError as exc:
-        raise StoreError(f"cannot open {str(path)!r} as HDF5 (damaged or not HDF5): {exc}") from None
+        if "locking flag" not in str(exc):
+            raise StoreError(f"cannot open {str(path)!r} as HDF5 (damaged or not HDF5): {exc}") from None
+        # This process already holds the file open with HDF5's default locking: open it alike (shared).
+        try:
+            f = h5py.File(path, "r")
+        except OSError as exc2:
+            raise StoreError(f"cannot open {str(path)!r} as HDF5: {exc2}") from None
     try:
         with f:
             return _read_open_store(f, path, pairs)
@@ -556,6 +562,8 @@ class Store:
     REBUILD_EVERY_S = 10.0
     #: … and never spends more than about this fraction of the run's time on rebuilds.
     REBUILD_SHARE = 0.1
+    #: Pause between the final rebuild's attempts when the file cannot be replaced.
+    FINISH_RETRY_WAIT_S = 0.5
 
     def __init__(self, path, journal: Journal | None = None):
         self.path = Path(path)
@@ -715,13 +723,13 @@ class Store:
         self._build_cost = self._last_build - now
         return True
 
-    def finish(self, attempts: int = 3, wait_s: float = 0.5) -> bool:
+    def finish(self, attempts: int = 3) -> bool:
         """Final rebuild; once the file reads back intact, delete the journal. ``False``: deferred."""
         self._writable()
         for i in range(attempts):
             if self.rebuild(force=True):
                 break
-            time.sleep(wait_s)
+            time.sleep(self.FINISH_RETRY_WAIT_S)
         else:
             return False
         c = read_store(self.path)
