@@ -48,6 +48,8 @@ from typing import Any, Mapping
 
 import numpy as np
 
+from ._h5 import to_jsonable
+
 __all__ = ["JournalError", "Journal", "journal_path", "encode_point", "decode_point", "point_digest",
            "normalize_record", "atomic_write", "MAGIC"]
 
@@ -73,9 +75,7 @@ def journal_path(out) -> Path:
 
 
 def _jsonable(obj: Any) -> Any:
-    from .store import to_jsonable  # one conversion rule for HDF5 attributes and the journal
-
-    return to_jsonable(obj)
+    return to_jsonable(obj)  # one conversion rule for HDF5 attributes and the journal
 
 
 def _dumps(obj) -> bytes:

@@ -81,7 +81,7 @@ def run_sweep(sweep, out_path, workers: int | None = None, scheduler=None, resum
     """
     sweep = as_sweep(sweep)
     out = Path(out_path)
-    if not resume and not out.parent.exists():
+    if not out.parent.exists():
         raise StoreError(f"output directory {str(out.parent)!r} does not exist")
 
     def plan(done):

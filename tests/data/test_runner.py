@@ -1,7 +1,6 @@
 """run_sweep: the DESIGN §5 layout, oracle values, crash safety (SIGKILL), resume, failed points, executors."""
 
 import json
-import os
 import signal
 import subprocess
 import sys

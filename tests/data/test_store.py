@@ -107,7 +107,7 @@ import warnings  # noqa: E402
 
 from macrobell.data import load, run_sweep  # noqa: E402
 from macrobell.data import store as store_mod  # noqa: E402
-from macrobell.data.journal import Journal, journal_path, normalize_record  # noqa: E402
+from macrobell.data.journal import journal_path, normalize_record  # noqa: E402
 from macrobell.data.store import StoreWarning, read_store, resume_store  # noqa: E402
 
 SWEEP2 = TOML.replace("temperatures = [0.0]", "temperatures = [0.0, 1.0]")
