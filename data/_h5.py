@@ -24,6 +24,11 @@ __all__ = ["FORMAT", "FORMAT_VERSION", "INTEGRITY", "StoreError", "StoreWarning"
 FORMAT = "macrobell"
 FORMAT_VERSION = 1
 INTEGRITY = "sha256"
+#: The HDF5 user block (ignored by HDF5) holds the SHA-256 of the rest of the file, checked before libhdf5
+#: ever parses it: libhdf5 can crash (SIGSEGV) on damaged metadata, so a damaged file is parsed only in a
+#: child process (see :func:`_read_isolated`).
+USERBLOCK = 512
+FILE_MAGIC = b"macrobell-store sha256="
 #: Deepest group nesting of the layout (/points/<id>/partitions/<name>/T is depth 5).
 _MAX_DEPTH = 5
 _NO_SPACE = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
@@ -152,7 +157,7 @@ def hdf5_bytes(header: Mapping, points: Mapping, failed: Mapping) -> bytes:
     import h5py
 
     buf = io.BytesIO()
-    with h5py.File(buf, "w") as f:
+    with h5py.File(buf, "w", userblock_size=USERBLOCK) as f:
         f.attrs["format"] = FORMAT
         f.attrs["format_version"] = FORMAT_VERSION
         for k in ("macrobell_version", "quimb_version", "numpy_version", "h5py_version", "hdf5_version",
@@ -179,7 +184,18 @@ def hdf5_bytes(header: Mapping, points: Mapping, failed: Mapping) -> bytes:
         manifest = _manifest(points, [i for i in failed if i not in points])
         pts.attrs["manifest"] = manifest
         pts.attrs["manifest_sha256"] = hashlib.sha256(manifest.encode()).hexdigest()
-    return buf.getvalue()
+    data = bytearray(buf.getvalue())
+    stamp = FILE_MAGIC + hashlib.sha256(memoryview(data)[USERBLOCK:]).hexdigest().encode() + b"\n"
+    data[:USERBLOCK] = stamp.ljust(USERBLOCK, b"\0")
+    return bytes(data)
+
+
+def _file_check(data: bytes) -> str:
+    """``"ok"``, ``"none"`` (no digest: an older file) or ``"mismatch"`` for the file-wide SHA-256."""
+    if not data.startswith(FILE_MAGIC):
+        return "mismatch" if data[:64].find(b"macrobell-store") >= 0 else "none"
+    want = data[len(FILE_MAGIC):len(FILE_MAGIC) + 64]
+    return "ok" if hashlib.sha256(memoryview(data)[USERBLOCK:]).hexdigest().encode() == want else "mismatch"
 
 
 # ---------------------------------------------------------------- reading HDF5
@@ -262,31 +278,128 @@ def read_store(path, pairs: bool = False) -> dict:
         Not HDF5, not a macrobell file, an unknown ``format_version``, links,
         or a damaged ``/sweep`` header — at once, without retries.
     """
-    import h5py
-
     path = Path(path)
     if not path.exists():
         raise StoreError(f"file {str(path)!r} does not exist")
     try:
-        f = h5py.File(path, "r", locking=False)  # no lock: a reader must never block anyone
+        with open(path, "rb") as fh:
+            data = fh.read()  # one read: the bytes checked are the bytes parsed, whatever replaces the file
     except OSError as exc:
-        if "locking flag" not in str(exc):
-            raise StoreError(f"cannot open {str(path)!r} as HDF5 (damaged or not HDF5): {exc}") from None
-        # This process already holds the file open with HDF5's default locking: open it alike (shared).
-        try:
-            f = h5py.File(path, "r")
-        except OSError as exc2:
-            raise StoreError(f"cannot open {str(path)!r} as HDF5: {exc2}") from None
+        raise StoreError(f"cannot read {str(path)!r}: {exc}") from None
+    check = _file_check(data)
+    if check == "mismatch":
+        out = _read_isolated(path, data, pairs)
+    else:
+        out = _parse(data, path, pairs)
+    out["file_check"] = check
+    return out
+
+
+def _parse(data: bytes, path, pairs, emit=None) -> dict:
+    import h5py
+
+    try:
+        f = h5py.File(io.BytesIO(data), "r")
+    except OSError as exc:
+        raise StoreError(f"cannot open {str(path)!r} as HDF5 (damaged or not HDF5): {exc}") from None
     try:
         with f:
-            return _read_open_store(f, path, pairs)
+            return _read_open_store(f, path, pairs, emit)
     except StoreError:
         raise
     except (OSError, RuntimeError, KeyError, ValueError, TypeError, AttributeError) as exc:
         raise StoreError(f"{str(path)!r} is damaged: {type(exc).__name__}: {exc}") from None
 
 
-def _read_open_store(f, path, pairs) -> dict:
+#: The child imports only this module and the journal (as package ``_mbstore``), not macrobell: fast start.
+ISOLATED_BOOT = ("import sys, types\npkg = types.ModuleType('_mbstore')\npkg.__path__ = [{dir!r}]\n"
+                 "sys.modules['_mbstore'] = pkg\n").format(dir=str(Path(__file__).resolve().parent))
+_ISOLATED = ISOLATED_BOOT + "from _mbstore._h5 import _isolated_main\n_isolated_main()\n"
+
+
+def _read_isolated(path, data: bytes, pairs: bool) -> dict:
+    """Parse a file that fails its file checksum in a child process, which libhdf5 may crash.
+
+    The child streams what it reads (the header, then each point as it is
+    verified); a crash names the point being read, and everything verified
+    before it is kept.
+    """
+    import subprocess
+    import sys
+
+    from .journal import decode_point
+
+    r = subprocess.run([sys.executable, "-c", _ISOLATED, "1" if pairs else "0"], input=data,
+                       capture_output=True, timeout=600)
+    frames, pos, buf = [], 0, r.stdout
+    while pos < len(buf):
+        nl = buf.find(b"\n", pos)
+        if nl < 0:
+            break
+        kind, _, n = buf[pos:nl].decode().partition(" ")
+        if nl + 1 + int(n) > len(buf):
+            break
+        frames.append((kind, buf[nl + 1:nl + 1 + int(n)]))
+        pos = nl + 1 + int(n)
+    out, started, end = None, None, None
+    for kind, payload in frames:
+        if kind == "error":
+            raise StoreError(payload.decode())
+        if kind == "head":
+            out = {**json.loads(payload), "statuses": {}, "points": {}, "failed": {}, "damaged": {}}
+        elif kind == "start":
+            started = payload.decode()
+        elif kind == "point":
+            digest, _, body = payload.partition(b"\n")
+            point = decode_point(body)
+            if not pairs:
+                point.pop("pairs", None)
+            out["points"][point["id"]] = (point, digest.decode() if digest != b"-" else None)
+            started = None
+        elif kind == "end":
+            end = json.loads(payload)
+    if out is None:
+        raise StoreError(f"{str(path)!r} is damaged: it fails its file checksum and the HDF5 library cannot "
+                         f"read it (exit status {r.returncode})")
+    if end is not None:
+        for k in ("statuses", "failed", "damaged"):
+            out[k] = end[k]
+    else:
+        out["damaged"][started or "?"] = ("unreadable: the HDF5 library crashed reading it (points after it "
+                                          "were not read)")
+    return out
+
+
+def _isolated_main():  # pragma: no cover - runs in the child of _read_isolated
+    import sys
+
+    from .journal import encode_point, normalize_record
+
+    stream = sys.stdout.buffer
+
+    def frame(kind, payload: bytes):
+        stream.write(f"{kind} {len(payload)}\n".encode() + payload)
+        stream.flush()
+
+    def emit(kind, *args):
+        if kind == "head":
+            frame("head", json.dumps(args[0]).encode())
+        elif kind == "start":
+            frame("start", args[0].encode())
+        elif kind == "point":
+            point, digest = args
+            frame("point", (digest or "-").encode() + b"\n" + encode_point(normalize_record(point)))
+
+    pairs = sys.argv[1] == "1"
+    try:
+        out = _parse(sys.stdin.buffer.read(), "<damaged file>", pairs, emit)
+    except StoreError as exc:
+        frame("error", str(exc).encode())
+        return
+    frame("end", json.dumps({k: out[k] for k in ("statuses", "failed", "damaged")}).encode())
+
+
+def _read_open_store(f, path, pairs, emit=None) -> dict:
     from .journal import normalize_record, point_digest  # the journal's encoding defines the checksum
 
     _check_no_links(f, path)
@@ -303,6 +416,8 @@ def _read_open_store(f, path, pairs) -> dict:
         raise StoreError(f"{str(path)!r} is damaged: the /sweep header fails its checksum")
     out = {"root": decode_attrs(f), "toml": toml, "canonical": canonical, "n_points": n_points,
            "statuses": {}, "points": {}, "failed": {}, "damaged": {}, "checked": checked}
+    if emit:
+        emit("head", {k: out[k] for k in ("root", "toml", "canonical", "n_points", "checked")})
     pts = f["points"] if "points" in f else {}
     listed = None
     if checked:
@@ -312,6 +427,8 @@ def _read_open_store(f, path, pairs) -> dict:
         listed = set(json.loads(manifest)["complete"])
     names = _partition_names(canonical)
     for pid in pts:
+        if emit:
+            emit("start", pid)
         try:
             g = pts[pid]
             status = g.attrs.get("status", "incomplete")
@@ -340,6 +457,8 @@ def _read_open_store(f, path, pairs) -> dict:
             if why:
                 out["damaged"][pid] = f"marked complete but {why}"
                 continue
+            if emit:
+                emit("point", point, digest)
             if not pairs:
                 point.pop("pairs", None)
             out["points"][pid] = (point, digest)

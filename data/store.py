@@ -49,6 +49,7 @@ import math
 import os
 import time
 import warnings
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator, Mapping
 
@@ -251,7 +252,17 @@ class Store:
     # ---- reading (the HDF5 file) -----------------------------------------
 
     def contents(self, pairs: bool = False) -> dict:
+        """Everything in the file, checked (see :func:`read_store`)."""
         return read_store(self.path, pairs=pairs)
+
+    @contextmanager
+    def read(self):
+        """The raw ``h5py.File``, read-only and without a lock, after the checks of :func:`read_store`."""
+        import h5py
+
+        read_store(self.path)
+        with h5py.File(self.path, "r", locking=False) as f:
+            yield f
 
     def sweep_text(self) -> str:
         return self.contents()["toml"]

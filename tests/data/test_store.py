@@ -331,3 +331,13 @@ def test_point_encoding_is_independent_of_dict_order():
     back = decode_point(a)
     np.testing.assert_array_equal(back["partitions"]["sublattices"]["T"], 2 * np.eye(4))
     assert encode_point(back) == a
+
+
+def test_raw_read_access_is_checked_first(tmp_path):
+    out = _finished(tmp_path)
+    with open_store(out).read() as f:
+        assert len(f["points"]) == 2
+    crafted = _crafted(tmp_path, h5py.SoftLink("/sweep"))
+    with pytest.raises(StoreError, match="soft link"):
+        with store_mod.Store(crafted).read():
+            pass
