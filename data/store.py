@@ -1,6 +1,7 @@
 """The HDF5 store of a sweep (DESIGN §5, ``format_version`` 1), rebuilt from a journal.
 
-Layout::
+Layout (after a 512-byte HDF5 user block holding ``macrobell-store sha256=<hex>``, the
+SHA-256 of the rest of the file; HDF5 readers skip it)::
 
     /                      attrs: format="macrobell", format_version=1, macrobell_version, quimb_version,
                                   numpy_version, h5py_version, created (ISO 8601 UTC), integrity="sha256"
@@ -31,7 +32,10 @@ writes to disk itself, so a full disk is a plain ``ENOSPC`` error. Other
 programs holding ``OUT.h5`` open (with HDF5 file locking) do not block the
 writer: they keep reading the version they opened.
 
-Integrity. Every complete point carries the SHA-256 of its content, the
+Integrity. The whole file's digest is checked before libhdf5 parses a
+byte (parsing happens in memory, on exactly the bytes checked); a file that
+fails it is parsed in a child process, because libhdf5 can crash on
+damaged metadata. Every complete point carries the SHA-256 of its content, the
 manifest lists which points are complete, and ``/sweep`` is checksummed, so
 flipped bytes are detected and named (:class:`StoreError`, or
 ``damaged`` in :func:`read_store`), never returned as values; ``--resume``

@@ -268,6 +268,8 @@ def _cmd_show(a):
     if journal_path(a.file).exists():
         out(f"{journal_path(a.file)} exists: a run is writing this file or was interrupted; newer points may "
             "be there (this file is its last snapshot)")
+    if c.get("file_check") == "mismatch":
+        out("the file fails its whole-file checksum (damaged): each point was verified on its own")
     for pid, f in sorted(c["failed"].items()):
         out(f"failed {pid} {json.dumps(f['params'], sort_keys=True)}: {f['error']}")
     for pid, why in sorted(c["damaged"].items()):
