@@ -119,6 +119,10 @@ def run_sweep(sweep, out_path, workers: int | None = None, scheduler=None, resum
         bar.close()
         if not store.finish():
             summary["deferred"] = store.deferred
+    except BaseException as exc:
+        if not isinstance(exc, StoreError):  # Ctrl-C, a dead worker …: let readers see every finished point
+            _best_effort(store.rebuild, force=True)
+        raise
     finally:
         bar.close()
         executor.close()
@@ -154,6 +158,13 @@ def _commit(store, task, records, summary, bar) -> None:
         store.write_failed(p["id"], info)
         summary["failed"].append({"id": p["id"], **info})
         bar.update(1, note=f"FAILED {_fmt_params(p['params'])}")
+
+
+def _best_effort(fn, **kw):
+    try:
+        fn(**kw)
+    except Exception:  # noqa: BLE001 - the points are in the journal whatever happens here
+        pass
 
 
 def _safe_id(params):

@@ -337,3 +337,23 @@ def test_load_while_a_sweep_writes_never_fails_obscurely(tmp_path, reference):
     assert proc.returncode == 0
     _same_rows(load(out), reference[1])
     assert len(seen) >= 1
+
+
+def test_an_interrupted_run_leaves_every_finished_point_readable(tmp_path, monkeypatch, reference):
+    real, n = compute_mod.compute_group, [0]
+
+    def interrupt_on_third_group(task):
+        n[0] += 1
+        if n[0] == 3:
+            raise KeyboardInterrupt
+        return real(task)
+
+    monkeypatch.setattr("macrobell.data.runner.compute_group", interrupt_on_third_group)
+    out = tmp_path / "ctrl-c.h5"
+    with pytest.raises(KeyboardInterrupt):
+        run_sweep(SWEEP, out, workers=1, show_progress=False)
+    assert load(out)["point_id"].nunique() == 6  # two groups of three temperatures, rebuilt on the way out
+    monkeypatch.undo()
+    s = run_sweep(SWEEP, out, workers=1, resume=True, show_progress=False)
+    assert s["skipped"] == 6 and s["computed"] == 6
+    _same_rows(load(out), reference[1])
