@@ -464,8 +464,11 @@ def _read_open_store(f, path, pairs, emit=None) -> dict:
             out["points"][pid] = (point, digest)
         except Exception as exc:  # noqa: BLE001 - any failure to read one point is damage of that point
             out["damaged"][pid] = f"unreadable ({type(exc).__name__}: {exc})"
-    for pid in sorted((listed or set()) - set(out["statuses"])):
-        out["damaged"][pid] = "listed complete but missing"
+    for pid in sorted(listed or ()):  # the manifest catches a point whose group or status was damaged away
+        if pid not in out["points"] and pid not in out["damaged"]:
+            st = out["statuses"].get(pid)
+            out["damaged"][pid] = ("listed complete but missing" if st is None
+                                   else f"listed complete but its status reads {st!r}")
     return out
 
 

@@ -341,3 +341,12 @@ def test_raw_read_access_is_checked_first(tmp_path):
     with pytest.raises(StoreError, match="soft link"):
         with store_mod.Store(crafted).read():
             pass
+
+
+def test_a_point_whose_status_is_damaged_is_named(tmp_path):
+    out = _finished(tmp_path)
+    with h5py.File(out, "r+") as f:
+        pid = sorted(f["points"])[0]
+        f["points"][pid].attrs["status"] = "cOmplete"
+    with pytest.raises(StoreError, match=f"{pid}: listed complete but its status reads 'cOmplete'"):
+        load(out)
