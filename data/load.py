@@ -16,7 +16,10 @@ Columns, in order:
 * with ``pairs=True``: ``pairs``, the (N, N, 4, 4) correlator array.
 
 Rows are ordered by grid position, then by the sweep's partition order.
-Only complete points are read.
+Only complete points are read: failed points (recorded with their error)
+and incomplete ones are not data. Every point's checksum is verified; a
+damaged point is an error that names it (or, with ``damaged="skip"``, a
+:class:`~.store.StoreWarning` naming it), never a row.
 """
 
 from __future__ import annotations
@@ -25,7 +28,9 @@ import json
 
 import numpy as np
 
-from .store import open_store, read_snapshot
+import warnings
+
+from .store import StoreWarning, damage_error, read_snapshot, read_store
 
 __all__ = ["load", "PARAM_PREFIX_COLUMNS", "records_to_frame"]
 
@@ -95,7 +100,7 @@ def records_to_frame(points, partition_order=None, pairs: bool = False):
     return pd.DataFrame(rows)
 
 
-def load(path, pairs: bool = False):
+def load(path, pairs: bool = False, damaged: str = "error"):
     """Load a macrobell HDF5 store as a tidy :class:`pandas.DataFrame`.
 
     Parameters
@@ -105,20 +110,25 @@ def load(path, pairs: bool = False):
     pairs : bool
         Add a ``pairs`` column with the stored (N, N, 4, 4) pair correlators
         (``None`` for points stored without them).
+    damaged : {"error", "skip"}
+        What to do with points that fail their checksum or miss data:
+        raise a :class:`~.store.StoreError` naming them (default), or leave
+        them out with a :class:`~.store.StoreWarning` naming them.
 
     Returns
     -------
     pandas.DataFrame
-        One row per complete point × partition; see the module docstring for the columns.
+        One row per intact complete point × partition; see the module docstring for the columns.
     """
-    def read():
-        store = open_store(path)
-        try:
-            config = json.loads(store.sweep_canonical() or "{}")
-            order = [p["name"] for p in config.get("partitions", [])]
-        except ValueError:
-            order = None
-        return list(store.iter_points(pairs=pairs)), order
-
-    records, order = read_snapshot(read, path)
-    return records_to_frame(records, order, pairs=pairs)
+    if damaged not in ("error", "skip"):
+        raise ValueError(f"damaged: expected 'error' or 'skip', got {damaged!r}")
+    contents = read_snapshot(lambda: read_store(path, pairs=pairs), path)
+    if contents["damaged"]:
+        if damaged == "error":
+            raise damage_error(path, contents["damaged"])
+        warnings.warn(str(damage_error(path, contents["damaged"])), StoreWarning, stacklevel=2)
+    try:
+        order = [p["name"] for p in json.loads(contents["canonical"] or "{}").get("partitions", [])]
+    except (ValueError, TypeError, KeyError, AttributeError):
+        order = None
+    return records_to_frame([p for p, _ in contents["points"].values()], order, pairs=pairs)

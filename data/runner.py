@@ -1,38 +1,35 @@
-"""Run a sweep into an HDF5 store: validate, plan, execute, write (driver only), resume.
+"""Run a sweep into an HDF5 store: validate, plan, execute, journal (driver only), resume.
 
 Order of events in :func:`run_sweep`:
 
 1. the sweep is validated completely (a :class:`~.sweep.SweepError` leaves
-   no file behind);
-2. a new output file is created — an existing one is an error unless
-   ``resume=True``, which checks that the file was made by the same sweep
-   (same canonical configuration; the refusal says what differs), deletes
-   incomplete point groups and plans only the missing points;
+   no file behind), and so are the executor options;
+2. a new store is created (journal ``OUT.h5.journal/`` and an empty
+   ``OUT.h5``) — existing output is an error unless ``resume=True``, which
+   checks that it was made by the same sweep (the refusal says what
+   differs), keeps every intact point and plans only the others;
 3. groups (all temperatures of one parameter set) go to the executor;
-4. the driver writes each returned point, flushes, marks it complete.
+4. the driver commits each returned point to the journal (atomically) and
+   rebuilds ``OUT.h5`` from it now and then and at the end.
 
-A point that fails (e.g. an unphysical effective state) stops the run with
-a :class:`~.compute.PointError` carrying the point's parameters; every
-point written before stays complete, so ``resume`` continues from there.
+A point that fails (an executor's error record, e.g. an unphysical
+effective state) is recorded as failed — not complete, so ``resume``
+recomputes it — and the run goes on; the failures are listed in the
+summary's ``failed``. A kill at any moment loses at most the points in
+flight; a full disk stops the run with a :class:`~.store.StoreError` that
+says so, every finished point kept.
 """
 
 from __future__ import annotations
 
-import os
-import signal
 from pathlib import Path
 
-from .compute import PointError, compute_group, make_task
+from .compute import compute_group, make_task
 from .executors import make_executor, progress
-from .store import StoreError, create_store, open_store
-from .sweep import Sweep, SweepError
+from .store import StoreError, create_store, resume_store
+from .sweep import Sweep, SweepError, point_id
 
-__all__ = ["run_sweep", "as_sweep", "KILL_AFTER_ENV", "KILL_MIDWRITE_ENV"]
-
-#: Test hook: SIGKILL the driver right after this many points were written.
-KILL_AFTER_ENV = "MACROBELL_TEST_KILL_AFTER"
-#: Test hook: SIGKILL the driver while writing point number k+1 (data flushed, not marked complete).
-KILL_MIDWRITE_ENV = "MACROBELL_TEST_KILL_MIDWRITE"
+__all__ = ["run_sweep", "as_sweep"]
 
 
 def as_sweep(sweep) -> Sweep:
@@ -50,11 +47,6 @@ def as_sweep(sweep) -> Sweep:
     raise SweepError(f"sweep: expected a Sweep, a dict, TOML text or a path, got {type(sweep).__name__}")
 
 
-def _env_int(name):
-    raw = os.environ.get(name, "").strip()
-    return int(raw) if raw else None
-
-
 def run_sweep(sweep, out_path, workers: int | None = None, scheduler=None, resume: bool = False,
               threads: int | None = None, show_progress: bool | None = True) -> dict:
     """Compute every point of ``sweep`` into the HDF5 file ``out_path``.
@@ -64,14 +56,15 @@ def run_sweep(sweep, out_path, workers: int | None = None, scheduler=None, resum
     sweep : Sweep, dict, str or Path
         The sweep (TOML text or a file path are validated here).
     out_path : str or Path
-        The output file. Must not exist unless ``resume``.
+        The output file. Neither it nor its journal ``OUT.h5.journal`` may
+        exist unless ``resume``.
     workers : int, optional
         Local worker processes (default: the core count; 1 = serial, in this process).
     scheduler : str or distributed.Client, optional
         A Dask scheduler address: run on that cluster instead of local processes.
     resume : bool
-        Finish an existing file of the same sweep (recompute missing or
-        incomplete points only).
+        Finish an interrupted or partly failed run of the same sweep
+        (recompute missing, failed or damaged points only).
     threads : int, optional
         BLAS/numba threads per worker (default 1).
     show_progress : bool
@@ -80,67 +73,105 @@ def run_sweep(sweep, out_path, workers: int | None = None, scheduler=None, resum
     Returns
     -------
     dict
-        ``{"path", "n_points", "computed", "skipped", "warnings"}``.
+        ``{"path", "n_points", "computed", "skipped", "warnings", "failed", "deferred"}``:
+        ``failed`` lists ``{"id", "params", "error", "error_type"}`` of the
+        points that failed (recorded, recomputed by a resume); ``deferred`` is
+        ``None`` or why the final HDF5 file could not be written yet (the
+        points are safe in the journal).
     """
     sweep = as_sweep(sweep)
     out = Path(out_path)
-    if resume and out.exists():
-        store = open_store(out)
-        stored = store.sweep_canonical()
-        if stored != sweep.canonical:
-            raise StoreError(f"refusing to resume {str(out)!r}: it was made by a different sweep "
-                             f"({sweep.difference(stored)})")
-        done = store.complete_ids()
-    else:
-        if out.exists():
-            raise StoreError(f"output file {str(out)!r} already exists; pass --resume to finish it "
-                             "(it must come from the same sweep), or choose another name")
-        if not out.parent.exists():
-            raise StoreError(f"output directory {str(out.parent)!r} does not exist")
-        store, done = None, set()
+    if not out.parent.exists():
+        raise StoreError(f"output directory {str(out.parent)!r} does not exist")
 
-    tasks = []
-    for g in sweep.groups:
-        todo = [i for i in g["point_ids"] if i not in done]
-        if todo:
-            tasks.append(make_task(sweep, g, set(todo)))
-    n_todo = sum(len(t["points"]) for t in tasks)
-    # A single work unit gains nothing from a process pool (and would pay its start-up).
-    if workers is None and scheduler is None and len(tasks) <= 1:
-        workers = 1
-    executor = make_executor(workers, scheduler, threads)  # bad options fail before any file exists
+    def plan(done):
+        return [make_task(sweep, g, {i for i in g["point_ids"] if i not in done})
+                for g in sweep.groups if any(i not in done for i in g["point_ids"])]
+
+    def executor_for(tasks):
+        # A single work unit gains nothing from a process pool (and would pay its start-up).
+        serial = workers is None and scheduler is None and len(tasks) <= 1
+        return make_executor(1 if serial else workers, scheduler, threads)
+
+    store = executor = None
     try:
-        if store is None:
-            store = create_store(out, sweep)
+        if resume and (out.exists() or out.with_name(out.name + ".journal").exists()):
+            store, done = resume_store(out, sweep)
+            tasks = plan(done)
+            executor = executor_for(tasks)
         else:
-            store.delete_incomplete()
+            done, tasks = set(), plan(set())
+            executor = executor_for(tasks)  # bad options fail before any file exists
+            store = create_store(out, sweep)
     except BaseException:
-        executor.close()
+        if executor is not None:
+            executor.close()
+        if store is not None:
+            store.close()
         raise
     summary = {"path": str(out), "n_points": len(sweep.points), "computed": 0, "skipped": len(done),
-               "warnings": 0}
-    if not tasks:
-        executor.close()
-        return summary
-
-    kill_after, kill_mid = _env_int(KILL_AFTER_ENV), _env_int(KILL_MIDWRITE_ENV)
-    bar = progress(n_todo, desc=f"macrobell {out.name}", enabled=show_progress)
+               "warnings": 0, "failed": [], "deferred": None}
+    bar = progress(sum(len(t["points"]) for t in tasks), desc=f"macrobell {out.name}", enabled=show_progress)
     try:
-        for _, records in executor.imap(compute_group, tasks):
-            for rec in records:
-                if "error" in rec:
-                    raise PointError(f"point {_fmt_params(rec['params'])} failed: {rec['error']}", rec["params"])
-                mid = kill_mid is not None and summary["computed"] == kill_mid
-                store.write_point(rec, _kill_before_complete=mid)
-                summary["computed"] += 1
-                summary["warnings"] += len(rec["warnings"])
-                bar.update(1, note=_fmt_params(rec["params"]))
-                if kill_after is not None and summary["computed"] >= kill_after:
-                    os.kill(os.getpid(), signal.SIGKILL)
+        for i, records in executor.imap(compute_group, tasks):
+            _commit(store, tasks[i], records, summary, bar)
+            store.rebuild()  # when due: readers see progress without rebuilding at every point
+        bar.close()
+        if not store.finish():
+            summary["deferred"] = store.deferred
+    except BaseException as exc:
+        if not isinstance(exc, StoreError):  # Ctrl-C, a dead worker …: let readers see every finished point
+            _best_effort(store.rebuild, force=True)
+        raise
     finally:
         bar.close()
         executor.close()
+        store.close()
     return summary
+
+
+def _commit(store, task, records, summary, bar) -> None:
+    """Journal the records of one task; every point of it without a result is recorded as failed."""
+    errors = []
+    for rec in records:
+        if "error" in rec:
+            errors.append(rec)
+            continue
+        store.write_point(rec, rebuild=False)
+        summary["computed"] += 1
+        summary["warnings"] += len(rec["warnings"])
+        bar.update(1, note=_fmt_params(rec["params"]))
+    done = {rec["id"] for rec in records if "error" not in rec}
+    by_id = {e.get("id") or _safe_id(e.get("params")): e for e in errors}
+    first = errors[0] if errors else {"error": "no result was returned for it", "error_type": "MissingResult",
+                                      "params": None}
+    for p in task["points"]:
+        if p["id"] in done:
+            continue
+        e = by_id.get(p["id"])
+        if e is None:  # a later point of a group whose computation stopped at an earlier one
+            where = f" at {_fmt_params(first['params'])}" if first.get("params") else ""
+            e = {"error": f"not computed: its group failed{where}: {first['error']}",
+                 "error_type": first.get("error_type", "")}
+        info = {"params": p["params"], "index": p["index"], "error": str(e["error"]),
+                "error_type": str(e.get("error_type", ""))}
+        store.write_failed(p["id"], info)
+        summary["failed"].append({"id": p["id"], **info})
+        bar.update(1, note=f"FAILED {_fmt_params(p['params'])}")
+
+
+def _best_effort(fn, **kw):
+    try:
+        fn(**kw)
+    except Exception:  # noqa: BLE001 - the points are in the journal whatever happens here
+        pass
+
+
+def _safe_id(params):
+    try:
+        return point_id(params) if params is not None else None
+    except (TypeError, ValueError):
+        return None
 
 
 def _fmt_params(params) -> str:

@@ -312,33 +312,50 @@ def _cmd_point(a):
 
 
 def _cmd_show(a):
-    from macrobell.data import load, open_store
+    import json
+
     from macrobell.data.demo import summary_table
-    from macrobell.data.store import read_snapshot
+    from macrobell.data.journal import journal_path
+    from macrobell.data.load import records_to_frame
+    from macrobell.data.store import escape_control, read_snapshot, read_store
 
-    def header():
-        store = open_store(a.file)
-        with store.read() as f:
-            n_total = int(f["sweep"].attrs.get("n_points", -1))
-        return store, store.root_attrs(), store.statuses(), n_total
+    def out(text=""):  # file text may be crafted: never let it drive the terminal
+        print(escape_control(text))
 
-    store, root, st, n_total = read_snapshot(header, a.file)
-    done = sum(1 for v in st.values() if v == "complete")
-    print(f"{a.file}: macrobell format {root.get('format_version')}, created {root.get('created')}, "
-          f"macrobell {root.get('macrobell_version')}, quimb {root.get('quimb_version')}")
-    print("--- sweep ---")
-    print(store.sweep_text().rstrip())
-    print("--- progress ---")
+    c = read_snapshot(lambda: read_store(a.file), a.file)
+    root, n_total = c["root"], c["n_points"]
+    out(f"{a.file}: macrobell format {root.get('format_version')}, created {root.get('created')}, "
+        f"macrobell {root.get('macrobell_version')}, quimb {root.get('quimb_version')}"
+        + ("" if c["checked"] else "  (written without checksums: not verified)"))
+    out("--- sweep ---")
+    out(c["toml"].rstrip())
+    out("--- progress ---")
+    done = len(c["points"])
+    incomplete = sum(1 for k, s in c["statuses"].items() if s not in ("complete", "failed"))
     left = n_total - done if n_total >= 0 else "?"
-    print(f"{done}/{n_total} points complete, {len(st) - done} incomplete groups, {left} to compute"
-          + ("  (finish with: macrobell run SWEEP.toml -o FILE --resume)" if done < n_total else ""))
-    df = load(a.file)
+    out(f"{done}/{n_total} points complete, {len(c['failed'])} failed, {len(c['damaged'])} damaged, "
+        f"{incomplete} incomplete groups, {left} to compute"
+        + ("  (finish with: macrobell run SWEEP.toml -o FILE --resume)" if done < n_total else ""))
+    if journal_path(a.file).exists():
+        out(f"{journal_path(a.file)} exists: a run is writing this file or was interrupted; newer points may "
+            "be there (this file is its last snapshot)")
+    if c.get("file_check") == "mismatch":
+        out("the file fails its whole-file checksum (damaged): each point was verified on its own")
+    for pid, f in sorted(c["failed"].items()):
+        out(f"failed {pid} {json.dumps(f['params'], sort_keys=True)}: {f['error']}")
+    for pid, why in sorted(c["damaged"].items()):
+        out(f"damaged {pid}: {why} (--resume recomputes it)")
+    try:
+        order = [q["name"] for q in json.loads(c["canonical"]).get("partitions", [])]
+    except (ValueError, TypeError, KeyError, AttributeError):
+        order = None
+    df = records_to_frame([p for p, _ in c["points"].values()], order)
     if not df.empty:
         warned = int(df.drop_duplicates("point_id")["warnings"].map(len).gt(0).sum())
         if warned:
-            print(f"{warned} points carry warnings (see load(path)['warnings'])")
-        print("--- summary ---")
-        print(summary_table(df, max_rows=None if a.all else 60))
+            out(f"{warned} points carry warnings (see load(path)['warnings'])")
+        out("--- summary ---")
+        out(summary_table(df, max_rows=None if a.all else 60))
     return 0
 
 

@@ -1,7 +1,6 @@
-"""run_sweep: the docs/architecture.md layout, oracle values, crash safety (SIGKILL), resume, executors."""
+"""run_sweep: the docs/architecture.md layout, oracle values, crash safety (SIGKILL), resume, failed points, executors."""
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -14,9 +13,8 @@ import pandas as pd
 import pytest
 
 import macrobell as mb
-from macrobell.data import PointError, StoreError, Sweep, SweepError, load, run_sweep
+from macrobell.data import StoreError, Sweep, SweepError, load, run_sweep
 from macrobell.data import compute as compute_mod
-from macrobell.data.runner import KILL_AFTER_ENV, KILL_MIDWRITE_ENV
 
 SWEEP = """
 [lattice]
@@ -139,56 +137,78 @@ def test_resume_of_a_complete_file_computes_nothing(reference, tmp_path):
     _same_rows(load(copy), df)
 
 
-def _run_in_subprocess(out, env_extra, wait=True):
-    code = (f"from macrobell.data import run_sweep\n"
+def _run_in_subprocess(out, prelude="", wait=True):
+    """Run the sweep in a fresh interpreter; ``prelude`` (test code) may install a fault first."""
+    code = (f"import os, signal\nfrom macrobell.data import run_sweep\n{prelude}\n"
             f"run_sweep({SWEEP!r}, {str(out)!r}, workers=1, show_progress=False)\n")
-    env = {**os.environ, **env_extra}
-    proc = subprocess.Popen([PY, "-c", code], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen([PY, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     if wait:
         proc.wait(timeout=120)
     return proc
 
 
+#: Test-side fault: SIGKILL the driver right after its k-th point is committed to the journal.
+KILL_AFTER_POINT = """
+from macrobell.data import store as _s
+_real, _n = _s.Store.write_point, [0]
+def _write(self, rec, rebuild=True):
+    _real(self, rec, rebuild)
+    _n[0] += 1
+    if _n[0] >= {k}:
+        os.kill(os.getpid(), signal.SIGKILL)
+_s.Store.write_point = _write
+"""
+
+#: Test-side fault: SIGKILL while point k+1 is written (its file complete and fsync-ed, not yet renamed).
+KILL_BEFORE_RENAME = """
+_real, _n = os.replace, [0]
+def _replace(src, dst, *a, **kw):
+    if str(dst).endswith(".mbj") and "/points/" in str(dst):
+        _n[0] += 1
+        if _n[0] > {k}:
+            os.kill(os.getpid(), signal.SIGKILL)
+    return _real(src, dst, *a, **kw)
+os.replace = _replace
+"""
+
+
 @pytest.mark.parametrize("k", [1, 7])
 def test_sigkill_then_resume_gives_the_uninterrupted_rows(tmp_path, reference, k):
     out = tmp_path / "killed.h5"
-    proc = _run_in_subprocess(out, {KILL_AFTER_ENV: str(k)})
+    proc = _run_in_subprocess(out, KILL_AFTER_POINT.format(k=k))
     assert proc.returncode == -signal.SIGKILL
-    partial = load(out)  # the killed file opens and holds exactly the k finished points
-    assert partial["point_id"].nunique() == k
+    load(out)  # the killed run's file opens (a snapshot as of its last rebuild)
     s = run_sweep(SWEEP, out, workers=1, resume=True, show_progress=False)
-    assert s["computed"] == N_POINTS - k
+    assert s["skipped"] == k and s["computed"] == N_POINTS - k  # exactly the k finished points kept
     _same_rows(load(out), reference[1])
+    assert not (tmp_path / "killed.h5.journal").exists()
 
 
 def test_sigkill_in_the_middle_of_a_write(tmp_path, reference):
     out = tmp_path / "mid.h5"
-    proc = _run_in_subprocess(out, {KILL_MIDWRITE_ENV: "2"})
+    proc = _run_in_subprocess(out, KILL_BEFORE_RENAME.format(k=2))
     assert proc.returncode == -signal.SIGKILL
-    with h5py.File(out, "r") as f:  # readable; the point being written is there but not complete
-        status = sorted(str(g.attrs["status"]) for g in f["points"].values())
-    assert status == ["complete", "complete", "writing"]
-    assert load(out)["point_id"].nunique() == 2
+    entries = sorted(p.name for p in (tmp_path / "mid.h5.journal" / "points").iterdir())
+    assert len([e for e in entries if not e.startswith(".")]) == 2 and any(e.endswith(".tmp") for e in entries)
+    assert load(out)["point_id"].nunique() == 0  # the HDF5 file is intact: its initial, empty version
     s = run_sweep(SWEEP, out, workers=1, resume=True, show_progress=False)
-    assert s["computed"] == N_POINTS - 2
+    assert s["skipped"] == 2 and s["computed"] == N_POINTS - 2
     _same_rows(load(out), reference[1])
 
 
 def test_sigkill_at_an_arbitrary_moment(tmp_path, reference):
     out = tmp_path / "any.h5"
-    proc = _run_in_subprocess(out, {}, wait=False)
+    points = tmp_path / "any.h5.journal" / "points"
+    proc = _run_in_subprocess(out, wait=False)
     deadline = time.time() + 60
     while time.time() < deadline and proc.poll() is None:
-        try:
-            with h5py.File(out, "r", locking=False) as f:
-                if any(g.attrs.get("status") == "complete" for g in f["points"].values()):
-                    break
-        except Exception:  # noqa: BLE001 - a lock-free read overlapping a write can fail in many ways
-            pass
-        time.sleep(0.01)
+        if points.is_dir() and any(p.suffix == ".mbj" for p in points.iterdir()):
+            break
+        time.sleep(0.005)
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=30)
-    load(out)  # opens
+    if out.exists():
+        load(out)  # opens
     run_sweep(SWEEP, out, workers=1, resume=True, show_progress=False)
     _same_rows(load(out), reference[1])
 
@@ -242,7 +262,7 @@ def test_warnings_and_non_convergence_are_recorded(tmp_path, monkeypatch):
     assert not first["converged"] and any("NotConverged" in w for w in first["warnings"])
 
 
-def test_unphysical_effective_state_is_an_error_with_the_parameters(tmp_path, monkeypatch):
+def test_failed_points_are_recorded_and_the_run_goes_on(tmp_path, monkeypatch, reference):
     from macrobell.tn import DenseState
 
     real = compute_mod._states
@@ -257,10 +277,35 @@ def test_unphysical_effective_state_is_an_error_with_the_parameters(tmp_path, mo
 
     monkeypatch.setattr(compute_mod, "_states", broken)
     out = tmp_path / "u.h5"
-    with pytest.raises(PointError, match=r"L=4.*T=1\.0.*UnphysicalStateError") as exc:
-        run_sweep(SWEEP, out, workers=1, show_progress=False)
-    assert exc.value.params["T"] == 1.0 and exc.value.params["lattice"]["L"] == 4
-    assert load(out)["point_id"].nunique() == 2  # the points before it are complete and kept
+    s = run_sweep(SWEEP, out, workers=1, show_progress=False)
+    assert s["computed"] == N_POINTS - 4 and len(s["failed"]) == 4  # T = 1 of each of the 4 groups
+    for f in s["failed"]:
+        assert f["params"]["T"] == 1.0 and "UnphysicalStateError" in f["error"]
+    assert {f["params"]["lattice"]["L"] for f in s["failed"]} == {4, 6}
+    df = load(out)  # failed points are not data
+    assert df["point_id"].nunique() == N_POINTS - 4 and (df["T"] != 1.0).all()
+    with h5py.File(out, "r") as f:
+        failed = [g for g in f["points"].values() if g.attrs["status"] == "failed"]
+        assert len(failed) == 4 and all("UnphysicalStateError" in g.attrs["error"] for g in failed)
+    monkeypatch.undo()
+    s = run_sweep(SWEEP, out, workers=1, resume=True, show_progress=False)
+    assert s["computed"] == 4 and s["skipped"] == N_POINTS - 4 and s["failed"] == []
+    _same_rows(load(out), reference[1])
+
+
+def test_a_failed_group_marks_each_of_its_points_failed(tmp_path, monkeypatch):
+    def boom(model, spec, temps):
+        if model.n_sites == 6:
+            raise RuntimeError("solver exploded")
+        return real(model, spec, temps)
+
+    real = compute_mod._states
+    monkeypatch.setattr(compute_mod, "_states", boom)
+    s = run_sweep(SWEEP, tmp_path / "g.h5", workers=1, show_progress=False)
+    assert len(s["failed"]) == 6 and s["computed"] == 6  # 2 groups × 3 temperatures
+    assert {f["id"] for f in s["failed"]} == {p.id for p in Sweep.from_toml(SWEEP).points
+                                               if p.params["lattice"]["L"] == 6}
+    assert all("solver exploded" in f["error"] for f in s["failed"])
 
 
 def test_one_backend_call_per_group_serves_every_temperature(tmp_path, monkeypatch):
@@ -292,3 +337,23 @@ def test_load_while_a_sweep_writes_never_fails_obscurely(tmp_path, reference):
     assert proc.returncode == 0
     _same_rows(load(out), reference[1])
     assert len(seen) >= 1
+
+
+def test_an_interrupted_run_leaves_every_finished_point_readable(tmp_path, monkeypatch, reference):
+    real, n = compute_mod.compute_group, [0]
+
+    def interrupt_on_third_group(task):
+        n[0] += 1
+        if n[0] == 3:
+            raise KeyboardInterrupt
+        return real(task)
+
+    monkeypatch.setattr("macrobell.data.runner.compute_group", interrupt_on_third_group)
+    out = tmp_path / "ctrl-c.h5"
+    with pytest.raises(KeyboardInterrupt):
+        run_sweep(SWEEP, out, workers=1, show_progress=False)
+    assert load(out)["point_id"].nunique() == 6  # two groups of three temperatures, rebuilt on the way out
+    monkeypatch.undo()
+    s = run_sweep(SWEEP, out, workers=1, resume=True, show_progress=False)
+    assert s["skipped"] == 6 and s["computed"] == 6
+    _same_rows(load(out), reference[1])
