@@ -1,0 +1,319 @@
+"""A bracket ``[v_local, v_nonlocal]`` of the critical white-noise visibility of a two-qubit state.
+
+For ``rho(v) = v rho + (1 - v) 1/4`` and projective measurements:
+
+* ``v_local`` -- ``rho(v)`` is *proven* local for ``v <= v_local``.  Two
+  certificates, the better is kept:
+
+  - the LHS (unsteerability) SDP of :mod:`.lhs` (unsteerable => local);
+  - an LHV certificate with polyhedra on *both* sides (Designolle, Iommazzo,
+    Besancon, Knebel, Gelss, Pokutta, PRR 5, 043059 (2023), arXiv:2302.04721;
+    Hirsch et al., Quantum 1, 3 (2017)): with axes ``alpha_x`` (Alice) and
+    ``beta_y`` (Bob) whose polyhedra have inradii ``eta_A, eta_B``, define
+    ``chi(v)`` by dividing Alice's Bloch rows of ``T`` by ``eta_A`` and Bob's by
+    ``eta_B``.  If the finite behaviour of ``chi(v)`` is in the local polytope,
+    every projective behaviour of ``rho(v)`` is a mixture of finite ones
+    (each noisy measurement ``(1 + eta u.sigma)/2`` is a mixture of vertex
+    measurements and their relabellings), hence local.  The LP over
+    deterministic strategies is solved by column generation (the pricing
+    step is a local search over +-1 strategies; any strategy subset still
+    gives a *valid* model, only possibly a weaker one).  As in :mod:`.lhs`,
+    the LP solution is repaired exactly in numpy and re-checked.
+
+* ``v_nonlocal`` -- an explicit Bell violation exists for ``v > v_nonlocal``:
+  ``bell.search`` (settings seesaw + LP) when available, and the closed-form
+  Horodecki CHSH value ``2 / chsh_max(T)``.
+
+Conventions as in :mod:`.lhs` (Pauli basis, Alice first, ``T[i, j]``).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from numbers import Integral
+from typing import Any
+
+import numpy as np
+
+from ..criteria import chsh_max
+from ..effective import EffectiveState
+from .lhs import MAX_DIRECTIONS, _inradius, _repulsion_axes, lhs_certificate, measurement_polyhedron
+
+__all__ = ["LHVCertificate", "VisibilityBracket", "lhv_certificate", "bracket"]
+
+#: Largest number of axes per side of the two-sided LHV polyhedra.
+MAX_LHV_DIRECTIONS = 60
+_PRICE_TOL = 1e-9
+
+
+@dataclass(frozen=True)
+class LHVCertificate:
+    """Result of :func:`lhv_certificate` (white-noise family, projective measurements).
+
+    Attributes
+    ----------
+    certified_visibility : float
+        ``rho(v)`` is local for all projective measurements for ``v <=`` this.
+    local : bool
+        ``certified_visibility >= 1``.
+    n_directions : list of int
+        Axes of Alice's and Bob's polyhedra.
+    shrinking_factors : list of float
+        Their inradii ``eta_A, eta_B``.
+    solver_visibility : float
+        LP optimum (visibility of ``rho(v)``, shrink included) before the repair.
+    n_strategies : int
+        Deterministic strategies in the final column pool.
+    iterations : int
+        Column-generation rounds.
+    converged : bool
+        The last pricing round found no improving strategy (local search:
+        a heuristic statement about the LP optimum, not about the certificate,
+        which is valid either way).
+    residual : float
+        LP model's reconstruction error before the repair.
+    model_error : float
+        Reconstruction error of the certified model.
+    """
+
+    certified_visibility: float
+    local: bool
+    n_directions: list
+    shrinking_factors: list
+    solver_visibility: float
+    n_strategies: int
+    iterations: int
+    converged: bool
+    residual: float
+    model_error: float
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able dict of the fields."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class VisibilityBracket:
+    """Result of :func:`bracket`: ``v_local <= v_crit <= v_nonlocal``.
+
+    Attributes
+    ----------
+    v_local, v_nonlocal : float
+        Certified-local and explicitly-nonlocal white-noise visibilities
+        (``v_nonlocal`` may exceed 1: no violation found for the state itself).
+    local_method : str
+        ``"lhs"`` or ``"lhv"``: which certificate gave ``v_local``.
+    nonlocal_method : str
+        ``"search"`` or ``"chsh"``.
+    lhs_visibility, lhv_visibility, search_visibility, chsh_visibility : float
+        Each bound separately (``nan`` where not computed).
+    """
+
+    v_local: float
+    v_nonlocal: float
+    local_method: str
+    nonlocal_method: str
+    lhs_visibility: float
+    lhv_visibility: float
+    search_visibility: float
+    chsh_visibility: float
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able dict of the fields."""
+        return asdict(self)
+
+
+def _two_qubit(eff: Any, what: str) -> np.ndarray:
+    if not isinstance(eff, EffectiveState) or eff.M != 1 or eff.K != 2:
+        raise ValueError(f"{what}: eff must be a two-qubit EffectiveState (K = 2, M = 1)")
+    return np.asarray(eff.T, dtype=float)
+
+
+def _axes(n: int) -> tuple[np.ndarray, float]:
+    if n <= MAX_DIRECTIONS:
+        return measurement_polyhedron(n)
+    ax = _repulsion_axes(n)
+    return ax, _inradius(ax)
+
+
+def _columns(A: np.ndarray, B: np.ndarray) -> np.ndarray:
+    """Behaviour columns ``[1, a, b, vec(a b^T)]`` of strategies (rows of A, B)."""
+    E = (A[:, :, None] * B[:, None, :]).reshape(A.shape[0], -1)
+    return np.hstack([np.ones((A.shape[0], 1)), A, B, E]).T
+
+
+def _flip_closure(A: np.ndarray, B: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Add (-a, b), (a, -b), (-a, -b): the uniform pool mixture is then white noise."""
+    A4 = np.vstack([A, -A, A, -A])
+    B4 = np.vstack([B, B, -B, -B])
+    S = np.unique(np.hstack([A4, B4]).astype(np.int8), axis=0).astype(float)
+    return S[:, :A.shape[1]], S[:, A.shape[1]:]
+
+
+def _price(y: np.ndarray, nA: int, nB: int, rng: np.random.Generator, starts: int, seeds_B: np.ndarray):
+    """Strategies with ``y . column > tol`` by alternating best responses from many starts."""
+    y0, yA, yB, Y = y[0], y[1:1 + nA], y[1 + nA:1 + nA + nB], y[1 + nA + nB:].reshape(nA, nB)
+    Bs = np.vstack([seeds_B, np.where(rng.random((starts, nB)) < 0.5, -1.0, 1.0)])
+    for _ in range(30):
+        As = np.where(Bs @ Y.T + yA >= 0, 1.0, -1.0)
+        Bn = np.where(As @ Y + yB >= 0, 1.0, -1.0)
+        if np.array_equal(Bn, Bs):
+            break
+        Bs = Bn
+    f = y0 + As @ yA + Bs @ yB + np.sum((As @ Y) * Bs, axis=1)
+    keep = f > _PRICE_TOL
+    return As[keep], Bs[keep], float(np.max(f)) if f.size else -np.inf
+
+
+def _solve_lp(D: np.ndarray, P0: np.ndarray, P1: np.ndarray, v_max: float):
+    from scipy.optimize import linprog
+
+    N = D.shape[1]
+    c = np.zeros(N + 1)
+    c[-1] = -1.0
+    res = linprog(c, A_eq=np.hstack([D, -P1[:, None]]), b_eq=P0,
+                  bounds=[(0, None)] * N + [(0, v_max)], method="highs")
+    if res.status != 0:
+        raise RuntimeError(f"lhv_certificate: LP failed: {res.message}")
+    return float(res.x[-1]), res.x[:-1], np.asarray(res.eqlin.marginals, dtype=float)
+
+
+def _repair_lhv(D, w, v_s, P0, P1):
+    """Exact local model at ``theta v_s`` from the (inexact) LP weights; (v, residual, error)."""
+    N = D.shape[1]
+    w = np.clip(w, 0.0, None)
+    delta = (P0 + v_s * P1) - D @ w
+    residual = float(np.max(np.abs(delta)))
+    tau, *_ = np.linalg.lstsq(D, delta, rcond=None)
+    m = float(np.max(np.clip(-(w + tau), 0.0, None))) + 1e-12
+    theta = (1.0 / N) / (1.0 / N + m)
+    # The uniform pool mixture is white noise (flip closure): the v = 0 point.
+    f = theta * (w + tau) + (1.0 - theta) / N
+    v_c = theta * v_s
+    err = float(np.max(np.abs(D @ f - (P0 + v_c * P1))))
+    if np.min(f) < 0.0 or err > 1e-9:
+        return 0.0, residual, err
+    return v_c, residual, err
+
+
+def lhv_certificate(eff: Any, n_directions: Any = (8, 8), *, max_iterations: int = 50,
+                    pricing_starts: int = 200, initial_strategies: int = 400, seed: Any = 0,
+                    max_visibility: float = 2.0) -> LHVCertificate:
+    """Certify ``v rho + (1 - v) 1/4`` local for all projective measurements (two polyhedra).
+
+    Parameters
+    ----------
+    eff : EffectiveState (K = 2, M = 1)
+    n_directions : int or (int, int)
+        Axes of Alice's and Bob's polyhedra (3..60 each).
+    max_iterations : int
+        Column-generation rounds.
+    pricing_starts : int
+        Random starts of the pricing local search per round.
+    initial_strategies : int
+        Hemisphere strategies ``a_x = sign(alpha_x . u), b_y = +-sign(beta_y . u)``
+        in the starting pool (random ``u``).
+    seed : int or numpy.random.Generator
+    max_visibility : float
+
+    Returns
+    -------
+    LHVCertificate
+    """
+    T = _two_qubit(eff, "lhv_certificate")
+    nd = (n_directions, n_directions) if isinstance(n_directions, Integral) else tuple(n_directions)
+    if len(nd) != 2 or any(isinstance(n, bool) or not isinstance(n, Integral) or not 3 <= n <= MAX_LHV_DIRECTIONS
+                           for n in nd):
+        raise ValueError(f"lhv_certificate: n_directions must be an int or a pair of ints in "
+                         f"[3, {MAX_LHV_DIRECTIONS}], got {n_directions!r}")
+    for name, val in (("max_iterations", max_iterations), ("pricing_starts", pricing_starts),
+                      ("initial_strategies", initial_strategies)):
+        if isinstance(val, bool) or not isinstance(val, Integral) or val < 1:
+            raise ValueError(f"lhv_certificate: {name} must be an int >= 1, got {val!r}")
+    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    (alpha, eA), (beta, eB) = _axes(int(nd[0])), _axes(int(nd[1]))
+    eA, eB = eA - 1e-12, eB - 1e-12
+    nA, nB = alpha.shape[0], beta.shape[0]
+    # chi(v): Alice's rows / eta_A, Bob's columns / eta_B; white noise at v = 0.
+    P0 = np.zeros(1 + nA + nB + nA * nB)
+    P0[0] = 1.0
+    P1 = np.concatenate([[0.0], alpha @ T[1:, 0] / eA, beta @ T[0, 1:] / eB,
+                         (alpha @ T[1:, 1:] @ beta.T).ravel() / (eA * eB)])
+    U = rng.standard_normal((initial_strategies, 3))
+    A0 = np.where(U @ alpha.T >= 0, 1.0, -1.0)
+    B0 = np.where(U @ beta.T >= 0, 1.0, -1.0)
+    SA, SB = _flip_closure(A0, B0)
+    converged = False
+    it = 0
+    for it in range(1, max_iterations + 1):
+        D = _columns(SA, SB)
+        v_s, w, y = _solve_lp(D, P0, P1, float(max_visibility))
+        # For min -v: a column improves iff y . column > 0.
+        support = w > 1e-12
+        newA, newB, best = _price(y, nA, nB, rng, pricing_starts, SB[support])
+        if newA.shape[0] == 0:
+            converged = True
+            break
+        SA, SB = _flip_closure(np.vstack([SA, newA]), np.vstack([SB, newB]))
+    D = _columns(SA, SB)
+    v_s, w, _ = _solve_lp(D, P0, P1, float(max_visibility))
+    v_c, residual, err = _repair_lhv(D, w, v_s, P0, P1)
+    return LHVCertificate(
+        certified_visibility=float(v_c), local=bool(v_c >= 1.0), n_directions=[nA, nB],
+        shrinking_factors=[float(eA), float(eB)], solver_visibility=float(v_s),
+        n_strategies=int(D.shape[1]), iterations=it, converged=converged, residual=residual, model_error=err)
+
+
+def _search_visibility(eff: EffectiveState, settings: int, restarts: int, seed: Any) -> float:
+    """``bell.search`` visibility, or ``nan`` where the search is unavailable."""
+    try:
+        from .search import search
+        res = search(eff, settings=settings, restarts=restarts, seed=seed)
+        return float(res.visibility)
+    except (NotImplementedError, ImportError, AttributeError):
+        return math.nan
+
+
+def bracket(eff: Any, *, lhs_directions: int = 8, lhv_directions: Any = (8, 8), settings: int = 3,
+            restarts: int = 20, seed: Any = 0, use_search: bool = True) -> VisibilityBracket:
+    """Bracket ``[v_local, v_nonlocal]`` of the critical white-noise visibility (projective measurements).
+
+    Parameters
+    ----------
+    eff : EffectiveState (K = 2, M = 1)
+    lhs_directions : int
+        Axes of the LHS certificate's polyhedron (:func:`.lhs.lhs_certificate`).
+    lhv_directions : int, (int, int) or None
+        Axes of the two-sided LHV certificate (:func:`lhv_certificate`); ``None`` skips it.
+    settings, restarts, seed :
+        Passed to ``bell.search`` for the upper end.
+    use_search : bool
+        Use ``bell.search`` (besides closed-form CHSH) for the upper end.
+
+    Returns
+    -------
+    VisibilityBracket
+        ``v_local`` = max of the certified visibilities (``rho(v)`` local for
+        ``v <= v_local``); ``v_nonlocal`` = min of ``2 / chsh_max(T)``
+        (Horodecki) and the search's LP visibility (a Bell inequality is
+        violated for ``v > v_nonlocal``).  Always ``v_local <= v_nonlocal``
+        up to rounding unless a certificate is wrong.
+    """
+    T = _two_qubit(eff, "bracket")
+    if isinstance(lhs_directions, bool) or not isinstance(lhs_directions, Integral):
+        raise ValueError(f"bracket: lhs_directions must be an int, got {lhs_directions!r}")
+    lhs_v = lhs_certificate(eff, lhs_directions, noise="white").certified_visibility
+    lhv_v = math.nan
+    if lhv_directions is not None:
+        lhv_v = lhv_certificate(eff, lhv_directions, seed=seed).certified_visibility
+    chsh = chsh_max(T)
+    chsh_v = 2.0 / chsh if chsh > 0 else math.inf
+    search_v = _search_visibility(eff, settings, restarts, seed) if use_search else math.nan
+    v_local, local_method = (lhv_v, "lhv") if (lhv_v == lhv_v and lhv_v > lhs_v) else (lhs_v, "lhs")
+    v_nonlocal, nonlocal_method = (search_v, "search") if search_v == search_v and search_v < chsh_v \
+        else (chsh_v, "chsh")
+    return VisibilityBracket(v_local=float(v_local), v_nonlocal=float(v_nonlocal), local_method=local_method,
+                             nonlocal_method=nonlocal_method, lhs_visibility=float(lhs_v),
+                             lhv_visibility=float(lhv_v), search_visibility=float(search_v),
+                             chsh_visibility=float(chsh_v))
