@@ -30,6 +30,8 @@ Conventions as in :mod:`.lhs` (Pauli basis, Alice first, ``T[i, j]``).
 from __future__ import annotations
 
 import math
+import os
+import time
 from dataclasses import asdict, dataclass
 from numbers import Integral
 from typing import Any
@@ -38,13 +40,15 @@ import numpy as np
 
 from ..criteria import chsh_max
 from ..effective import EffectiveState
+from . import _icosahedral as ico
 from .lhs import MAX_DIRECTIONS, _inradius, _repulsion_axes, lhs_certificate, measurement_polyhedron
 
-__all__ = ["LHVCertificate", "VisibilityBracket", "lhv_certificate", "bracket"]
+__all__ = ["LHVCertificate", "VisibilityBracket", "lhv_certificate", "werner_lhv_certificate", "bracket"]
 
 #: Largest number of axes per side of the two-sided LHV polyhedra.
 MAX_LHV_DIRECTIONS = 60
 _PRICE_TOL = 1e-9
+_DEBUG = bool(os.environ.get("MACROBELL_DEBUG_LHV"))
 
 
 @dataclass(frozen=True)
@@ -179,8 +183,8 @@ def _solve_lp(D: np.ndarray, P0: np.ndarray, P1: np.ndarray, v_max: float):
     return float(res.x[-1]), res.x[:-1], np.asarray(res.eqlin.marginals, dtype=float)
 
 
-def _repair_lhv(D, w, v_s, P0, P1):
-    """Exact local model at ``theta v_s`` from the (inexact) LP weights; (v, residual, error)."""
+def _repair_lhv(D, w, v_s, P0, P1, return_model=False):
+    """Exact local model at ``theta v_s`` from the (inexact) LP weights; (v, residual, error[, weights])."""
     N = D.shape[1]
     w = np.clip(w, 0.0, None)
     delta = (P0 + v_s * P1) - D @ w
@@ -193,8 +197,8 @@ def _repair_lhv(D, w, v_s, P0, P1):
     v_c = theta * v_s
     err = float(np.max(np.abs(D @ f - (P0 + v_c * P1))))
     if np.min(f) < 0.0 or err > 1e-9:
-        return 0.0, residual, err
-    return v_c, residual, err
+        v_c = 0.0
+    return (v_c, residual, err, f) if return_model else (v_c, residual, err)
 
 
 def lhv_certificate(eff: Any, n_directions: Any = (8, 8), *, max_iterations: int = 50,
@@ -263,6 +267,112 @@ def lhv_certificate(eff: Any, n_directions: Any = (8, 8), *, max_iterations: int
         certified_visibility=float(v_c), local=bool(v_c >= 1.0), n_directions=[nA, nB],
         shrinking_factors=[float(eA), float(eB)], solver_visibility=float(v_s),
         n_strategies=int(D.shape[1]), iterations=it, converged=converged, residual=residual, model_error=err)
+
+
+def werner_lhv_certificate(eff: Any, shells: int = 0, **options: Any) -> LHVCertificate:
+    """Two-sided LHV certificate for states with ``T[1:, 1:] = c O`` (O orthogonal) and no Bloch vectors.
+
+    These are the Werner states up to local rotations (e.g. SU(2)-invariant
+    effective states).  Alice's axes ``alpha_x`` are a union of icosahedral
+    orbits (31 axes, inradius 0.947, plus ``shells`` generic orbits of 60 axes:
+    91 axes, inradius 0.982), Bob's are ``O^T alpha_x``; the correlations
+    ``c alpha_x . alpha_y`` are invariant under the icosahedral group, so the
+    local-polytope LP is reduced to one constraint per orbit of pairs and
+    solved over group-averaged strategies by column generation (Designolle
+    et al., PRR 5, 043059 (2023)).  The certified model is a mixture of
+    group-averaged deterministic strategies with a shared fair coin flipping
+    both outputs (zero marginals); it is repaired and re-checked exactly as
+    :func:`lhv_certificate`'s.
+
+    Parameters
+    ----------
+    eff : EffectiveState (K = 2, M = 1)
+        Must have zero Bloch vectors and equal singular values of
+        ``T[1:, 1:]`` (within ``tol``).
+    shells : int
+        Generic orbits added to the 31 base axes (0 or 1).
+    **options
+        ``max_iterations`` (200), ``pricing_starts`` (300),
+        ``initial_strategies`` (2000), ``seed`` (0), ``max_visibility`` (2.0),
+        ``tol`` (1e-9), ``time_limit`` (seconds after which column generation
+        stops; the certificate is valid at any point, only weaker) and
+        ``max_new`` (most strategies added per round, 64).
+
+    Returns
+    -------
+    LHVCertificate
+        For the singlet (``c = -1``) ``certified_visibility`` is a certified
+        Werner visibility (31 axes, converged: 0.6318).
+    """
+    return _werner_lhv(eff, shells, **options)[0]
+
+
+def _werner_lhv(eff: Any, shells: int = 0, *, max_iterations: int = 200, pricing_starts: int = 300,
+                           initial_strategies: int = 2000, seed: Any = 0, max_visibility: float = 2.0,
+                           tol: float = 1e-9, time_limit: float = math.inf, max_new: int = 64) -> tuple[LHVCertificate, dict]:
+    """Worker of :func:`werner_lhv_certificate`; also returns the model (strategies, weights, axes)."""
+    T = _two_qubit(eff, "werner_lhv_certificate")
+    if isinstance(shells, bool) or not isinstance(shells, Integral) or not 0 <= shells <= len(ico._SHELL_POINTS):
+        raise ValueError(f"werner_lhv_certificate: shells must be an int in [0, {len(ico._SHELL_POINTS)}], "
+                         f"got {shells!r}")
+    if max(np.linalg.norm(T[1:, 0]), np.linalg.norm(T[0, 1:])) > tol:
+        raise ValueError("werner_lhv_certificate: needs zero Bloch vectors (T[1:, 0] = T[0, 1:] = 0)")
+    U, sv, Vt = np.linalg.svd(T[1:, 1:])
+    if sv[0] - sv[2] > tol:
+        raise ValueError("werner_lhv_certificate: T[1:, 1:] must be c * orthogonal (equal singular values), "
+                         f"got singular values {sv.tolist()}")
+    if sv[0] <= tol:
+        raise ValueError("werner_lhv_certificate: T[1:, 1:] = 0 (product state); nothing to certify")
+    O = U @ Vt
+    c = float(np.trace(O.T @ T[1:, 1:]) / 3.0)      # T = c O
+    if c > 0:
+        # Canonical sign (c < 0, singlet-like): locally rotated states give the same LP.
+        c, O = -c, -O
+    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    alpha = np.asarray(ico.icosahedral_axes(int(shells)))
+    eta = _inradius(alpha) - 1e-12
+    n = alpha.shape[0]
+    px, py, sg = ico.pair_orbits(alpha)
+    # Target on the pair representatives (the identity is the first group element).
+    t = c * np.einsum("ri,ri->r", alpha[px[0]], alpha[py[0]]) / eta**2
+    P0 = np.zeros(1 + t.size)
+    P0[0] = 1.0
+    P1 = np.concatenate([[0.0], t])
+    Uh = rng.standard_normal((initial_strategies, 3))
+    A0 = np.where(Uh @ alpha.T >= 0, 1.0, -1.0)
+    SA, SB = _flip_closure(A0, np.sign(c) * A0)
+    D = ico.averaged_columns(SA, SB, px, py, sg)
+    converged, it = False, 0
+    start = time.perf_counter()
+    for it in range(1, max_iterations + 1):
+        v_s, w, y = _solve_lp(D, P0, P1, float(max_visibility))
+        M = ico.pricing_matrix(y, px, py, sg, n)
+        yfull = np.concatenate([[y[0]], np.zeros(2 * n), M.ravel()])
+        newA, newB, _ = _price(yfull, n, n, rng, pricing_starts, SB[w > 1e-12])
+        if _DEBUG:
+            print(f"it {it}: v={v_s:.6f} pool={D.shape[1]} new={newA.shape[0]} "
+                  f"t={time.perf_counter() - start:.1f}s", flush=True)
+        if newA.shape[0] == 0:
+            converged = True
+            break
+        if newA.shape[0] > max_new:
+            # Keep the distinct strategies with the largest reduced cost.
+            f = np.sum((newA @ M) * newB, axis=1)
+            _, idx = np.unique(np.hstack([newA, newB]), axis=0, return_index=True)
+            idx = idx[np.argsort(-f[idx])][:max_new]
+            newA, newB = newA[idx], newB[idx]
+        if time.perf_counter() - start > time_limit:
+            break
+        NA, NB = _flip_closure(newA, newB)
+        SA, SB = np.vstack([SA, NA]), np.vstack([SB, NB])
+        D = np.hstack([D, ico.averaged_columns(NA, NB, px, py, sg)])
+    v_s, w, _ = _solve_lp(D, P0, P1, float(max_visibility))
+    v_c, residual, err, f = _repair_lhv(D, w, v_s, P0, P1, return_model=True)
+    cert = LHVCertificate(
+        certified_visibility=float(v_c), local=bool(v_c >= 1.0), n_directions=[n, n],
+        shrinking_factors=[float(eta), float(eta)], solver_visibility=float(v_s),
+        n_strategies=int(D.shape[1]), iterations=it, converged=converged, residual=residual, model_error=err)
+    return cert, {"A": SA, "B": SB, "weights": f, "alpha": alpha, "beta": alpha @ O, "eta": eta}
 
 
 def _search_visibility(eff: EffectiveState, settings: int, restarts: int, seed: Any) -> float:

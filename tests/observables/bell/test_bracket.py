@@ -19,7 +19,9 @@ from scipy.optimize import linprog
 
 from macrobell.observables import thresholds as th
 from macrobell.observables.bell import bracket as br
-from macrobell.observables.bell.bracket import VisibilityBracket, bracket, lhv_certificate
+from macrobell.observables.bell import _icosahedral as ico
+from macrobell.observables.bell.bracket import (VisibilityBracket, bracket, lhv_certificate,
+                                               werner_lhv_certificate)
 from macrobell.observables.bell.lhs import measurement_polyhedron
 from macrobell.observables.criteria import T_from_rho, chsh_max, werner_state
 from macrobell.observables.effective import EffectiveState
@@ -133,6 +135,65 @@ def test_bad_input_is_refused():
         bracket(EffectiveState(T=T_from_rho(np.eye(8) / 8), sizes=(1, 1, 1)))
     with pytest.raises(ValueError, match="lhs_directions"):
         bracket(eff, lhs_directions=6.0)
+
+
+def _full_pair_correlations(model):
+    """Correlations of the group-averaged model on *all* pairs, from the definition
+    E(x, y) = mean_g s_x(g) s_y(g) sum_l w_l a_l[pi_g x] b_l[pi_g y]."""
+    C = model["A"].T @ (model["weights"][:, None] * model["B"])
+    perm, s = ico.axis_action(model["alpha"])
+    E = np.zeros_like(C)
+    for g in range(perm.shape[0]):
+        E += s[g][:, None] * s[g][None, :] * C[np.ix_(perm[g], perm[g])]
+    return E / perm.shape[0]
+
+
+def test_icosahedral_polyhedra_and_group():
+    G = ico.rotation_group()
+    assert G.shape == (60, 3, 3)
+    assert np.allclose(np.einsum("gij,gkj->gik", G, G), np.eye(3)) and np.allclose(np.linalg.det(G), 1.0)
+    assert ico.icosahedral_axes(0).shape == (31, 3) and ico.icosahedral_axes(1).shape == (91, 3)
+
+
+@pytest.mark.parametrize("seed", [3])
+def test_werner_lhv_model_reproduces_every_pair_and_is_sound(seed):
+    from scipy.stats import special_ortho_group
+
+    T = T_from_rho(werner_state(1.0))
+    if seed:
+        # Local rotations: T -> Ra T Rb^T is still c * orthogonal, same critical visibility.
+        T = T.copy()
+        T[1:, 1:] = special_ortho_group.rvs(3, random_state=seed) @ T[1:, 1:] @ special_ortho_group.rvs(
+            3, random_state=seed + 1).T
+    cert, model = br._werner_lhv(EffectiveState(T=T, sizes=(4, 4)), 0, max_iterations=20, seed=0)
+    v = cert.certified_visibility
+    # Independent reconstruction on all 31 x 31 pairs: chi(v) correlations alpha_x^T (v T) beta_y / eta^2.
+    target = v * model["alpha"] @ T[1:, 1:] @ model["beta"].T / model["eta"] ** 2
+    assert np.max(np.abs(_full_pair_correlations(model) - target)) < 1e-9
+    assert np.min(model["weights"]) >= 0 and abs(np.sum(model["weights"]) - 1) < 1e-12
+    assert 0.5 < v <= th.WERNER_BELL_VIOLATED           # beyond steering, never past 0.6961
+    assert cert.model_error < 1e-9
+
+
+def test_werner_lhv_refuses_other_states():
+    T = T_from_rho(werner_state(0.5))
+    T2 = T.copy()
+    T2[3, 3] *= 0.5
+    with pytest.raises(ValueError, match="singular values"):
+        werner_lhv_certificate(EffectiveState(T=T2, sizes=(2, 2)))
+    T3 = T.copy()
+    T3[3, 0] = 0.05
+    with pytest.raises(ValueError, match="Bloch"):
+        werner_lhv_certificate(EffectiveState(T=T3, sizes=(2, 2)))
+    with pytest.raises(ValueError, match="shells"):
+        werner_lhv_certificate(EffectiveState(T=T, sizes=(2, 2)), shells=5)
+
+
+@pytest.mark.slow
+def test_werner_31_axes_converged():
+    cert = werner_lhv_certificate(_eff(werner_state(1.0)), 0)
+    assert cert.converged
+    assert 0.63 < cert.certified_visibility <= th.WERNER_BELL_VIOLATED
 
 
 @pytest.mark.slow
