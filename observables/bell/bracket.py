@@ -385,8 +385,15 @@ def _search_visibility(eff: EffectiveState, settings: int, restarts: int, seed: 
         return math.nan
 
 
+def _werner_type(T: np.ndarray, tol: float = 1e-9) -> bool:
+    sv = np.linalg.svd(T[1:, 1:], compute_uv=False)
+    return bool(max(np.linalg.norm(T[1:, 0]), np.linalg.norm(T[0, 1:])) <= tol and sv[0] - sv[2] <= tol
+                and sv[0] > tol)
+
+
 def bracket(eff: Any, *, lhs_directions: int = 8, lhv_directions: Any = (8, 8), settings: int = 3,
-            restarts: int = 20, seed: Any = 0, use_search: bool = True) -> VisibilityBracket:
+            restarts: int = 20, seed: Any = 0, use_search: bool = True,
+            werner_options: dict | None = None) -> VisibilityBracket:
     """Bracket ``[v_local, v_nonlocal]`` of the critical white-noise visibility (projective measurements).
 
     Parameters
@@ -400,6 +407,11 @@ def bracket(eff: Any, *, lhs_directions: int = 8, lhv_directions: Any = (8, 8), 
         Passed to ``bell.search`` for the upper end.
     use_search : bool
         Use ``bell.search`` (besides closed-form CHSH) for the upper end.
+    werner_options : dict, optional
+        For Werner-type states (no Bloch vectors, ``T[1:, 1:] = c O``), also run
+        :func:`werner_lhv_certificate` with these options (e.g.
+        ``{"shells": 0}``: 31 icosahedral axes, ~10 s, Werner 0.6318);
+        ``None`` skips it.
 
     Returns
     -------
@@ -417,6 +429,9 @@ def bracket(eff: Any, *, lhs_directions: int = 8, lhv_directions: Any = (8, 8), 
     lhv_v = math.nan
     if lhv_directions is not None:
         lhv_v = lhv_certificate(eff, lhv_directions, seed=seed).certified_visibility
+    if werner_options is not None and _werner_type(T):
+        wv = werner_lhv_certificate(eff, **werner_options).certified_visibility
+        lhv_v = wv if not lhv_v == lhv_v else max(lhv_v, wv)
     chsh = chsh_max(T)
     chsh_v = 2.0 / chsh if chsh > 0 else math.inf
     search_v = _search_visibility(eff, settings, restarts, seed) if use_search else math.nan

@@ -93,6 +93,9 @@ def test_werner_bracket_is_sound_and_beats_lhs():
     assert b.local_method == "lhv"
     json.dumps(b.to_dict())
     assert isinstance(b, VisibilityBracket)
+    bw = bracket(_eff(werner_state(1.0)), lhs_directions=6, lhv_directions=None,
+                 werner_options={"shells": 0, "max_iterations": 3})
+    assert 0 < bw.lhv_visibility <= th.WERNER_BELL_VIOLATED and bw.v_local >= bw.lhs_visibility
 
 
 def test_nothing_certified_local_violates_chsh_on_random_states():
