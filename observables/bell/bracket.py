@@ -30,7 +30,6 @@ Conventions as in :mod:`.lhs` (Pauli basis, Alice first, ``T[i, j]``).
 from __future__ import annotations
 
 import math
-import os
 import time
 from dataclasses import asdict, dataclass
 from numbers import Integral
@@ -48,7 +47,6 @@ __all__ = ["LHVCertificate", "VisibilityBracket", "lhv_certificate", "werner_lhv
 #: Largest number of axes per side of the two-sided LHV polyhedra.
 MAX_LHV_DIRECTIONS = 60
 _PRICE_TOL = 1e-9
-_DEBUG = bool(os.environ.get("MACROBELL_DEBUG_LHV"))
 
 
 @dataclass(frozen=True)
@@ -349,9 +347,6 @@ def _werner_lhv(eff: Any, shells: int = 0, *, max_iterations: int = 200, pricing
         M = ico.pricing_matrix(y, px, py, sg, n)
         yfull = np.concatenate([[y[0]], np.zeros(2 * n), M.ravel()])
         newA, newB, _ = _price(yfull, n, n, rng, pricing_starts, SB[w > 1e-12])
-        if _DEBUG:
-            print(f"it {it}: v={v_s:.6f} pool={D.shape[1]} new={newA.shape[0]} "
-                  f"t={time.perf_counter() - start:.1f}s", flush=True)
         if newA.shape[0] == 0:
             converged = True
             break
