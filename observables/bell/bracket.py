@@ -293,8 +293,10 @@ def werner_lhv_certificate(eff: Any, shells: int = 0, **options: Any) -> LHVCert
         ``max_iterations`` (200), ``pricing_starts`` (300),
         ``initial_strategies`` (2000), ``seed`` (0), ``max_visibility`` (2.0),
         ``tol`` (1e-9), ``time_limit`` (seconds after which column generation
-        stops; the certificate is valid at any point, only weaker) and
-        ``max_new`` (most strategies added per round, 64).
+        stops; the certificate is valid at any point, only weaker),
+        ``max_new`` (most strategies added per round, 64) and ``prune_above``
+        (pool size above which only the LP support and its flip partners are
+        kept, default 6000; ``None``: never prune).
 
     Returns
     -------
@@ -307,7 +309,8 @@ def werner_lhv_certificate(eff: Any, shells: int = 0, **options: Any) -> LHVCert
 
 def _werner_lhv(eff: Any, shells: int = 0, *, max_iterations: int = 200, pricing_starts: int = 300,
                            initial_strategies: int = 2000, seed: Any = 0, max_visibility: float = 2.0,
-                           tol: float = 1e-9, time_limit: float = math.inf, max_new: int = 64) -> tuple[LHVCertificate, dict]:
+                           tol: float = 1e-9, time_limit: float = math.inf, max_new: int = 64,
+                prune_above: int | None = 6000) -> tuple[LHVCertificate, dict]:
     """Worker of :func:`werner_lhv_certificate`; also returns the model (strategies, weights, axes)."""
     T = _two_qubit(eff, "werner_lhv_certificate")
     if isinstance(shells, bool) or not isinstance(shells, Integral) or not 0 <= shells <= len(ico._SHELL_POINTS):
@@ -358,6 +361,10 @@ def _werner_lhv(eff: Any, shells: int = 0, *, max_iterations: int = 200, pricing
             newA, newB = newA[idx], newB[idx]
         if time.perf_counter() - start > time_limit:
             break
+        if prune_above is not None and D.shape[1] > prune_above:
+            # Keep the LP support (with its flip partners): smaller LPs, same certificate logic.
+            SA, SB = _flip_closure(SA[w > 1e-12], SB[w > 1e-12])
+            D = ico.averaged_columns(SA, SB, px, py, sg)
         NA, NB = _flip_closure(newA, newB)
         SA, SB = np.vstack([SA, NA]), np.vstack([SB, NB])
         D = np.hstack([D, ico.averaged_columns(NA, NB, px, py, sg)])
