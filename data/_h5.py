@@ -63,8 +63,8 @@ def to_jsonable(obj: Any) -> Any:
         if obj.size > 4096:
             return f"<array shape={obj.shape} dtype={obj.dtype}>"
         return to_jsonable(obj.tolist())
-    if isinstance(obj, Mapping):
-        return {str(k): to_jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, Mapping):  # sorted: stored dicts read back in one order, whatever path wrote them
+        return {str(k): to_jsonable(obj[k]) for k in sorted(obj, key=str)}
     if isinstance(obj, (list, tuple, set)):
         return [to_jsonable(v) for v in obj]
     return repr(obj)
@@ -146,6 +146,12 @@ def _write_point_group(pts, point: Mapping, digest: str):
         for k in ("regions", "T", "rho"):
             h.create_dataset(k, data=part[k])
         _set_attrs(h, part["criteria"])
+        if part.get("arrays"):
+            b = h.create_group("bell")
+            for k, v in part["arrays"].items():
+                b.create_dataset(k, data=v)
+    if point.get("microscopic"):
+        _set_attrs(g.create_group("microscopic"), point["microscopic"])
     if point.get("pairs") is not None:
         g.create_group("pairs").create_dataset("C", data=point["pairs"])
     g.attrs["sha256"] = digest
@@ -237,6 +243,10 @@ def _read_point(g, pairs: bool) -> dict:
             h = g["partitions"][name]
             out["partitions"][name] = {"regions": h["regions"][()], "T": h["T"][()], "rho": h["rho"][()],
                                        "criteria": decode_attrs(h)}
+            if "bell" in h:
+                out["partitions"][name]["arrays"] = {k: h["bell"][k][()] for k in h["bell"]}
+    if "microscopic" in g:
+        out["microscopic"] = decode_attrs(g["microscopic"])
     if pairs and "pairs" in g and "C" in g["pairs"]:
         out["pairs"] = g["pairs"]["C"][()]
     return out

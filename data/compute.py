@@ -161,6 +161,8 @@ def compute_group(task: Mapping) -> list:
                                    "rho": np.asarray(eff.rho, dtype=complex), "criteria": crit,
                                    "names": list(part.names), "sizes": list(part.sizes), "arrays": arrays}
                 pairs = observables.pair_correlations(state) if task["observables"].get("pairs") else None
+                micro = (observables.witnesses.microscopic(state) if task["observables"].get("microscopic")
+                         else None)
                 _check_finite(diag, parts, pairs)
         except Exception as exc:
             # Keep the points finished so far (they are written), then report this one.
@@ -172,7 +174,8 @@ def compute_group(task: Mapping) -> list:
         records.append({"id": p["id"], "index": p["index"], "params": p["params"],
                         "elapsed_s": t_state + time.perf_counter() - t1, "warnings": warns,
                         "state": diag, "partitions": parts,
-                        "pairs": None if pairs is None else np.asarray(pairs)})
+                        "pairs": None if pairs is None else np.asarray(pairs),
+                        **({"microscopic": to_jsonable(micro)} if micro else {})})
     return records
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from .load import load
 from .plot import plot
+from .journal import journal_path
 from .runner import run_sweep
 from .sweep import Sweep, to_toml
 
@@ -110,7 +111,8 @@ def run_demo(out="demo.h5", sizes=DEMO_SIZES, temperatures=DEMO_TEMPERATURES, wo
                          f"is written beside it as {out.with_suffix('.png').name!r}); got suffix "
                          f"{out.suffix or '(none)'!r}")
     sweep = demo_sweep(sizes, temperatures)
-    resume = out.exists()  # the same sweep resumes (a different one is refused by run_sweep)
+    # the same sweep resumes (a different one is refused by run_sweep); a journal alone is a killed start
+    resume = out.exists() or journal_path(out).exists()
     summary = run_sweep(sweep, out, workers=workers, resume=resume, show_progress=show_progress)
     df = load(out)
     print(f"macrobell demo: {summary['n_points']} points ({summary['computed']} computed now) in {out}",

@@ -100,6 +100,12 @@ def normalize_record(record: Mapping) -> dict:
         crit.setdefault("sizes", _jsonable(list(part.get("sizes", []))))
         parts[str(name)] = {k: np.ascontiguousarray(part[k], dtype=np.dtype(dt)) for k, dt in _ARRAY_DTYPES.items()}
         parts[str(name)]["criteria"] = crit
+        extra = {str(k): np.ascontiguousarray(v, dtype="<f8") for k, v in (part.get("arrays") or {}).items()}
+        if extra:  # the Bell engine's inequality and settings (absent otherwise, so old digests stand)
+            for k in extra:
+                if not _ID.match(k):
+                    raise JournalError(f"partition {name!r}: array name {k!r} is not a safe dataset name")
+            parts[str(name)]["arrays"] = extra
     pairs = record.get("pairs")
     if pairs is not None:
         pairs = np.asarray(pairs)
@@ -109,7 +115,8 @@ def normalize_record(record: Mapping) -> dict:
     return {"id": pid, "index": int(record.get("index", -1)), "params": _jsonable(record["params"]),
             "elapsed_s": float(record.get("elapsed_s", math.nan)),
             "warnings": [str(w) for w in record.get("warnings", [])],
-            "state": _jsonable(dict(record.get("state", {}))), "partitions": parts, "pairs": pairs}
+            "state": _jsonable(dict(record.get("state", {}))), "partitions": parts, "pairs": pairs,
+            **({"microscopic": _jsonable(dict(record["microscopic"]))} if record.get("microscopic") else {})}
 
 
 def encode_point(point: Mapping) -> bytes:
@@ -127,7 +134,11 @@ def encode_point(point: Mapping) -> bytes:
         part = point["partitions"][name]
         parts[name] = {k: ref(part[k]) for k in _ARRAY_DTYPES}
         parts[name]["criteria"] = part["criteria"]
+        if part.get("arrays"):
+            parts[name]["arrays"] = {k: ref(part["arrays"][k]) for k in sorted(part["arrays"])}
     meta = {k: point[k] for k in ("id", "index", "params", "elapsed_s", "warnings", "state")}
+    if point.get("microscopic"):
+        meta["microscopic"] = point["microscopic"]
     meta["partitions"] = parts
     meta["pairs"] = None if point.get("pairs") is None else ref(point["pairs"])
     return _dumps(meta) + b"\n" + b"".join(blobs)
@@ -156,6 +167,8 @@ def decode_point(body: bytes) -> dict:
         part = meta["partitions"][name]
         parts[name] = {k: take(part[k]) for k in _ARRAY_DTYPES}
         parts[name]["criteria"] = part["criteria"]
+        if part.get("arrays"):
+            parts[name]["arrays"] = {k: take(part["arrays"][k]) for k in sorted(part["arrays"])}
     meta["partitions"] = parts
     meta["pairs"] = None if meta.get("pairs") is None else take(meta["pairs"])
     if pos != len(rest):

@@ -86,6 +86,8 @@ def records_to_frame(points, partition_order=None, pairs: bool = False):
             row["regions"] = crit.pop("names", None)
             for k in _STATE_COLUMNS:
                 row[k] = p["state"].get(k)
+            for k, v in (p.get("microscopic") or {}).items():  # per state: the same on every partition row
+                row[f"micro_{k}" if not k.startswith(("tura_", "schmied_")) else k] = v
             for k, v in crit.items():
                 row.setdefault(k, v)
             row["point_id"] = p["id"]

@@ -168,7 +168,19 @@ def _cmd_run(a):
                   threads=a.threads, show_progress=not a.quiet)
     print(f"macrobell: {a.output}: {s['computed']} points computed, {s['skipped']} already complete, "
           f"{s['n_points']} in the sweep; {s['warnings']} warnings")
-    return 0
+    for f in s.get("failed") or []:
+        print(f"macrobell: failed point {f['id']} {_one_line_text(f.get('params'))}: {f['error']} "
+              "(recomputed by --resume)", file=sys.stderr)
+    if s.get("deferred"):
+        print(f"macrobell: {a.output}: not rebuilt yet ({s['deferred']}); the results are safe in the journal "
+              "and --resume finishes the file", file=sys.stderr)
+    return 1 if s.get("failed") else 0
+
+
+def _one_line_text(obj) -> str:
+    import json
+
+    return json.dumps(obj, sort_keys=True, default=str)
 
 
 def _temperature_unit(a):

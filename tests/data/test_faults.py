@@ -338,6 +338,9 @@ def close(df):  # a recomputed point may differ from the reference in the last b
 
 
 def same(u, v):
+    if isinstance(u, dict) or isinstance(v, dict):  # nested criteria (certificates): compare value by value
+        return (isinstance(u, dict) and isinstance(v, dict) and sorted(u) == sorted(v)
+                and all(same(u[k], v[k]) for k in u))
     try:
         return np.allclose(np.asarray(u, dtype=float), np.asarray(v, dtype=float), rtol=1e-12, atol=1e-12,
                            equal_nan=True)
