@@ -6,6 +6,8 @@
     macrobell run SWEEP.toml -o OUT.h5 [--workers N] [--scheduler ADDR] [--resume] [--threads N]
     macrobell point --lattice chain --L 12 --pbc --model heisenberg --Delta 1 --T 0 --partition sublattices
     macrobell point --material CuPzN --L 8 --pbc --T 2 --kelvin --h-tesla 5   # a material needs a --T unit
+    macrobell point --L 12 --region A=0 --region B=1,11 --json      # a custom partition, JSON output
+    macrobell list {lattices,models,partitions,materials,criteria}
     macrobell show OUT.h5
     macrobell plot OUT.h5 --x T --y chsh_max --hue L -o fig.png
 
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import signal
 import sys
 import threading
@@ -67,15 +70,18 @@ def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="macrobell", description="Macroscopic Bell correlations of spin lattices.")
     from macrobell import __version__
     p.add_argument("--version", action="version", version=f"macrobell {__version__}")
-    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser,
+                           help="the command to run (macrobell COMMAND --help for its flags)")
     sub.required = True
 
     d = sub.add_parser("demo", help="built-in small study (Heisenberg rings, exact): HDF5 + table + PNG")
     d.add_argument("-o", "--output", default="demo.h5",
                    help="output HDF5 file, ending in .h5 (default demo.h5); the plot goes beside it as .png")
     d.add_argument("--workers", type=_positive_int, default=None, help="worker processes (default: cores)")
-    d.add_argument("--sizes", type=_positive_int, nargs="+", default=None, help=argparse.SUPPRESS)
-    d.add_argument("--temperatures", type=float, nargs="+", default=None, help=argparse.SUPPRESS)
+    d.add_argument("--sizes", type=_positive_int, nargs="+", default=None,
+                   help="ring sizes instead of the built-in ones (e.g. a quick look: --sizes 4 6)")
+    d.add_argument("--temperatures", type=float, nargs="+", default=None,
+                   help="temperatures in units of J instead of the built-in ones (0 = ground state)")
     d.add_argument("--no-plot", action="store_true", help="skip the PNG")
     d.add_argument("-q", "--quiet", action="store_true", help="no progress output")
 
@@ -91,36 +97,12 @@ def build_parser() -> argparse.ArgumentParser:
                         "with --scheduler)")
     r.add_argument("-q", "--quiet", action="store_true", help="no progress output")
 
-    q = sub.add_parser("point", help="compute one point and print every criterion")
-    q.add_argument("--lattice", default="chain", help="lattice kind (default chain)")
-    for name in ("L", "Lx", "Ly", "Lz", "legs"):
-        q.add_argument(f"--{name}", type=int, default=None)
-    q.add_argument("--pbc", action="store_true", help="periodic boundary conditions")
-    q.add_argument("--model", default=None, help="model kind (default heisenberg)")
-    q.add_argument("--material", default=None, help="material preset (instead of --model)")
-    for name in ("J", "Delta", "J2", "J1", "h", "g", "Jx", "Jy", "Jz"):
-        q.add_argument(f"--{name}", type=float, default=None)
-    q.add_argument("--T", type=float, nargs="+", default=[0.0], help="temperature(s), 0 = ground state")
-    q.add_argument("--T-unit", dest="T_unit", choices=TEMPERATURE_UNITS, default=None,
-                   help="unit of --T: J (units of the coupling, the default without --material) or K (kelvin, "
-                        "with --material only); with --material the unit must be stated: --T-unit K, --kelvin "
-                        "or --T-unit J")
-    q.add_argument("--kelvin", action="store_true", help="--T in kelvin: shorthand for --T-unit K (--material only)")
-    q.add_argument("--h-tesla", dest="h_tesla", type=float, default=None,
-                   help="field in tesla (--material only), converted with the preset's g-factor: "
-                        "h = g (mu_B/k_B) B / J_ref[K]; without a material give --h in units of J")
-    q.add_argument("--partition", nargs="+", default=["halves"], help="partition kind(s) (default halves)")
-    q.add_argument("--K", type=int, default=None, help="number of regions for blocks / strips")
-    q.add_argument("--axis", type=int, default=None, help="axis for strips")
-    q.add_argument("--method", default="auto",
-                   help="exact | dmrg | purification | auto (default: exact when it is small enough, "
-                        "else MPS: DMRG at T = 0, purification at T > 0)")
-    q.add_argument("--bond-dim", type=int, default=None)
-    q.add_argument("--cutoff", type=float, default=None)
-    q.add_argument("--max-sweeps", type=int, default=None)
-    q.add_argument("--dtau", type=float, default=None)
-    q.add_argument("--order", type=int, default=None)
-    q.add_argument("--seed", type=int, default=None)
+    _add_point_parser(sub)
+
+    li = sub.add_parser("list", help="list what exists: lattices, models, partitions, materials or criteria")
+    from macrobell._listing import LIST_TOPICS
+    li.add_argument("topic", choices=list(LIST_TOPICS),
+                    help=f"what to list, one line each (name and meaning): {' | '.join(LIST_TOPICS)}")
 
     s = sub.add_parser("show", help="the sweep, its progress and a summary table")
     s.add_argument("file", help="HDF5 file written by macrobell")
@@ -136,6 +118,114 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--where", nargs="+", default=[], metavar="KEY=VALUE", help="keep rows with KEY == VALUE")
     g.add_argument("-o", "--output", required=True, help="figure file (.png, .pdf or .svg)")
     return p
+
+
+def _kinds_taking(table: dict, name: str, skip: int) -> list[str]:
+    """Keys of a factory table whose factory takes the argument ``name``."""
+    from macrobell._listing import factory_arguments
+
+    return [k for k, f in table.items() if name in factory_arguments(f, skip)]
+
+
+def _methods_taking(name: str) -> list[str]:
+    from macrobell.data.sweep import METHODS, _backend_options
+
+    return [m for m in METHODS if name in _backend_options(m)]
+
+
+POINT_EPILOG = """\
+--json writes one JSON document on stdout (NaN and infinities as null, numpy values as plain numbers):
+  {"params": {"lattice": {...}, "model": {...}, "state": {...}, "partitions": [{"name", "kind", ...}],
+              "observables": {...}},            the validated point configuration
+   "points": [{"T": float, "T_K": float (T in kelvin only), "params": {...},   one per --T value
+               "state": {"backend", "method", "run", "energy", "truncation_error", "variance",
+                         "max_bond", "converged", "T", "beta", "info"},           state diagnostics
+               "warnings": [str],
+               "partitions": {NAME: {"names": [str], "sizes": [int], "regions": [int per site],
+                                     "criteria": {KEY: value}}}}]}   (keys: macrobell list criteria)
+"run" is what computed the state: exact, dmrg, purification or peps.
+"""
+
+
+def _add_point_parser(sub):
+    """The ``point`` subcommand; every list of allowed values is read from the code's tables."""
+    from macrobell.data.sweep import METHODS
+    from macrobell.lattice import LATTICE_KINDS, MATERIALS, MODEL_KINDS, PARTITION_KINDS
+
+    q = sub.add_parser("point", help="compute one point and print every criterion",
+                       epilog=POINT_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    q.add_argument("--lattice", default="chain",
+                   help=f"lattice kind (default chain); allowed: {', '.join(LATTICE_KINDS)} (macrobell list lattices)")
+    for name in ("L", "Lx", "Ly", "Lz", "legs"):
+        q.add_argument(f"--{name}", type=int, default=None,
+                       help=f"lattice size {name} of: {', '.join(_kinds_taking(LATTICE_KINDS, name, 0))}")
+    q.add_argument("--pbc", action="store_true", help="periodic boundary conditions (every direction)")
+    q.add_argument("--model", default=None,
+                   help=f"model kind (default heisenberg); allowed: {', '.join(MODEL_KINDS)} (macrobell list models)")
+    q.add_argument("--material", default=None,
+                   help=f"material preset instead of --model; allowed: {', '.join(MATERIALS)} "
+                        "(macrobell list materials)")
+    for name in ("J", "Delta", "J2", "J1", "h", "g", "Jx", "Jy", "Jz"):
+        q.add_argument(f"--{name}", type=float, default=None,
+                       help=f"model argument {name} of: {', '.join(_kinds_taking(MODEL_KINDS, name, 1))} "
+                            "(energies in units of the reference coupling; spin-1/2 operators S = sigma/2)")
+    q.add_argument("--T", type=float, nargs="+", default=[0.0], help="temperature(s), 0 = ground state")
+    q.add_argument("--T-unit", dest="T_unit", choices=TEMPERATURE_UNITS, default=None,
+                   help="unit of --T: J (units of the coupling, the default without --material) or K (kelvin, "
+                        "with --material only); with --material the unit must be stated: --T-unit K, --kelvin "
+                        "or --T-unit J")
+    q.add_argument("--kelvin", action="store_true", help="--T in kelvin: shorthand for --T-unit K (--material only)")
+    q.add_argument("--h-tesla", dest="h_tesla", type=float, default=None,
+                   help="field in tesla (--material only), converted with the preset's g-factor: "
+                        "h = g (mu_B/k_B) B / J_ref[K]; without a material give --h in units of J")
+    q.add_argument("--partition", nargs="+", default=None,
+                   help=f"partition kind(s) (default halves); allowed: "
+                        f"{', '.join(k for k in PARTITION_KINDS if k != 'custom')} (custom: use --region; "
+                        "macrobell list partitions)")
+    q.add_argument("--region", action="append", default=None, dest="regions", type=_region_spec,
+                   metavar="NAME=SITES",
+                   help="one region of a custom partition, repeatable (at least two), e.g. --region A=0 "
+                        "--region B=1,11 or --region A=0-3; SITES: comma-separated site indices or ranges "
+                        "I-J (inclusive); not with --partition")
+    q.add_argument("--K", type=int, default=None,
+                   help=f"number of regions, for partitions: {', '.join(_kinds_taking(PARTITION_KINDS, 'K', 1))}")
+    q.add_argument("--axis", type=int, default=None,
+                   help=f"lattice axis, for partitions: {', '.join(_kinds_taking(PARTITION_KINDS, 'axis', 1))}")
+    q.add_argument("--method", default="auto",
+                   help=f"{' | '.join(METHODS)} | auto (default auto: exact when it is small enough, "
+                        "else MPS: DMRG at T = 0, purification at T > 0; peps: ground states only)")
+    for opt, what in (("bond_dim", "bond dimension"), ("cutoff", "truncation cutoff"),
+                      ("max_sweeps", "most DMRG sweeps"), ("dtau", "imaginary-time step"),
+                      ("order", "Trotter order"), ("seed", "random seed")):
+        typ = float if opt in ("cutoff", "dtau") else int
+        q.add_argument(f"--{opt.replace('_', '-')}", dest=opt, type=typ, default=None,
+                       help=f"{what} ({opt}), an option of methods: {', '.join(_methods_taking(opt))}")
+    q.add_argument("--json", action="store_true",
+                   help="print one JSON document (every criterion, diagnostic and parameter) instead of the "
+                        "tables; schema below")
+    return q
+
+
+def _region_spec(text: str):
+    """``NAME=SITES`` of ``--region`` → ``(name, [sites])``; SITES like ``0,2,5-7``."""
+    form = "expected NAME=SITES with SITES comma-separated site indices >= 0 or ranges I-J, e.g. A=0,1 or B=2-5"
+    name, eq, sites = text.partition("=")
+    name = name.strip()
+    if not eq or not name or not sites.strip():
+        raise argparse.ArgumentTypeError(f"{form}; got {text!r}")
+    out = []
+    for item in sites.split(","):
+        item = item.strip()
+        lo, dash, hi = item.partition("-")
+        try:
+            a = int(lo)
+            b = int(hi) if dash else a
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{form}; got {text!r}") from None
+        if a < 0 or b < a:
+            raise argparse.ArgumentTypeError(f"{form} (a range I-J needs 0 <= I <= J); got {text!r}")
+        out.extend(range(a, b + 1))
+    return name, out
 
 
 # --------------------------------------------------------------------------- commands
@@ -220,8 +310,8 @@ def _point_config(a) -> dict:
     for opt in ("bond_dim", "cutoff", "max_sweeps", "dtau", "order", "seed"):
         if getattr(a, opt) is not None:
             state[opt] = getattr(a, opt)
-    parts = []
-    for kind in a.partition:
+    parts = _custom_partition(a) if a.regions else []
+    for kind in ([] if a.regions else a.partition or ["halves"]):
         p = {"kind": kind}
         if kind in ("blocks", "strips") and a.K is not None:
             p["K"] = a.K
@@ -229,6 +319,27 @@ def _point_config(a) -> dict:
             p["axis"] = a.axis
         parts.append(p)
     return {"lattice": lat, "model": model, "state": state, "partitions": parts}
+
+
+def _custom_partition(a) -> list:
+    """``--region NAME=SITES ...`` → one ``custom`` partition (refused with ``--partition``, ``--K``, ``--axis``)."""
+    if a.partition is not None:
+        raise ValueError("argument --region: --region builds a custom partition; it cannot be combined with "
+                         f"--partition {' '.join(a.partition)} (give either --partition KIND ... or --region "
+                         "NAME=SITES at least twice)")
+    for flag, value in (("--K", a.K), ("--axis", a.axis)):
+        if value is not None:
+            raise ValueError(f"argument {flag}: applies to --partition blocks/strips, not to --region")
+    regions = {}
+    for name, sites in a.regions:
+        if name in regions:
+            raise ValueError(f"argument --region: region {name!r} given twice; each NAME=SITES needs a distinct "
+                             "NAME")
+        regions[name] = sites
+    if len(regions) < 2:
+        raise ValueError(f"argument --region: a custom partition needs at least two regions, got {len(regions)} "
+                         "(e.g. --region A=0 --region B=1,11)")
+    return [{"kind": "custom", "regions": regions}]
 
 
 #: ``--method auto`` uses exact states up to these sizes (full diagonalisation for T > 0, Lanczos at T = 0).
@@ -288,6 +399,62 @@ def point_table(records, partitions) -> str:
     return "\n".join(lines)
 
 
+#: What computed a state, by the stored state's backend (``State.backend``).
+_RUN_BY_BACKEND = {"exact": "exact", "mps": "dmrg", "mps-purification": "purification", "peps": "peps"}
+
+
+def _run_name(diag: dict) -> str:
+    """The algorithm that produced a computed state: exact, dmrg, purification or peps."""
+    backend = diag["backend"]
+    if backend in _RUN_BY_BACKEND:
+        return _RUN_BY_BACKEND[backend]
+    if backend == "mixture":  # an equal mixture of degenerate ground states (DMRG) or of thermal MPS
+        inner = "dmrg" if diag["T"] == 0 and diag["method"] in ("dmrg", "purification") else diag["method"]
+        return f"{inner} (mixture)"
+    return backend
+
+
+def _run_summary(recs) -> str:
+    """``dmrg at T = 0; purification at T = 0.5, 1``: the backend run per temperature group."""
+    groups: dict[str, list] = {}
+    for rec in recs:
+        groups.setdefault(_run_name(rec["state"]), []).append(rec["params"]["T"])
+    return "; ".join(f"{run} at T = {', '.join(f'{t:g}' for t in ts)}" for run, ts in groups.items())
+
+
+def _json_clean(obj):
+    """JSON-ready copy: numpy → Python, complex → {re, im}, NaN/inf → None (JSON has neither)."""
+    import math
+
+    from macrobell.data.store import to_jsonable
+
+    obj = to_jsonable(obj)
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: _json_clean(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_json_clean(v) for v in obj]
+    return obj
+
+
+def point_json(sweep, recs) -> str:
+    """The ``point --json`` document (schema: :data:`POINT_EPILOG`)."""
+    import json
+
+    points = []
+    for rec in recs:
+        p = rec["params"]
+        entry = {"T": p["T"]}
+        if "T_K" in p:
+            entry["T_K"] = p["T_K"]
+        entry.update(params=p, state={**rec["state"], "run": _run_name(rec["state"])}, warnings=rec["warnings"],
+                     partitions={n: {"names": q["names"], "sizes": q["sizes"], "regions": q["regions"],
+                                     "criteria": q["criteria"]} for n, q in rec["partitions"].items()})
+        points.append(entry)
+    return json.dumps(_json_clean({"params": sweep.config, "points": points}), allow_nan=False, indent=1)
+
+
 def _cmd_point(a):
     from macrobell.data.compute import PointError, compute_group, make_task
     from macrobell.data.sweep import Sweep, SweepError
@@ -295,19 +462,35 @@ def _cmd_point(a):
     try:
         sweep = Sweep.from_dict(_point_config(a))
     except SweepError as exc:
-        raise SweepError(str(exc).replace("sweep file: ", "point: ")) from None
+        msg = str(exc).replace("sweep file: ", "point: ")
+        if a.regions:  # the custom partition is section [partitions #1] of the point's sweep
+            msg = re.sub(r"^point: \[partitions #1\]:? ?", "argument --region: ", msg)
+        raise SweepError(msg) from None
     group = sweep.groups[0]
     recs = compute_group(make_task(sweep, group))
     for rec in recs:  # an error record ends the list, after the points finished before it
         if "error" in rec:
             raise PointError(f"point T = {rec['params'].get('T')} failed: {rec['error']}", rec["params"])
+    if a.json:
+        print(point_json(sweep, recs))
+        return 0
     lat = group["lattice"]
     print("lattice: " + ", ".join(f"{k}={v}" for k, v in lat.items())
           + f"  (N = {len(next(iter(recs[0]['partitions'].values()))['regions'])})")
     print("model:   " + ", ".join(f"{k}={v}" for k, v in group["model"].items()))
-    print("state:   " + ", ".join(f"{k}={v}" for k, v in group["state"].items()))
+    # Name what ran (the stored states' backends), not only the requested method: with method dmrg
+    # every T > 0 comes from one purification evolution.
+    print(f"state:   {_run_summary(recs)}   ("
+          + ", ".join(f"{'requested method' if k == 'method' else k}={v}" for k, v in group["state"].items()) + ")")
     print()
     print(point_table(recs, sweep.partitions))
+    return 0
+
+
+def _cmd_list(a):
+    from macrobell._listing import listing
+
+    print(listing(a.topic))
     return 0
 
 
@@ -375,7 +558,8 @@ def _cmd_plot(a):
     return 0
 
 
-_COMMANDS = {"demo": _cmd_demo, "run": _cmd_run, "point": _cmd_point, "show": _cmd_show, "plot": _cmd_plot}
+_COMMANDS = {"demo": _cmd_demo, "run": _cmd_run, "point": _cmd_point, "list": _cmd_list, "show": _cmd_show,
+             "plot": _cmd_plot}
 
 
 def _one_line(exc) -> str:
