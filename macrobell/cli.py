@@ -25,6 +25,8 @@ import signal
 import sys
 import threading
 
+from ._point import POINT_EPILOG, point_json, region_spec, run_summary
+
 __all__ = ["main", "build_parser"]
 
 EXIT_USAGE = 2
@@ -133,20 +135,6 @@ def _methods_taking(name: str) -> list[str]:
     return [m for m in METHODS if name in _backend_options(m)]
 
 
-POINT_EPILOG = """\
---json writes one JSON document on stdout (NaN and infinities as null, numpy values as plain numbers):
-  {"params": {"lattice": {...}, "model": {...}, "state": {...}, "partitions": [{"name", "kind", ...}],
-              "observables": {...}},            the validated point configuration
-   "points": [{"T": float, "T_K": float (T in kelvin only), "params": {...},   one per --T value
-               "state": {"backend", "method", "run", "energy", "truncation_error", "variance",
-                         "max_bond", "converged", "T", "beta", "info"},           state diagnostics
-               "warnings": [str],
-               "partitions": {NAME: {"names": [str], "sizes": [int], "regions": [int per site],
-                                     "criteria": {KEY: value}}}}]}   (keys: macrobell list criteria)
-"run" is what computed the state: exact, dmrg, purification or peps.
-"""
-
-
 def _add_point_parser(sub):
     """The ``point`` subcommand; every list of allowed values is read from the code's tables."""
     from macrobell.data.sweep import METHODS
@@ -182,7 +170,7 @@ def _add_point_parser(sub):
                    help=f"partition kind(s) (default halves); allowed: "
                         f"{', '.join(k for k in PARTITION_KINDS if k != 'custom')} (custom: use --region; "
                         "macrobell list partitions)")
-    q.add_argument("--region", action="append", default=None, dest="regions", type=_region_spec,
+    q.add_argument("--region", action="append", default=None, dest="regions", type=region_spec,
                    metavar="NAME=SITES",
                    help="one region of a custom partition, repeatable (at least two), e.g. --region A=0 "
                         "--region B=1,11 or --region A=0-3; SITES: comma-separated site indices or ranges "
@@ -204,28 +192,6 @@ def _add_point_parser(sub):
                    help="print one JSON document (every criterion, diagnostic and parameter) instead of the "
                         "tables; schema below")
     return q
-
-
-def _region_spec(text: str):
-    """``NAME=SITES`` of ``--region`` → ``(name, [sites])``; SITES like ``0,2,5-7``."""
-    form = "expected NAME=SITES with SITES comma-separated site indices >= 0 or ranges I-J, e.g. A=0,1 or B=2-5"
-    name, eq, sites = text.partition("=")
-    name = name.strip()
-    if not eq or not name or not sites.strip():
-        raise argparse.ArgumentTypeError(f"{form}; got {text!r}")
-    out = []
-    for item in sites.split(","):
-        item = item.strip()
-        lo, dash, hi = item.partition("-")
-        try:
-            a = int(lo)
-            b = int(hi) if dash else a
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{form}; got {text!r}") from None
-        if a < 0 or b < a:
-            raise argparse.ArgumentTypeError(f"{form} (a range I-J needs 0 <= I <= J); got {text!r}")
-        out.extend(range(a, b + 1))
-    return name, out
 
 
 # --------------------------------------------------------------------------- commands
@@ -399,62 +365,6 @@ def point_table(records, partitions) -> str:
     return "\n".join(lines)
 
 
-#: What computed a state, by the stored state's backend (``State.backend``).
-_RUN_BY_BACKEND = {"exact": "exact", "mps": "dmrg", "mps-purification": "purification", "peps": "peps"}
-
-
-def _run_name(diag: dict) -> str:
-    """The algorithm that produced a computed state: exact, dmrg, purification or peps."""
-    backend = diag["backend"]
-    if backend in _RUN_BY_BACKEND:
-        return _RUN_BY_BACKEND[backend]
-    if backend == "mixture":  # an equal mixture of degenerate ground states (DMRG) or of thermal MPS
-        inner = "dmrg" if diag["T"] == 0 and diag["method"] in ("dmrg", "purification") else diag["method"]
-        return f"{inner} (mixture)"
-    return backend
-
-
-def _run_summary(recs) -> str:
-    """``dmrg at T = 0; purification at T = 0.5, 1``: the backend run per temperature group."""
-    groups: dict[str, list] = {}
-    for rec in recs:
-        groups.setdefault(_run_name(rec["state"]), []).append(rec["params"]["T"])
-    return "; ".join(f"{run} at T = {', '.join(f'{t:g}' for t in ts)}" for run, ts in groups.items())
-
-
-def _json_clean(obj):
-    """JSON-ready copy: numpy → Python, complex → {re, im}, NaN/inf → None (JSON has neither)."""
-    import math
-
-    from macrobell.data.store import to_jsonable
-
-    obj = to_jsonable(obj)
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
-    if isinstance(obj, dict):
-        return {k: _json_clean(v) for k, v in obj.items()}
-    if isinstance(obj, list):
-        return [_json_clean(v) for v in obj]
-    return obj
-
-
-def point_json(sweep, recs) -> str:
-    """The ``point --json`` document (schema: :data:`POINT_EPILOG`)."""
-    import json
-
-    points = []
-    for rec in recs:
-        p = rec["params"]
-        entry = {"T": p["T"]}
-        if "T_K" in p:
-            entry["T_K"] = p["T_K"]
-        entry.update(params=p, state={**rec["state"], "run": _run_name(rec["state"])}, warnings=rec["warnings"],
-                     partitions={n: {"names": q["names"], "sizes": q["sizes"], "regions": q["regions"],
-                                     "criteria": q["criteria"]} for n, q in rec["partitions"].items()})
-        points.append(entry)
-    return json.dumps(_json_clean({"params": sweep.config, "points": points}), allow_nan=False, indent=1)
-
-
 def _cmd_point(a):
     from macrobell.data.compute import PointError, compute_group, make_task
     from macrobell.data.sweep import Sweep, SweepError
@@ -480,7 +390,7 @@ def _cmd_point(a):
     print("model:   " + ", ".join(f"{k}={v}" for k, v in group["model"].items()))
     # Name what ran (the stored states' backends), not only the requested method: with method dmrg
     # every T > 0 comes from one purification evolution.
-    print(f"state:   {_run_summary(recs)}   ("
+    print(f"state:   {run_summary(recs)}   ("
           + ", ".join(f"{'requested method' if k == 'method' else k}={v}" for k, v in group["state"].items()) + ")")
     print()
     print(point_table(recs, sweep.partitions))
