@@ -276,6 +276,9 @@ def _point_config(a) -> dict:
     for opt in ("bond_dim", "cutoff", "max_sweeps", "dtau", "order", "seed"):
         if getattr(a, opt) is not None:
             state[opt] = getattr(a, opt)
+    if a.partition and "custom" in a.partition and not a.regions:
+        raise ValueError("argument --partition: a custom partition is given by its regions: --region NAME=SITES "
+                         "at least twice (e.g. --region A=0 --region B=1,11), without --partition")
     parts = _custom_partition(a) if a.regions else []
     for kind in ([] if a.regions else a.partition or ["halves"]):
         p = {"kind": kind}

@@ -92,6 +92,8 @@ def test_region_text_output(capsys):
                  id="with-partition-custom"),
     pytest.param(["--region", "A=0,1", "--region", "B=1"], "overlap", id="overlap"),
     pytest.param(["--region", "A=0", "--region", "B=1", "--K", "3"], "argument --K", id="K-with-region"),
+    pytest.param(["--partition", "custom"], "argument --partition: a custom partition is given by its regions: "
+                 "--region NAME=SITES", id="custom-without-region"),
 ])
 def test_region_errors_name_the_flag_and_the_form(capsys, extra, pattern):
     line = _one_line_error(capsys, main(["point", "--L", "6", *extra]))
