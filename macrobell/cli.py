@@ -6,6 +6,8 @@
     macrobell run SWEEP.toml -o OUT.h5 [--workers N] [--scheduler ADDR] [--resume] [--threads N]
     macrobell point --lattice chain --L 12 --pbc --model heisenberg --Delta 1 --T 0 --partition sublattices
     macrobell point --material CuPzN --L 8 --pbc --T 2 --kelvin --h-tesla 5   # a material needs a --T unit
+    macrobell point --L 12 --region A=0 --region B=1,11 --json      # a custom partition, JSON output
+    macrobell list {lattices,models,partitions,materials,criteria}
     macrobell show OUT.h5
     macrobell plot OUT.h5 --x T --y chsh_max --hue L -o fig.png
 
@@ -18,9 +20,12 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import signal
 import sys
 import threading
+
+from ._point import POINT_EPILOG, point_json, region_spec, run_summary
 
 __all__ = ["main", "build_parser"]
 
@@ -67,15 +72,18 @@ def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="macrobell", description="Macroscopic Bell correlations of spin lattices.")
     from macrobell import __version__
     p.add_argument("--version", action="version", version=f"macrobell {__version__}")
-    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser,
+                           help="the command to run (macrobell COMMAND --help for its flags)")
     sub.required = True
 
     d = sub.add_parser("demo", help="built-in small study (Heisenberg rings, exact): HDF5 + table + PNG")
     d.add_argument("-o", "--output", default="demo.h5",
                    help="output HDF5 file, ending in .h5 (default demo.h5); the plot goes beside it as .png")
     d.add_argument("--workers", type=_positive_int, default=None, help="worker processes (default: cores)")
-    d.add_argument("--sizes", type=_positive_int, nargs="+", default=None, help=argparse.SUPPRESS)
-    d.add_argument("--temperatures", type=float, nargs="+", default=None, help=argparse.SUPPRESS)
+    d.add_argument("--sizes", type=_positive_int, nargs="+", default=None,
+                   help="ring sizes instead of the built-in ones (e.g. a quick look: --sizes 4 6)")
+    d.add_argument("--temperatures", type=float, nargs="+", default=None,
+                   help="temperatures in units of J instead of the built-in ones (0 = ground state)")
     d.add_argument("--no-plot", action="store_true", help="skip the PNG")
     d.add_argument("-q", "--quiet", action="store_true", help="no progress output")
 
@@ -91,36 +99,12 @@ def build_parser() -> argparse.ArgumentParser:
                         "with --scheduler)")
     r.add_argument("-q", "--quiet", action="store_true", help="no progress output")
 
-    q = sub.add_parser("point", help="compute one point and print every criterion")
-    q.add_argument("--lattice", default="chain", help="lattice kind (default chain)")
-    for name in ("L", "Lx", "Ly", "Lz", "legs"):
-        q.add_argument(f"--{name}", type=int, default=None)
-    q.add_argument("--pbc", action="store_true", help="periodic boundary conditions")
-    q.add_argument("--model", default=None, help="model kind (default heisenberg)")
-    q.add_argument("--material", default=None, help="material preset (instead of --model)")
-    for name in ("J", "Delta", "J2", "J1", "h", "g", "Jx", "Jy", "Jz"):
-        q.add_argument(f"--{name}", type=float, default=None)
-    q.add_argument("--T", type=float, nargs="+", default=[0.0], help="temperature(s), 0 = ground state")
-    q.add_argument("--T-unit", dest="T_unit", choices=TEMPERATURE_UNITS, default=None,
-                   help="unit of --T: J (units of the coupling, the default without --material) or K (kelvin, "
-                        "with --material only); with --material the unit must be stated: --T-unit K, --kelvin "
-                        "or --T-unit J")
-    q.add_argument("--kelvin", action="store_true", help="--T in kelvin: shorthand for --T-unit K (--material only)")
-    q.add_argument("--h-tesla", dest="h_tesla", type=float, default=None,
-                   help="field in tesla (--material only), converted with the preset's g-factor: "
-                        "h = g (mu_B/k_B) B / J_ref[K]; without a material give --h in units of J")
-    q.add_argument("--partition", nargs="+", default=["halves"], help="partition kind(s) (default halves)")
-    q.add_argument("--K", type=int, default=None, help="number of regions for blocks / strips")
-    q.add_argument("--axis", type=int, default=None, help="axis for strips")
-    q.add_argument("--method", default="auto",
-                   help="exact | dmrg | purification | auto (default: exact when it is small enough, "
-                        "else MPS: DMRG at T = 0, purification at T > 0)")
-    q.add_argument("--bond-dim", type=int, default=None)
-    q.add_argument("--cutoff", type=float, default=None)
-    q.add_argument("--max-sweeps", type=int, default=None)
-    q.add_argument("--dtau", type=float, default=None)
-    q.add_argument("--order", type=int, default=None)
-    q.add_argument("--seed", type=int, default=None)
+    _add_point_parser(sub)
+
+    li = sub.add_parser("list", help="list what exists: lattices, models, partitions, materials or criteria")
+    from macrobell._listing import LIST_TOPICS
+    li.add_argument("topic", choices=list(LIST_TOPICS),
+                    help=f"what to list, one line each (name and meaning): {' | '.join(LIST_TOPICS)}")
 
     s = sub.add_parser("show", help="the sweep, its progress and a summary table")
     s.add_argument("file", help="HDF5 file written by macrobell")
@@ -136,6 +120,78 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--where", nargs="+", default=[], metavar="KEY=VALUE", help="keep rows with KEY == VALUE")
     g.add_argument("-o", "--output", required=True, help="figure file (.png, .pdf or .svg)")
     return p
+
+
+def _kinds_taking(table: dict, name: str, skip: int) -> list[str]:
+    """Keys of a factory table whose factory takes the argument ``name``."""
+    from macrobell._listing import factory_arguments
+
+    return [k for k, f in table.items() if name in factory_arguments(f, skip)]
+
+
+def _methods_taking(name: str) -> list[str]:
+    from macrobell.data.sweep import METHODS, _backend_options
+
+    return [m for m in METHODS if name in _backend_options(m)]
+
+
+def _add_point_parser(sub):
+    """The ``point`` subcommand; every list of allowed values is read from the code's tables."""
+    from macrobell.data.sweep import METHODS
+    from macrobell.lattice import LATTICE_KINDS, MATERIALS, MODEL_KINDS, PARTITION_KINDS
+
+    q = sub.add_parser("point", help="compute one point and print every criterion",
+                       epilog=POINT_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    q.add_argument("--lattice", default="chain",
+                   help=f"lattice kind (default chain); allowed: {', '.join(LATTICE_KINDS)} (macrobell list lattices)")
+    for name in ("L", "Lx", "Ly", "Lz", "legs"):
+        q.add_argument(f"--{name}", type=int, default=None,
+                       help=f"lattice size {name} of: {', '.join(_kinds_taking(LATTICE_KINDS, name, 0))}")
+    q.add_argument("--pbc", action="store_true", help="periodic boundary conditions (every direction)")
+    q.add_argument("--model", default=None,
+                   help=f"model kind (default heisenberg); allowed: {', '.join(MODEL_KINDS)} (macrobell list models)")
+    q.add_argument("--material", default=None,
+                   help=f"material preset instead of --model; allowed: {', '.join(MATERIALS)} "
+                        "(macrobell list materials)")
+    for name in ("J", "Delta", "J2", "J1", "h", "g", "Jx", "Jy", "Jz"):
+        q.add_argument(f"--{name}", type=float, default=None,
+                       help=f"model argument {name} of: {', '.join(_kinds_taking(MODEL_KINDS, name, 1))} "
+                            "(energies in units of the reference coupling; spin-1/2 operators S = sigma/2)")
+    q.add_argument("--T", type=float, nargs="+", default=[0.0], help="temperature(s), 0 = ground state")
+    q.add_argument("--T-unit", dest="T_unit", choices=TEMPERATURE_UNITS, default=None,
+                   help="unit of --T: J (units of the coupling, the default without --material) or K (kelvin, "
+                        "with --material only); with --material the unit must be stated: --T-unit K, --kelvin "
+                        "or --T-unit J")
+    q.add_argument("--kelvin", action="store_true", help="--T in kelvin: shorthand for --T-unit K (--material only)")
+    q.add_argument("--h-tesla", dest="h_tesla", type=float, default=None,
+                   help="field in tesla (--material only), converted with the preset's g-factor: "
+                        "h = g (mu_B/k_B) B / J_ref[K]; without a material give --h in units of J")
+    q.add_argument("--partition", nargs="+", default=None,
+                   help=f"partition kind(s) (default halves); allowed: "
+                        f"{', '.join(k for k in PARTITION_KINDS if k != 'custom')} (custom: use --region; "
+                        "macrobell list partitions)")
+    q.add_argument("--region", action="append", default=None, dest="regions", type=region_spec,
+                   metavar="NAME=SITES",
+                   help="one region of a custom partition, repeatable (at least two), e.g. --region A=0 "
+                        "--region B=1,11 or --region A=0-3; SITES: comma-separated site indices or ranges "
+                        "I-J (inclusive); not with --partition")
+    q.add_argument("--K", type=int, default=None,
+                   help=f"number of regions, for partitions: {', '.join(_kinds_taking(PARTITION_KINDS, 'K', 1))}")
+    q.add_argument("--axis", type=int, default=None,
+                   help=f"lattice axis, for partitions: {', '.join(_kinds_taking(PARTITION_KINDS, 'axis', 1))}")
+    q.add_argument("--method", default="auto",
+                   help=f"{' | '.join(METHODS)} | auto (default auto: exact when it is small enough, "
+                        "else MPS: DMRG at T = 0, purification at T > 0; peps: ground states only)")
+    for opt, what in (("bond_dim", "bond dimension"), ("cutoff", "truncation cutoff"),
+                      ("max_sweeps", "most DMRG sweeps"), ("dtau", "imaginary-time step"),
+                      ("order", "Trotter order"), ("seed", "random seed")):
+        typ = float if opt in ("cutoff", "dtau") else int
+        q.add_argument(f"--{opt.replace('_', '-')}", dest=opt, type=typ, default=None,
+                       help=f"{what} ({opt}), an option of methods: {', '.join(_methods_taking(opt))}")
+    q.add_argument("--json", action="store_true",
+                   help="print one JSON document (every criterion, diagnostic and parameter) instead of the "
+                        "tables; schema below")
+    return q
 
 
 # --------------------------------------------------------------------------- commands
@@ -232,8 +288,11 @@ def _point_config(a) -> dict:
     for opt in ("bond_dim", "cutoff", "max_sweeps", "dtau", "order", "seed"):
         if getattr(a, opt) is not None:
             state[opt] = getattr(a, opt)
-    parts = []
-    for kind in a.partition:
+    if a.partition and "custom" in a.partition and not a.regions:
+        raise ValueError("argument --partition: a custom partition is given by its regions: --region NAME=SITES "
+                         "at least twice (e.g. --region A=0 --region B=1,11), without --partition")
+    parts = _custom_partition(a) if a.regions else []
+    for kind in ([] if a.regions else a.partition or ["halves"]):
         p = {"kind": kind}
         if kind in ("blocks", "strips") and a.K is not None:
             p["K"] = a.K
@@ -241,6 +300,27 @@ def _point_config(a) -> dict:
             p["axis"] = a.axis
         parts.append(p)
     return {"lattice": lat, "model": model, "state": state, "partitions": parts}
+
+
+def _custom_partition(a) -> list:
+    """``--region NAME=SITES ...`` → one ``custom`` partition (refused with ``--partition``, ``--K``, ``--axis``)."""
+    if a.partition is not None:
+        raise ValueError("argument --region: --region builds a custom partition; it cannot be combined with "
+                         f"--partition {' '.join(a.partition)} (give either --partition KIND ... or --region "
+                         "NAME=SITES at least twice)")
+    for flag, value in (("--K", a.K), ("--axis", a.axis)):
+        if value is not None:
+            raise ValueError(f"argument {flag}: applies to --partition blocks/strips, not to --region")
+    regions = {}
+    for name, sites in a.regions:
+        if name in regions:
+            raise ValueError(f"argument --region: region {name!r} given twice; each NAME=SITES needs a distinct "
+                             "NAME")
+        regions[name] = sites
+    if len(regions) < 2:
+        raise ValueError(f"argument --region: a custom partition needs at least two regions, got {len(regions)} "
+                         "(e.g. --region A=0 --region B=1,11)")
+    return [{"kind": "custom", "regions": regions}]
 
 
 #: ``--method auto`` uses exact states up to these sizes (full diagonalisation for T > 0, Lanczos at T = 0).
@@ -307,19 +387,35 @@ def _cmd_point(a):
     try:
         sweep = Sweep.from_dict(_point_config(a))
     except SweepError as exc:
-        raise SweepError(str(exc).replace("sweep file: ", "point: ")) from None
+        msg = str(exc).replace("sweep file: ", "point: ")
+        if a.regions:  # the custom partition is section [partitions #1] of the point's sweep
+            msg = re.sub(r"^point: \[partitions #1\]:? ?", "argument --region: ", msg)
+        raise SweepError(msg) from None
     group = sweep.groups[0]
     recs = compute_group(make_task(sweep, group))
     for rec in recs:  # an error record ends the list, after the points finished before it
         if "error" in rec:
             raise PointError(f"point T = {rec['params'].get('T')} failed: {rec['error']}", rec["params"])
+    if a.json:
+        print(point_json(sweep, recs))
+        return 0
     lat = group["lattice"]
     print("lattice: " + ", ".join(f"{k}={v}" for k, v in lat.items())
           + f"  (N = {len(next(iter(recs[0]['partitions'].values()))['regions'])})")
     print("model:   " + ", ".join(f"{k}={v}" for k, v in group["model"].items()))
-    print("state:   " + ", ".join(f"{k}={v}" for k, v in group["state"].items()))
+    # Name what ran (the stored states' backends), not only the requested method: with method dmrg
+    # every T > 0 comes from one purification evolution.
+    print(f"state:   {run_summary(recs)}   ("
+          + ", ".join(f"{'requested method' if k == 'method' else k}={v}" for k, v in group["state"].items()) + ")")
     print()
     print(point_table(recs, sweep.partitions))
+    return 0
+
+
+def _cmd_list(a):
+    from macrobell._listing import listing
+
+    print(listing(a.topic))
     return 0
 
 
@@ -404,7 +500,8 @@ def _cmd_plot(a):
     return 0
 
 
-_COMMANDS = {"demo": _cmd_demo, "run": _cmd_run, "point": _cmd_point, "show": _cmd_show, "plot": _cmd_plot}
+_COMMANDS = {"demo": _cmd_demo, "run": _cmd_run, "point": _cmd_point, "list": _cmd_list, "show": _cmd_show,
+             "plot": _cmd_plot}
 
 
 def _one_line(exc) -> str:

@@ -167,3 +167,18 @@ def test_point_material_units_and_field_in_tesla(capsys):
 
     h = MATERIALS["CuPzN"].g_factor * 9.2740100783e-24 / 1.380649e-23 * 20.0 / 10.7
     assert "h_tesla=20.0" in out and f"energy = {1 - 2 * h:.9f}" in out
+
+
+def test_console_script_point_json_and_list(tmp_path):
+    """stdout of ``point --json`` is exactly one JSON document; ``list`` works from the console script."""
+    import json
+
+    env = {**os.environ, "MACROBELL_THREADS": "1"}
+    r = subprocess.run(_cli_cmd() + ["point", "--L", "4", "--pbc", "--region", "A=0", "--region", "B=2", "--json"],
+                       capture_output=True, text=True, timeout=120, env=env)
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)
+    assert doc["points"][0]["partitions"]["custom"]["sizes"] == [1, 1]
+    assert doc["points"][0]["state"]["energy"] == pytest.approx(-2.0, abs=1e-10)  # 4-ring: E0 = -2 J
+    r = subprocess.run(_cli_cmd() + ["list", "materials"], capture_output=True, text=True, timeout=120, env=env)
+    assert r.returncode == 0 and "CuPzN" in r.stdout.split(), r.stderr
