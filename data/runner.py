@@ -22,6 +22,8 @@ import os
 import signal
 from pathlib import Path
 
+from macrobell._threads import pin_threads
+
 from .compute import PointError, compute_group, make_task
 from .executors import make_executor, progress
 from .store import StoreError, create_store, open_store
@@ -82,6 +84,7 @@ def run_sweep(sweep, out_path, workers: int | None = None, scheduler=None, resum
     dict
         ``{"path", "n_points", "computed", "skipped", "warnings"}``.
     """
+    pin_threads()  # first: a bad $MACROBELL_THREADS fails before any file exists
     sweep = as_sweep(sweep)
     out = Path(out_path)
     if resume and out.exists():
