@@ -123,6 +123,7 @@ def _effective_state_from(cls, state: State, partition: Partition, M: int = 1, *
 
 # EffectiveState.from_state is attached here rather than defined in .effective: it dispatches on the
 # tn backends, and .effective (imported by this module) must not import back up into it.
+_effective_state_from.__name__, _effective_state_from.__qualname__ = "from_state", "EffectiveState.from_state"
 EffectiveState.from_state = classmethod(_effective_state_from)
 
 

@@ -8,8 +8,8 @@ allowed ones.
 
 from __future__ import annotations
 
-from macrobell.lattice import Lattice, SpinModel
 from macrobell._threads import pin_threads
+from macrobell.lattice import Lattice, SpinModel
 
 from ._checks import call_backend as _call_backend
 from ._checks import check_model, check_temperatures
