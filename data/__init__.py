@@ -1,5 +1,7 @@
 """Sweeps, the HDF5 store, executors, loading and plots (orchestrates everything else).
 
+``macrobell.data`` imports the layers below it, never the package root.
+
 Typical use::
 
     from macrobell.data import Sweep, run_sweep, load, plot

@@ -96,7 +96,7 @@ def _split_options(options: Mapping) -> tuple[dict, dict]:
 
 def _states(model, state_spec: Mapping, temps: list):
     """One backend call for every temperature of the group."""
-    from macrobell import tn
+    import macrobell.tn as tn
 
     method = state_spec["method"]
     options = {k: v for k, v in state_spec.items() if k != "method"}
@@ -127,7 +127,7 @@ def compute_group(task: Mapping) -> list:
     (after the records of the points finished before it), so that it
     crosses process boundaries as data.
     """
-    from macrobell import observables
+    import macrobell.observables as observables
 
     t0 = time.perf_counter()
     points = task["points"]

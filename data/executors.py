@@ -107,14 +107,14 @@ def worker_died_records(task, message: str) -> list:
 
 
 def _init_worker(threads: int):
-    from macrobell import set_threads
+    from macrobell._threads import set_threads
 
     set_threads(threads)
 
 
 def _pinned_call(fn, task, threads):
     """Run ``fn(task)`` with BLAS/numba pinned (used on Dask workers)."""
-    from macrobell import set_threads
+    from macrobell._threads import set_threads
 
     set_threads(threads)
     return fn(task)
@@ -365,7 +365,7 @@ class SerialExecutor:
 
     def imap(self, fn: Callable, tasks: list, failed: Callable | None = None) -> Iterator:
         if self.threads is not None:
-            from macrobell import set_threads
+            from macrobell._threads import set_threads
             set_threads(self.threads)
         for i, t in enumerate(tasks):
             yield i, fn(t)

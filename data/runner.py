@@ -24,6 +24,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from macrobell._threads import pin_threads
+
 from .compute import compute_group, make_task
 from .executors import make_executor, progress
 from .store import StoreError, create_store, resume_store
@@ -79,6 +81,7 @@ def run_sweep(sweep, out_path, workers: int | None = None, scheduler=None, resum
         ``None`` or why the final HDF5 file could not be written yet (the
         points are safe in the journal).
     """
+    pin_threads()  # first: a bad $MACROBELL_THREADS fails before any file exists
     sweep = as_sweep(sweep)
     out = Path(out_path)
     if not out.parent.exists():

@@ -72,9 +72,9 @@ __all__ = ["FORMAT", "FORMAT_VERSION", "StoreError", "StoreWarning", "create_sto
 def _versions() -> dict:
     import h5py
 
-    import macrobell
+    from macrobell._version import __version__
 
-    out = {"macrobell_version": macrobell.__version__, "numpy_version": np.__version__,
+    out = {"macrobell_version": __version__, "numpy_version": np.__version__,
            "h5py_version": h5py.__version__, "hdf5_version": h5py.version.hdf5_version}
     try:
         import quimb

@@ -8,17 +8,28 @@ Quick use::
     eff = mb.observables.effective_state(gs, mb.lattice.Partition.sublattices(lat))
     eff.criteria()["verdict"]
 
-Importing macrobell pins BLAS and numba to ``$MACROBELL_THREADS`` threads
-(default 1); see :func:`macrobell.set_threads`.
+The layers ``lattice``, ``tn``, ``observables`` and ``data`` are loaded on
+first use (PEP 562), so ``import macrobell.lattice`` costs only the lattice.
+Importing macrobell leaves the BLAS/numba thread pools alone; the compute
+entry points pin them to ``$MACROBELL_THREADS`` threads (default 1;
+``none`` opts out) when work starts, see :func:`macrobell.set_threads`.
 """
 
-__version__ = "0.1.0"
+import importlib
 
 from ._threads import set_threads
+from ._version import __version__
 
-set_threads()
-
-from . import lattice, observables, tn  # noqa: E402
-from . import data  # noqa: E402
+_LAYERS = ("lattice", "tn", "observables", "data")
 
 __all__ = ["lattice", "tn", "observables", "data", "set_threads", "__version__"]
+
+
+def __getattr__(name: str):
+    if name in _LAYERS:
+        return importlib.import_module(f"{__name__}.{name}")  # also binds it on this module
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

@@ -1,7 +1,8 @@
 """Observables: correlators, reduced and effective states, LHV criteria.
 
 ``macrobell.observables`` imports :mod:`macrobell.lattice` and the state
-classes of :mod:`macrobell.tn`.
+classes of :mod:`macrobell.tn` (and the leaf ``macrobell._threads``: the
+entry points pin BLAS threads when work starts).
 """
 
 from . import bell, criteria, thresholds, witnesses

@@ -15,6 +15,7 @@ import itertools
 
 import numpy as np
 
+from macrobell._threads import pin_threads
 from macrobell.lattice import Partition
 from macrobell.tn import DenseState, MPSState, PEPSState, State
 from macrobell.tn.state import MixtureState
@@ -93,6 +94,7 @@ def effective_state(state: State, partition: Partition, M: int = 1, context: dic
         Carried into the error if the state fails the physicality check
         (e.g. the sweep point's parameters).
     """
+    pin_threads()
     _check_state(state, "effective_state")
     _check_partition(state, partition, "effective_state")
     if isinstance(M, bool) or not isinstance(M, (int, np.integer)) or M < 1:
@@ -136,12 +138,29 @@ def _tuple_average_rho(state: State, regions, M: int) -> np.ndarray:
     return np.mean(reduced_states(state, groups), axis=0)
 
 
+def _effective_state_from(cls, state: State, partition: Partition, M: int = 1, *,
+                          context: dict | None = None) -> EffectiveState:
+    """Effective state of any macrobell state; delegates to :func:`effective_state`."""
+    # Late-bound through the import system, as when .effective imported it: a replaced
+    # macrobell.observables.api module (e.g. in tests) is honoured. A self-import, not a cycle.
+    from macrobell.observables.api import effective_state as build
+
+    return build(state, partition, M=M, context=context)
+
+
+# EffectiveState.from_state is attached here rather than defined in .effective: it dispatches on the
+# tn backends, and .effective (imported by this module) must not import back up into it.
+_effective_state_from.__name__, _effective_state_from.__qualname__ = "from_state", "EffectiveState.from_state"
+EffectiveState.from_state = classmethod(_effective_state_from)
+
+
 def pair_correlations(state: State) -> np.ndarray:
     """All two-point functions ``C[i, j, a, b] = <σ_a^i σ_b^j>`` (σ_0 = 1), shape (N, N, 4, 4).
 
     Diagonal blocks ``C[i, i]`` hold ``<σ_a σ_b>`` on one site (so
     ``C[i, i, 0, b] = <σ_b^i>``).
     """
+    pin_threads()
     _check_state(state, "pair_correlations")
     if isinstance(state, MixtureState):
         return _mixed(state, pair_correlations)
@@ -161,6 +180,7 @@ def reduced_states(state: State, groups) -> list:
     MPS and PEPS states share their canonical form / environments across the
     groups, which is what M-body effective states need.
     """
+    pin_threads()
     _check_state(state, "reduced_state")
     groups = [site_array(g, state.n_sites, "reduced_state") for g in groups]
     if isinstance(state, MixtureState):
@@ -181,6 +201,7 @@ def reduced_state(state: State, sites) -> np.ndarray:
     Returns a ``2^k × 2^k`` matrix; the first listed site is the most
     significant tensor factor.
     """
+    pin_threads()
     _check_state(state, "reduced_state")
     s = site_array(sites, state.n_sites, "reduced_state")
     if isinstance(state, MixtureState):

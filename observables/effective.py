@@ -109,6 +109,12 @@ class EffectiveState:
         Inconsistent shapes / sizes / names.
     UnphysicalStateError
         Not Hermitian, trace != 1 or an eigenvalue < -PHYSICALITY_TOL.
+
+    Notes
+    -----
+    Constructors: :meth:`from_pairs`, and ``from_state(state, partition, M=1, *, context=None)``,
+    which :mod:`macrobell.observables.api` attaches (it delegates to
+    :func:`~macrobell.observables.api.effective_state`, which this module must not import).
     """
 
     T: np.ndarray
@@ -216,13 +222,3 @@ class EffectiveState:
             raise ValueError("from_pairs: regions overlap")
         T = C[np.ix_(A, B)].mean(axis=(0, 1))
         return cls(T=T, sizes=(A.size, B.size), names=tuple(partition.names), M=1, context=context)
-
-    @classmethod
-    def from_state(cls, state: Any, partition: Any, M: int = 1, *,
-                   context: dict | None = None) -> "EffectiveState":
-        """Effective state of any macrobell state; delegates to
-        :func:`macrobell.observables.api.effective_state`."""
-        # Lazy: api imports this module, and it pulls in tn/lattice.
-        from macrobell.observables.api import effective_state
-
-        return effective_state(state, partition, M=M, context=context)

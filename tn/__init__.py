@@ -1,6 +1,8 @@
 """States of spin lattices: exact (dense), MPS (DMRG, purification), PEPS (simple update).
 
-``macrobell.tn`` imports :mod:`macrobell.lattice` only.
+``macrobell.tn`` imports :mod:`macrobell.lattice` only (and the leaf
+``macrobell._threads``, which pins BLAS threads when ``ground_state`` /
+``thermal_states`` start work).
 """
 
 from .api import GROUND_METHODS, THERMAL_METHODS, from_dense, from_quimb, ground_state, thermal_states

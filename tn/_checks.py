@@ -28,14 +28,16 @@ follow from two requirements:
 
 from __future__ import annotations
 
+import inspect
 import math
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 
 from macrobell.lattice import SpinModel
 
-__all__ = ["check_model", "check_int", "check_number", "OptionError", "OptionRange", "OPTION_RANGES",
+__all__ = ["check_model", "check_temperatures", "call_backend", "check_int", "check_number", "OptionError", "OptionRange", "OPTION_RANGES",
            "check_option", "check_options", "peps_chi_range", "MAX_DISCARDED_WEIGHT", "MAX_ENERGY_TOL",
            "MAX_BLOCK_BYTES", "MAX_DTAU", "MAX_PEPS_TOL", "MAX_OBSERVABLE_TOL"]
 
@@ -259,3 +261,40 @@ def check_number(where: str, name: str, value, minimum: float, strict: bool = Tr
         raise ValueError(f"{where}: {name} must be a finite number {'>' if strict else '>='} {minimum}, "
                          f"got {value!r}")
     return float(value)
+
+
+def check_temperatures(temperatures, where: str = "thermal_states") -> list:
+    """Validate a list of temperatures (finite, ≥ 0, non-empty) and return floats."""
+    if isinstance(temperatures, (int, float, np.integer, np.floating)) and not isinstance(temperatures, bool):
+        temperatures = [temperatures]
+    try:
+        temps = [float(t) for t in temperatures]
+    except (TypeError, ValueError):
+        raise ValueError(f"{where}: temperatures must be a list of numbers >= 0, got {temperatures!r}") from None
+    if not temps:
+        raise ValueError(f"{where}: temperatures is empty; give at least one T >= 0")
+    bad = [t for t in temps if not (math.isfinite(t) and t >= 0)]
+    if bad:
+        raise ValueError(f"{where}: temperatures must be finite and >= 0 (T = 0 is the ground state), got {bad}")
+    return temps
+
+
+def call_backend(func, where: str, *args, **kwargs):
+    """Call a backend with keyword ``options``; an unknown option is a ValueError listing the allowed ones.
+
+    Solver warnings are re-issued at the user's call site.
+    """
+    sig = inspect.signature(func)
+    allowed = [p.name for p in list(sig.parameters.values())[len(args):]
+               if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    unknown = sorted(set(kwargs) - set(allowed))
+    if unknown:
+        raise ValueError(f"{where}: unknown option(s) {unknown}; allowed: {allowed}")
+    # Solver warnings (non-convergence, truncation) are re-issued at the
+    # user's call site instead of pointing inside macrobell.
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = func(*args, **kwargs)
+    for w in caught:
+        warnings.warn(w.message, w.category, stacklevel=3)
+    return result

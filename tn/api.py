@@ -8,38 +8,17 @@ allowed ones.
 
 from __future__ import annotations
 
-import inspect
-import math
-import warnings
-
-import numpy as np
-
+from macrobell._threads import pin_threads
 from macrobell.lattice import Lattice, SpinModel
 
-from ._checks import check_model
+from ._checks import call_backend as _call_backend
+from ._checks import check_model, check_temperatures
 from .state import DenseState, MPSState, State
 
 __all__ = ["ground_state", "thermal_states", "from_dense", "from_quimb", "GROUND_METHODS", "THERMAL_METHODS"]
 
 GROUND_METHODS = ("exact", "dmrg", "peps")
 THERMAL_METHODS = ("exact", "purification")
-
-
-def _call_backend(func, where: str, *args, **kwargs):
-    sig = inspect.signature(func)
-    allowed = [p.name for p in list(sig.parameters.values())[len(args):]
-               if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)]
-    unknown = sorted(set(kwargs) - set(allowed))
-    if unknown:
-        raise ValueError(f"{where}: unknown option(s) {unknown}; allowed: {allowed}")
-    # Solver warnings (non-convergence, truncation) are re-issued at the
-    # user's call site instead of pointing inside macrobell.
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        result = func(*args, **kwargs)
-    for w in caught:
-        warnings.warn(w.message, w.category, stacklevel=3)
-    return result
 
 
 def ground_state(model: SpinModel, method: str = "exact", **options) -> State:
@@ -67,6 +46,7 @@ def ground_state(model: SpinModel, method: str = "exact", **options) -> State:
         With ``.energy`` and ``.info`` diagnostics (``converged`` among them;
         what it certifies is documented per backend).
     """
+    pin_threads()
     check_model(model, "ground_state")
     if method == "exact":
         from .exact import exact_ground_state
@@ -78,22 +58,6 @@ def ground_state(model: SpinModel, method: str = "exact", **options) -> State:
         from .peps import peps_ground_state
         return _call_backend(peps_ground_state, "ground_state(method='peps')", model, **options)
     raise ValueError(f"ground_state: unknown method {method!r}; allowed: {list(GROUND_METHODS)}")
-
-
-def check_temperatures(temperatures, where: str = "thermal_states") -> list:
-    """Validate a list of temperatures (finite, ≥ 0, non-empty) and return floats."""
-    if isinstance(temperatures, (int, float, np.integer, np.floating)) and not isinstance(temperatures, bool):
-        temperatures = [temperatures]
-    try:
-        temps = [float(t) for t in temperatures]
-    except (TypeError, ValueError):
-        raise ValueError(f"{where}: temperatures must be a list of numbers >= 0, got {temperatures!r}") from None
-    if not temps:
-        raise ValueError(f"{where}: temperatures is empty; give at least one T >= 0")
-    bad = [t for t in temps if not (math.isfinite(t) and t >= 0)]
-    if bad:
-        raise ValueError(f"{where}: temperatures must be finite and >= 0 (T = 0 is the ground state), got {bad}")
-    return temps
 
 
 def thermal_states(model: SpinModel, temperatures, method: str = "exact", **options) -> list:
@@ -112,6 +76,7 @@ def thermal_states(model: SpinModel, temperatures, method: str = "exact", **opti
         Backend settings (e.g. ``bond_dim``, ``dtau``, ``order``,
         ``error_tol`` for purification).
     """
+    pin_threads()
     check_model(model, "thermal_states")
     temps = check_temperatures(temperatures)
     if method == "exact":

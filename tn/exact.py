@@ -31,7 +31,7 @@ import scipy.sparse.linalg as spla
 
 from macrobell.lattice import Lattice, SpinModel
 
-from ._checks import check_model, check_options
+from ._checks import check_model, check_options, check_temperatures
 from .state import DenseState
 
 __all__ = ["exact_ground_state", "exact_thermal_states", "dense_state_from_array", "check_exact_memory",
@@ -411,8 +411,6 @@ def exact_thermal_states(model: SpinModel, temperatures, *, degeneracy_tol: floa
         ``mixed``, ``n_sites``, ``dim``, ``elapsed_s`` (shared
         diagonalisation plus this state's assembly).
     """
-    from .api import check_temperatures
-
     where = "thermal_states(method='exact')"
     check_model(model, where)
     temps = check_temperatures(temperatures, where)

@@ -95,8 +95,7 @@ def mps_state_from_quimb(mps, lattice: Lattice, model: SpinModel | None = None,
                      info={"method": "from_quimb", "max_bond": int(psi.max_bond())},
                      mps=psi, purified=purified)
     if model is not None:
-        from .dmrg import mpo_expectation
-        from .mpo import model_to_mpo
+        from .mpo import model_to_mpo, mpo_expectation
 
         state.energy = float(np.real(mpo_expectation(state.arrays(), model_to_mpo(model), purified=purified)))
     return state

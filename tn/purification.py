@@ -33,7 +33,7 @@ import warnings
 import numpy as np
 import scipy.linalg as sla
 
-from ._checks import check_options
+from ._checks import call_backend, check_options, check_temperatures
 from .gates import commuting_layers, exp_gate, hamiltonian_pieces, merge_sequence, step_sequence, trotter_stages
 from .state import ConvergenceWarning, MixtureState, MPSState
 
@@ -371,8 +371,6 @@ def purification_thermal_states(model, temperatures, *, bond_dim=64, dtau=0.05, 
     of a (4χ × 4χ) matrix per gate (order 2: ≈ N per step for a chain;
     order 4: ≈ 5N), plus 2(r − 1) swap SVDs per gate of MPS range r.
     """
-    from .api import check_temperatures  # api imports this module lazily: no cycle at import time
-
     temps = check_temperatures(temperatures, "thermal_states(method='purification')")
     o = check_options("purification", "purification", bond_dim=bond_dim, dtau=dtau, order=order, cutoff=cutoff,
                       error_tol=error_tol, trotter_check=trotter_check)
@@ -387,10 +385,10 @@ def purification_thermal_states(model, temperatures, *, bond_dim=64, dtau=0.05, 
     # -- T = 0: ground state ----------------------------------------------------------------------------
     zeros = [i for i, t in enumerate(temps) if t == 0]
     if zeros:
-        from .api import ground_state
+        from .dmrg import dmrg_ground_state
 
         opts = {"bond_dim": bond_dim, "seed": 0} if ground_state_options is None else dict(ground_state_options)
-        gs = ground_state(model, method="dmrg", **opts)
+        gs = call_backend(dmrg_ground_state, "ground_state(method='dmrg')", model, **opts)
         for j, i in enumerate(zeros):  # repeated T = 0 entries get independent copies
             out[i] = gs if j == 0 else _copy_state(gs)
 
