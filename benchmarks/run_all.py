@@ -12,7 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-BENCHES = ["bench_effective_state.py", "bench_pairs.py", "bench_dmrg.py", "bench_purification.py", "bench_mpo.py", "bench_mbody.py", "bench_bell.py"]
+BENCHES = ["bench_effective_state.py", "bench_pairs.py", "bench_dmrg.py", "bench_purification.py", "bench_mpo.py", "bench_mbody.py", "bench_bell.py", "bench_lhs.py"]
 
 
 def main(argv=None):

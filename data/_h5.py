@@ -18,6 +18,8 @@ from typing import Any, Mapping
 
 import numpy as np
 
+from ._json import to_jsonable
+
 __all__ = ["FORMAT", "FORMAT_VERSION", "INTEGRITY", "StoreError", "StoreWarning", "to_jsonable", "decode_attrs",
            "escape_control", "hdf5_bytes", "read_store", "missing_data", "damage_error"]
 
@@ -43,31 +45,6 @@ class StoreWarning(UserWarning):
 
 
 # ---------------------------------------------------------------- attribute encoding
-
-
-def to_jsonable(obj: Any) -> Any:
-    """Plain-JSON version of ``obj`` (numpy scalars/arrays → Python; unknown objects → ``repr``)."""
-    if obj is None or isinstance(obj, (bool, int, str)):
-        return obj
-    if isinstance(obj, float):
-        return obj
-    if isinstance(obj, np.bool_):
-        return bool(obj)
-    if isinstance(obj, np.integer):
-        return int(obj)
-    if isinstance(obj, np.floating):
-        return float(obj)
-    if isinstance(obj, (complex, np.complexfloating)):
-        return {"re": float(np.real(obj)), "im": float(np.imag(obj))}
-    if isinstance(obj, np.ndarray):
-        if obj.size > 4096:
-            return f"<array shape={obj.shape} dtype={obj.dtype}>"
-        return to_jsonable(obj.tolist())
-    if isinstance(obj, Mapping):  # sorted: stored dicts read back in one order, whatever path wrote them
-        return {str(k): to_jsonable(obj[k]) for k in sorted(obj, key=str)}
-    if isinstance(obj, (list, tuple, set)):
-        return [to_jsonable(v) for v in obj]
-    return repr(obj)
 
 
 def _dumps(obj) -> str:

@@ -48,7 +48,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from ._h5 import to_jsonable
+from ._json import to_jsonable
 
 __all__ = ["JournalError", "Journal", "journal_path", "encode_point", "decode_point", "point_digest",
            "normalize_record", "atomic_write", "MAGIC"]

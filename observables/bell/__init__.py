@@ -18,8 +18,9 @@ from .behaviour import correlations, correlators, check_settings, bell_operator
 from .lp import LocalTest, BellInequality, local_visibility, MAX_SETTINGS_TOTAL, VIOLATION_TOL
 from .search import BellSearch, search, CHSH_COEFFICIENTS, I3322_COEFFICIENTS
 from .named import BellValue, chsh, i3322
-from .wwzb import wwzb
-from .lhs import LHSCertificate, lhs_certificate
+from .wwzb import WWZBValue, wwzb, wwzb_ratio
+from .lhs import MAX_DIRECTIONS, LHSCertificate, lhs_certificate, measurement_polyhedron
+from .bracket import LHVCertificate, VisibilityBracket, bracket, lhv_certificate, werner_lhv_certificate
 from .decide import decide, wwzb_upper_bound
 
 __all__ = [
@@ -27,7 +28,8 @@ __all__ = [
     "LocalTest", "BellInequality", "local_visibility", "MAX_SETTINGS_TOTAL", "VIOLATION_TOL",
     "BellSearch", "search", "CHSH_COEFFICIENTS", "I3322_COEFFICIENTS",
     "BellValue", "chsh", "i3322",
-    "wwzb",
-    "LHSCertificate", "lhs_certificate",
+    "wwzb", "WWZBValue", "wwzb_ratio",
+    "LHSCertificate", "lhs_certificate", "measurement_polyhedron", "MAX_DIRECTIONS",
+    "bracket", "VisibilityBracket", "lhv_certificate", "LHVCertificate", "werner_lhv_certificate",
     "decide", "wwzb_upper_bound",
 ]
