@@ -97,5 +97,7 @@ def point_json(sweep, recs) -> str:
         entry.update(params=p, state={**rec["state"], "run": run_name(rec["state"])}, warnings=rec["warnings"],
                      partitions={n: {"names": q["names"], "sizes": q["sizes"], "regions": q["regions"],
                                      "criteria": q["criteria"]} for n, q in rec["partitions"].items()})
+        if rec.get("microscopic"):
+            entry["microscopic"] = rec["microscopic"]
         points.append(entry)
     return json.dumps(json_clean({"params": sweep.config, "points": points}), allow_nan=False, indent=1)

@@ -188,6 +188,18 @@ def _add_point_parser(sub):
         typ = float if opt in ("cutoff", "dtau") else int
         q.add_argument(f"--{opt.replace('_', '-')}", dest=opt, type=typ, default=None,
                        help=f"{what} ({opt}), an option of methods: {', '.join(_methods_taking(opt))}")
+    q.add_argument("--bell-settings", dest="bell_settings", type=int, nargs="+", default=None, metavar="S",
+                   help="decide with the Bell engine: search for a violation with S settings per region (each "
+                        "S in 2..10, e.g. --bell-settings 2 3); the verdict becomes 'nonlocal' with the violated "
+                        "inequality and its settings when one is found")
+    q.add_argument("--bell-restarts", dest="bell_restarts", type=int, default=None,
+                   help="restarts of each Bell search (default 20)")
+    q.add_argument("--lhs", action="store_true",
+                   help="also certify two-region states as unsteerable (local for projective measurements) by "
+                        "the local-hidden-state SDP")
+    q.add_argument("--microscopic", action="store_true",
+                   help="also evaluate the many-body Bell-correlation witnesses of individual spins (Tura et al. "
+                        "2014, Schmied et al. 2016) from the total-spin moments")
     q.add_argument("--json", action="store_true",
                    help="print one JSON document (every criterion, diagnostic and parameter) instead of the "
                         "tables; schema below")
@@ -299,7 +311,19 @@ def _point_config(a) -> dict:
         if kind == "strips" and a.axis is not None:
             p["axis"] = a.axis
         parts.append(p)
-    return {"lattice": lat, "model": model, "state": state, "partitions": parts}
+    obs = {}
+    if a.bell_settings:
+        obs["bell_settings"] = list(a.bell_settings)
+    if a.bell_restarts is not None:
+        obs["bell_restarts"] = a.bell_restarts
+    if a.lhs:
+        obs["lhs"] = True
+    if a.microscopic:
+        obs["microscopic"] = True
+    config = {"lattice": lat, "model": model, "state": state, "partitions": parts}
+    if obs:
+        config["observables"] = obs
+    return config
 
 
 def _custom_partition(a) -> list:
@@ -354,7 +378,8 @@ def _fmt_value(v) -> str:
 def point_table(records, partitions) -> str:
     """Criteria × partition text table of computed point records."""
     lines = []
-    skip = {"verdict_reason", "werner_bounds_used", "negativity_cuts", "pt_min_eig"}
+    skip = {"verdict_reason", "werner_bounds_used", "negativity_cuts", "pt_min_eig", "nonlocal",
+            "werner_certificates"}
     for rec in records:
         p = rec["params"]
         head = f"T = {p['T']:g}" + (f" ({p['T_K']:g} K)" if "T_K" in p else "")
@@ -372,6 +397,17 @@ def point_table(records, partitions) -> str:
         for n in names:
             c = rec["partitions"][n]["criteria"]
             lines.append(f"verdict [{n}]: {c.get('verdict')} — {c.get('verdict_reason', '')}")
+            if c.get("nonlocal"):
+                v = c["nonlocal"]
+                lines.append(f"  violated [{n}]: {v['inequality']}, {v['settings_count']} settings, value "
+                             f"{v['value']:.6g} > local bound {v['local_bound']:.6g}; settings (Bloch vectors "
+                             f"per region) {_fmt_value(v['settings'])}")
+        micro = rec.get("microscopic")
+        if micro:
+            lines.append("microscopic (individual spins as parties, from the total-spin moments): "
+                         + ", ".join(f"{k} = {_fmt_value(micro[k])}" for k in
+                                     ("tura_value", "tura_violated", "schmied_value", "schmied_violated")
+                                     if k in micro))
         if rec["warnings"]:
             lines += [f"warning: {w}" for w in rec["warnings"]]
         lines.append("")
