@@ -345,3 +345,22 @@ def test_state_diagnostics_reads_the_record(states, key):
     assert out["n_sweeps"] == (-1 if d.n_sweeps is None else d.n_sweeps)
     if key == "dmrg":  # the truncation the old key guess never found
         assert out["truncation_error"] > 0
+
+
+def test_from_quimb_reordering_reports_the_weight_it_lost():
+    lat = mb.lattice.ladder(3)  # MPS order [0, 1, 3, 2, 4, 5]: one reordering swap
+    model = mb.lattice.heisenberg(lat)
+    mps = mb.tn.dmrg.random_mps(6, 8, seed=4)
+    st = mb.tn.from_quimb(mps, lat, model)
+    assert st.info["reordered"] is True
+    v = np.asarray(mps.to_dense()).reshape(-1)
+    v = v / np.linalg.norm(v)
+    # the wrapped state in lattice order: MPS position k holds lattice site order[k]
+    w = np.asarray(st.mps.to_dense()).reshape((2,) * 6)
+    w = np.transpose(w, np.argsort(lat.order)).reshape(-1)
+    infidelity = 1 - abs(np.vdot(v, w)) ** 2
+    d = st.diagnostics
+    assert 0.0 <= d.discarded_weight < 1e-12 and abs(d.discarded_weight - infidelity) < 1e-12
+    H = _dense_H(model)
+    assert d.energy == pytest.approx(np.vdot(w, H @ w).real, abs=1e-10)
+    assert d.energy_variance == pytest.approx(np.vdot(H @ w, H @ w).real - d.energy**2, abs=1e-10)
