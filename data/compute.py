@@ -53,32 +53,42 @@ def _fmt_warning(w) -> str:
 
 
 def state_diagnostics(state, method: str) -> dict:
-    """The ``/points/<id>/state`` attributes (docs/architecture.md, 'HDF5 layout') from a backend state."""
-    info = dict(getattr(state, "info", {}) or {})
+    """The ``/points/<id>/state`` attributes (docs/architecture.md, 'HDF5 layout') from a backend state.
+
+    Read from the state's :class:`~macrobell.tn.state.Diagnostics` record (``state.diagnostics``), no key
+    guessing. The keys of before stay, with their meaning: ``backend``, ``method``, ``energy``,
+    ``truncation_error`` (= ``discarded_weight``), ``variance`` (= ``energy_variance``), ``max_bond``
+    (-1 for dense states), ``converged`` (a state without a solver flag counts as converged), ``T``,
+    ``beta``, ``info`` (JSON of ``state.info``). Added: every Diagnostics field by its name
+    (``energy_variance``, ``discarded_weight``, ``n_sweeps`` (-1 when it does not apply), ``elapsed_s``,
+    ``warnings`` (list of messages); ``energy``, ``max_bond``, ``converged`` as above). Floats that do
+    not apply are ``nan``.
+    """
+    from macrobell.tn.state import Diagnostics
+
+    d = getattr(state, "diagnostics", None)
+    if not isinstance(d, Diagnostics):  # a foreign state object: read its info mapping the same way
+        d = Diagnostics.from_info(getattr(state, "info", None) or {}, energy=getattr(state, "energy", None))
     T = float(state.temperature)
-    trunc = info.get("truncation_error", info.get("truncation", info.get("discarded_weight", np.nan)))
+    energy = float(state.energy) if state.energy is not None else d.energy
     out = {
         "backend": str(getattr(state, "backend", method)),
         "method": method,
-        "energy": float(state.energy) if state.energy is not None else np.nan,
-        "truncation_error": _float(trunc),
-        "variance": _float(info.get("variance", info.get("energy_variance", np.nan))),
-        "max_bond": int(info["max_bond"]) if info.get("max_bond") is not None else -1,
-        "converged": bool(info.get("converged", True)),
+        "energy": float(energy),
+        "truncation_error": float(d.discarded_weight),
+        "variance": float(d.energy_variance),
+        "max_bond": -1 if d.max_bond is None else int(d.max_bond),
+        "converged": True if d.converged is None else bool(d.converged),
         "T": T,
         "beta": float("inf") if T == 0 else 1.0 / T,
-        "info": to_jsonable(info),
+        "info": to_jsonable(state.info if hasattr(state, "info") else d.as_info()),
+        "energy_variance": float(d.energy_variance),
+        "discarded_weight": float(d.discarded_weight),
+        "n_sweeps": -1 if d.n_sweeps is None else int(d.n_sweeps),
+        "elapsed_s": float(d.elapsed_s),
+        "warnings": list(d.warnings),
     }
     return out
-
-
-def _float(x) -> float:
-    try:
-        if isinstance(x, (list, tuple, np.ndarray)):
-            x = np.max(np.asarray(x, dtype=float)) if len(x) else np.nan
-        return float(x)
-    except (TypeError, ValueError):
-        return float("nan")
 
 
 def _split_options(options: Mapping) -> tuple[dict, dict]:

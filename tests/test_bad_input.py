@@ -304,11 +304,14 @@ def test_sweep_file_option_ranges(tmp_path, option, value, fragment):
 
 
 def test_sweep_option_checked_by_the_backend_that_receives_it(tmp_path):
-    # purification (T > 0) takes a relative singular-value cutoff up to sqrt(1e-5); DMRG (T = 0) a weight <= 1e-5
+    # cutoff is a discarded weight <= 1e-5 for both DMRG (T = 0) and purification (T > 0)
+    ok = SWEEP.replace('method = "exact"', 'method = "purification"\ncutoff = 1e-6')
+    Sweep.from_toml(ok.replace("temperatures = [0.0]", "temperatures = [0.0, 1.0]"))
     pur = SWEEP.replace('method = "exact"', 'method = "purification"\ncutoff = 1e-3')
-    Sweep.from_toml(pur.replace("temperatures = [0.0]", "temperatures = [1.0]"))
+    _refused_without_file(tmp_path, pur.replace("temperatures = [0.0]", "temperatures = [1.0]"),
+                          "[state] cutoff: backend 'purification'")
     _refused_without_file(tmp_path, pur.replace("temperatures = [0.0]", "temperatures = [0.0, 1.0]"),
-                          "[state] cutoff: backend 'dmrg'")
+                          "[state] cutoff: backend")
     # an option only the other backend would use is still range-checked
     _refused_without_file(tmp_path, SWEEP.replace('method = "exact"', 'method = "dmrg"\ndtau = -1'),
                           "[state] dtau: backend 'purification'")

@@ -157,8 +157,10 @@ OPTION_RANGES = {
         _BOND: OptionRange("int", 1, _PURIFICATION_MAX_BOND),
         "dtau": OptionRange("number", 0.0, MAX_DTAU, lo_open=True),
         "order": OptionRange("choice", choices=(2, 4)),
-        # relative singular-value cutoff: a dropped value s < cutoff·s_max weighs < cutoff² of the largest
-        "cutoff": OptionRange("number", 0.0, math.sqrt(MAX_DISCARDED_WEIGHT)),
+        "cutoff": OptionRange("number", 0.0, MAX_DISCARDED_WEIGHT),  # a discarded weight per truncation, as DMRG's
+        # the former meaning of cutoff (deprecated): a relative singular-value cutoff, s < sv_cutoff·s_max
+        # weighs < sv_cutoff² of the largest, so the square root of the weight bound
+        "sv_cutoff": OptionRange("number", 0.0, math.sqrt(MAX_DISCARDED_WEIGHT)),
         "error_tol": OptionRange("number", 0.0, MAX_OBSERVABLE_TOL, lo_open=True),
         "trotter_check": OptionRange("bool"),
     },

@@ -11,15 +11,25 @@ normalised state) per bond is kept below ``cutoff``, so the default 1e-12
 never caps the bond dimension silently at the accuracy local observables
 need (errors in local expectation values scale with the discarded weight).
 
-Diagnostics (``state.info``): ``energies`` (one per sweep), ``variance``
-(``<H²> − <H>²``, computed exactly from the MPO by an O(N χ³ D²) sweep),
-``max_bond``, ``converged``, ``sweeps``, ``elapsed_s``, ``method``,
-``bond_dims`` (the schedule used), ``cutoff``, ``tol``, ``seed``, and from
-the ground-manifold check (see :func:`dmrg_ground_state`, option
-``degenerate``) ``gap``, ``ground_manifold_dim``, ``degenerate_manifold``,
-``gap_check_sweeps``, ``gap_check_s``. Non-convergence or a large variance
-emits :class:`ConvergenceWarning` and sets ``converged=False``; it never
-raises. A degenerate ground manifold emits a :class:`ConvergenceWarning`
+Diagnostics (``state.diagnostics``, a :class:`~macrobell.tn.state.Diagnostics`):
+``converged``, ``energy`` (``<H>`` of the returned MPS, from the MPO),
+``energy_variance`` (``<H²> − <H>²``, computed exactly from the MPO by an
+O(N χ³ D²) sweep), ``discarded_weight`` (the sum over the two-site splits
+of the *final* sweep of the squared singular values quimb discarded from
+the normalised two-site tensor, as quimb reports them: the truncation that
+produced the returned MPS; 0 for DMRG1, which does not truncate),
+``max_bond``, ``n_sweeps`` (half sweeps), ``elapsed_s``, ``warnings``.
+``extra`` (and ``state.info``, which also keeps the old keys): ``energies``
+(one per sweep), ``variance`` (= ``energy_variance``), ``sweeps``
+(= ``n_sweeps``), ``max_discarded_weight`` (largest single split of the
+final sweep), ``discarded_weights`` (per sweep), ``method``, ``algorithm``,
+``bond_dims`` (the schedule used), ``bond_dim``, ``cutoff``, ``tol``,
+``seed``, ``mpo_bond``, and from the ground-manifold check (see
+:func:`dmrg_ground_state`, option ``degenerate``) ``gap``,
+``ground_manifold_dim``, ``ground_manifold_complete``,
+``degenerate_manifold``, ``gap_check_sweeps``, ``gap_check_s``.
+Non-convergence or a large variance emits :class:`ConvergenceWarning` and
+sets ``converged=False``; it never raises. A degenerate ground manifold emits a :class:`ConvergenceWarning`
 (``degenerate="warn"``) or is returned as its equal mixture
 (``degenerate="mix"``).
 
@@ -39,7 +49,7 @@ from macrobell.lattice import SpinModel
 
 from ._checks import check_options
 from .mpo import model_to_mpo, mpo_arrays, mpo_expectation, mpo_moments, mpo_transpose
-from .state import ConvergenceWarning, MixtureState, MPSState, _right_canonical
+from .state import ConvergenceWarning, Diagnostics, MixtureState, MPSState, _right_canonical
 
 __all__ = ["dmrg_ground_state", "ConvergenceWarning", "DMRG_METHODS", "mpo_expectation", "mpo_moments",
            "VARIANCE_TOL_PER_SITE", "random_mps", "DEGENERATE_MODES", "GAP_PENALTY", "GAP_CHECK_BOND"]
@@ -82,6 +92,29 @@ def random_mps(n: int, bond_dim: int, phys_dim: int = 2, seed=None, dtype=np.flo
     return psi
 
 
+class _TruncationLog(dict):
+    """quimb's ``tensor_split(info=...)`` dict: records every split's truncation error.
+
+    quimb stores ``info["error"] = √(Σ discarded s²)`` after each SVD split (overwriting it), so the
+    log keeps each value as it is written; :attr:`weights` are their squares, discarded weights.
+    """
+
+    def __init__(self):
+        super().__init__(error=None)
+        self.weights = []
+
+    def __setitem__(self, key, value):
+        if key == "error" and value is not None:
+            self.weights.append(float(np.real(value)) ** 2)
+        super().__setitem__(key, value)
+
+
+def _warn(messages: list, text: str, stacklevel: int = 3) -> None:
+    """Issue a :class:`ConvergenceWarning` and keep its message for ``diagnostics.warnings``."""
+    messages.append(text)
+    warnings.warn(text, ConvergenceWarning, stacklevel=stacklevel)
+
+
 def _schedule(bond_dim: int, ramp: bool) -> list:
     if not ramp:
         return [bond_dim]
@@ -104,12 +137,16 @@ def dmrg_ground_state(model: SpinModel, *, bond_dim: int = 128, cutoff: float = 
         Maximal MPS bond dimension χ, in [1, 8192] (a two-site block of 8192
         fills 4 GiB; see :mod:`macrobell.tn._checks` for every range).
     cutoff : float
-        Largest discarded weight per bond (quimb ``cutoff_mode="sum2"``), in
-        [0, 1e-5] (larger weights move observables by more than the gap
-        between adjacent verdict thresholds).
+        Largest discarded weight per bond (quimb ``cutoff_mode="sum2"``: the
+        smallest singular values of the normalised two-site tensor are dropped
+        while the sum of their squares stays ≤ ``cutoff``), in [0, 1e-5]
+        (larger weights move observables by more than the gap between
+        adjacent verdict thresholds). The same meaning as the purification's
+        ``cutoff``.
     tol : float
-        Energy change between consecutive sweeps at full ``bond_dim`` below
-        which the run counts as converged, in (0, 1e-5] (units of the coupling).
+        Change of the *total* energy (not per site; units of the coupling)
+        between consecutive half sweeps at full ``bond_dim`` below which the
+        run counts as converged, in (0, 1e-5].
     max_sweeps : int
         Maximum number of (half) sweeps, ramp included; >= 2 (convergence
         compares two sweeps).
@@ -190,18 +227,21 @@ def dmrg_ground_state(model: SpinModel, *, bond_dim: int = 128, cutoff: float = 
     # A tight inner eigensolve makes the last sweeps converge to tol ~ 1e-9.
     solver.opts["local_eig_tol"] = 1e-7
 
-    energies, bds = [], []
+    energies, bds, sweep_weights = [], [], []
+    messages = []
     converged = False
     for sweep in range(max_sweeps):
         bd = sched[min(sweep, len(sched) - 1)]
         direction = "R" if sweep % 2 == 0 else "L"
         if bsz == 1:  # DMRG1 cannot grow bonds by itself: pad them with tiny noise, as quimb's solve() does
             solver._k.expand_bond_dimension(bd, bra=solver._b, rand_strength=solver.opts["bond_expand_rand_strength"])
+        log = _TruncationLog()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # quimb's inner-eigensolver chatter
             e = solver.sweep(direction=direction, canonize=(sweep == 0 or bsz == 1), max_bond=bd, cutoff=cutoff,
                              cutoff_mode=solver.opts["bond_compress_cutoff_mode"],
-                             method=solver.opts["bond_compress_method"], verbosity=0)
+                             method=solver.opts["bond_compress_method"], verbosity=0, info=log)
+        sweep_weights.append(log.weights)
         energies.append(float(np.real(e)))
         solver.energies.append(e)
         bds.append(bd)
@@ -229,8 +269,7 @@ def dmrg_ground_state(model: SpinModel, *, bond_dim: int = 128, cutoff: float = 
         reasons.append(f"energy variance {variance:.3g} > {var_limit:.3g} (= {VARIANCE_TOL_PER_SITE:g} N)")
     if reasons:
         converged = False
-        warnings.warn(f"dmrg_ground_state ({model.name}, N={n}, bond_dim={bond_dim}): " + "; ".join(reasons),
-                      ConvergenceWarning, stacklevel=2)
+        _warn(messages, f"dmrg_ground_state ({model.name}, N={n}, bond_dim={bond_dim}): " + "; ".join(reasons))
     # Degenerate manifolds (odd SU(2) chains, the Majumdar-Ghosh ring, ...): DMRG converges to one
     # (seed-dependent) member, not the T -> 0 mixture the exact backend returns.
     partners, gap, gap_sweeps, t_gap, gap_ok = [], float("nan"), 0, 0.0, True
@@ -240,29 +279,29 @@ def dmrg_ground_state(model: SpinModel, *, bond_dim: int = 128, cutoff: float = 
         at_c = [e for e, b in zip(energies, bds) if b == chi_c]
         err_c = (at_c[-1] - energy) if at_c else 0.0
         W = mpo_arrays(ham)
-        partners, gap, gap_sweeps, gap_ok = _ground_manifold(W, arrays, energy, bond_dim, tol, degeneracy_tol, seed, dtype,
-                                                     err_c)
+        partners, gap, gap_sweeps, gap_ok = _ground_manifold(W, arrays, energy, bond_dim, tol, degeneracy_tol, seed,
+                                                             dtype, err_c)
         t_gap = time.perf_counter() - t1
     dim = 1 + len(partners)
     complete = not (degenerate != "ignore" and dim > 1 and np.isnan(gap))
     if dim > 1 and degenerate == "mix" and not complete:
         converged = False
-        warnings.warn(f"dmrg_ground_state ({model.name}, N={n}): the ground manifold has at least {dim} states "
-                      f"(the search stops at MAX_MANIFOLD={MAX_MANIFOLD}); their mixture is not the T -> 0 limit",
-                      ConvergenceWarning, stacklevel=2)
+        _warn(messages, f"dmrg_ground_state ({model.name}, N={n}): the ground manifold has at least {dim} states "
+                        f"(the search stops at MAX_MANIFOLD={MAX_MANIFOLD}); their mixture is not the T -> 0 limit")
     if dim > 1 and degenerate == "mix" and not gap_ok:
         converged = False
-        warnings.warn(f"dmrg_ground_state ({model.name}, N={n}): a partner state of the degenerate ground manifold "
-                      f"did not converge to tol={tol:g} in {_GAP_REFINE_SWEEPS} half-sweeps; the mixture is "
-                      "approximate", ConvergenceWarning, stacklevel=2)
+        _warn(messages, f"dmrg_ground_state ({model.name}, N={n}): a partner state of the degenerate ground "
+                        f"manifold did not converge to tol={tol:g} in {_GAP_REFINE_SWEEPS} half-sweeps; the mixture is "
+                        "approximate")
     if dim > 1 and degenerate == "warn":
-        warnings.warn(f"dmrg_ground_state ({model.name}, N={n}): degenerate ground manifold: "
-                      f"{dim if complete else f'at least {dim}'} orthogonal "
-                      f"states within degeneracy_tol={degeneracy_tol:g} of E0 (next gap <= {gap:.3g}); DMRG returns "
-                      "one of them, the exact backend their equal mixture. Use degenerate='mix' for the mixture, "
-                      "or T > 0.", ConvergenceWarning, stacklevel=2)
+        _warn(messages, f"dmrg_ground_state ({model.name}, N={n}): degenerate ground manifold: "
+                        f"{dim if complete else f'at least {dim}'} orthogonal "
+                        f"states within degeneracy_tol={degeneracy_tol:g} of E0 (next gap <= {gap:.3g}); DMRG "
+                        "returns one of them, the exact backend their equal mixture. Use degenerate='mix' for the "
+                        "mixture, or T > 0.")
     state.energy = energy
-    state.info = {
+    last_weights = sweep_weights[-1]
+    info = {
         "method": "dmrg",
         "degenerate_manifold": None if degenerate == "ignore" else dim > 1,
         "ground_manifold_dim": None if degenerate == "ignore" else dim,
@@ -273,11 +312,9 @@ def dmrg_ground_state(model: SpinModel, *, bond_dim: int = 128, cutoff: float = 
         "algorithm": algorithm,
         "energies": energies,
         "variance": variance,
-        "energy_variance": variance,
-        "max_bond": int(psi.max_bond()),
-        "converged": bool(converged),
         "sweeps": len(energies),
-        "elapsed_s": time.perf_counter() - t0,
+        "max_discarded_weight": max(last_weights, default=0.0),
+        "discarded_weights": [float(sum(w)) for w in sweep_weights],
         "bond_dims": bds,
         "bond_dim": bond_dim,
         "cutoff": cutoff,
@@ -285,31 +322,55 @@ def dmrg_ground_state(model: SpinModel, *, bond_dim: int = 128, cutoff: float = 
         "seed": seed,
         "mpo_bond": int(ham.max_bond()),
     }
+    state.diagnostics = Diagnostics(converged=bool(converged), energy=energy, energy_variance=variance,
+                                    discarded_weight=float(sum(last_weights)), max_bond=int(psi.max_bond()),
+                                    n_sweeps=len(energies), elapsed_s=time.perf_counter() - t0, warnings=messages,
+                                    extra=info)
     if dim == 1 or degenerate != "mix":
         return state
-    return _mixture(model, state, partners, ham)
+    return _mixture(model, state, partners, ham, bool(converged), messages)
 
 
-def _mixture(model, first, partners, ham):
-    """Equal mixture of ``first`` and the partner states (right-canonical arrays), as a MixtureState."""
+def _mixture(model, first, partners, ham, converged, messages):
+    """Equal mixture of ``first`` and the partner states (right-canonical arrays, discarded weight), as a
+    MixtureState.
+
+    Partners get their own record: ``energy`` and ``energy_variance`` from the MPO, ``discarded_weight``
+    of their last penalised half-sweep, ``converged`` = every refinement met ``tol``. The mixture's record:
+    ``energy = Σ p_k E_k``, ``energy_variance = Σ p_k <H²>_k − E²`` (the variance of ρ = Σ p_k |ψ_k><ψ_k|),
+    the largest discarded weight and bond of its components, ``first``'s flag, sweeps, time and warnings.
+    """
     import quimb.tensor as qtn
 
-    comps = [first]
-    for A in partners:
+    comps, second = [first], [first.diagnostics.energy_variance + first.energy ** 2]
+    first_arrays = first.arrays()
+    for A, disc in partners:
         arrs = [A[0][0]] + list(A[1:-1]) + [A[-1][..., 0]]
         st = MPSState(lattice=model.lattice, model=model, temperature=0.0,
                       mps=qtn.MatrixProductState(arrs, shape="lpr"), purified=False)
-        st.energy = float(np.real(mpo_expectation(A, ham)))
-        st.info = {"method": "dmrg-penalised", "max_bond": int(st.mps.max_bond()),
-                   "overlap_with_first": abs(_overlap(first.arrays(), A))}
+        e, e2 = mpo_moments(A, ham)
+        st.energy = float(np.real(e))
+        second.append(float(np.real(e2)))
+        st.diagnostics = Diagnostics(
+            converged=converged, energy=st.energy, energy_variance=second[-1] - st.energy ** 2,
+            discarded_weight=disc, max_bond=int(st.mps.max_bond()),
+            extra={"method": "dmrg-penalised", "overlap_with_first": abs(_overlap(first_arrays, A))})
         comps.append(st)
-    info = dict(first.info)
-    info["component_energies"] = [c.energy for c in comps]
-    info["max_overlap"] = max(c.info["overlap_with_first"] for c in comps[1:])
-    energy = float(np.mean(info["component_energies"]))
-    info["energy"] = energy
-    return MixtureState(lattice=model.lattice, model=model, energy=energy, temperature=0.0, info=info,
-                        components=comps)
+    mix = MixtureState(lattice=model.lattice, model=model, temperature=0.0, components=comps)
+    p = mix.weights
+    energies = [c.energy for c in comps]
+    energy = float(p @ energies)
+    d = first.diagnostics
+    extra = dict(d.extra)
+    extra["component_energies"] = energies
+    extra["max_overlap"] = max(c.info["overlap_with_first"] for c in comps[1:])
+    mix.energy = energy
+    mix.diagnostics = Diagnostics(
+        converged=converged, energy=energy, energy_variance=float(p @ second) - energy ** 2,
+        discarded_weight=max(c.diagnostics.discarded_weight for c in comps),
+        max_bond=max(c.diagnostics.max_bond for c in comps), n_sweeps=d.n_sweeps, elapsed_s=d.elapsed_s,
+        warnings=messages, extra=extra)
+    return mix
 
 
 # -- the ground manifold: orthogonal partners by penalised DMRG ------------------------------------------------
@@ -403,7 +464,8 @@ def _penalised_dmrg(W, fixed, A, chi, half_sweeps, tol, penalty):
     """Two-site DMRG for the ground state of ``H + w Σ_j |φ_j><φ_j|`` from right-canonical arrays ``A``.
 
     ``fixed``: right-canonical arrays of the states ``φ_j``. Returns ``(A, λ, energies)`` with ``λ`` the
-    penalised energy after the last half-sweep (variational: an upper bound of the penalised ground energy).
+    penalised energy after the last half-sweep (variational: an upper bound of the penalised ground energy),
+    plus the discarded weight of the last half-sweep's splits (``(A, λ, energies, weight)``).
     """
     n = len(A)
     A = list(A)
@@ -418,6 +480,7 @@ def _penalised_dmrg(W, fixed, A, chi, half_sweeps, tol, penalty):
     lams = []
     for sweep in range(half_sweeps):
         right = sweep % 2 == 0
+        disc = 0.0
         for i in (range(n - 1) if right else range(n - 2, -1, -1)):
             theta = np.tensordot(A[i], A[i + 1], ([2], [0]))
             gs = [_local_overlap_vector(Lo[j][i], B[i], B[i + 1], Ro[j][i + 2]) for j, B in enumerate(fixed)]
@@ -425,6 +488,7 @@ def _penalised_dmrg(W, fixed, A, chi, half_sweeps, tol, penalty):
             chl, chr_ = theta.shape[0], theta.shape[3]
             u, s, vh = np.linalg.svd(theta.reshape(chl * 2, 2 * chr_), full_matrices=False)
             keep = max(1, min(chi, int(np.count_nonzero(s > 1e-14 * s[0]))))
+            disc += max(0.0, 1.0 - float(np.dot(s[:keep], s[:keep])) / float(np.dot(s, s)))
             u, s, vh = u[:, :keep], s[:keep] / np.linalg.norm(s[:keep]), vh[:keep]
             if right:
                 A[i], A[i + 1] = u.reshape(chl, 2, keep), (s[:, None] * vh).reshape(keep, 2, chr_)
@@ -439,7 +503,7 @@ def _penalised_dmrg(W, fixed, A, chi, half_sweeps, tol, penalty):
         lams.append(lam)
         if len(lams) >= 2 and abs(lams[-1] - lams[-2]) < tol:
             break
-    return _right_canonical(A), lams[-1], lams  # right-canonical and normalised for the caller
+    return _right_canonical(A), lams[-1], lams, disc  # right-canonical and normalised for the caller
 
 
 def _overlap(B, A):
@@ -457,26 +521,28 @@ def _ground_manifold(W, arrays0, e0, bond_dim, tol, degeneracy_tol, seed, dtype,
     that bond dimension was above ``e0``) is it refined at ``bond_dim`` to convergence. Returns
     ``(partners, gap, n_penalised_sweeps, refined_converged)``; ``gap`` is an upper estimate of
     ``min(E_next − E0, w)`` (``nan`` if :data:`MAX_MANIFOLD` states were found without reaching a gap);
-    ``refined_converged``: every refinement met ``tol`` before its sweep limit.
+    ``refined_converged``: every refinement met ``tol`` before its sweep limit. ``partners`` are
+    ``(arrays, discarded weight of their last half-sweep)``.
     """
     rng = np.random.default_rng(seed if seed is None else [int(seed), 11])
-    fixed, sweeps, ok = [arrays0], 0, True
+    fixed, weights, sweeps, ok = [arrays0], [], 0, True
     chi_c = min(bond_dim, GAP_CHECK_BOND)
     gap = float("nan")
     for _ in range(MAX_MANIFOLD - 1):
         A = _random_arrays(len(W), chi_c, rng, dtype)
-        A, lam, lams = _penalised_dmrg(W, fixed, A, chi_c, _GAP_SWEEPS, tol, GAP_PENALTY)
+        A, lam, lams, disc = _penalised_dmrg(W, fixed, A, chi_c, _GAP_SWEEPS, tol, GAP_PENALTY)
         sweeps += len(lams)
         gap = lam - e0
         if gap > 1e-3 + 10 * max(err_at_check, 0.0):  # clearly gapped: the cheap estimate settles it
             break
-        A, lam, lams = _penalised_dmrg(W, fixed, A, bond_dim, _GAP_REFINE_SWEEPS, tol, GAP_PENALTY)
+        A, lam, lams, disc = _penalised_dmrg(W, fixed, A, bond_dim, _GAP_REFINE_SWEEPS, tol, GAP_PENALTY)
         sweeps += len(lams)
         ok = ok and len(lams) < _GAP_REFINE_SWEEPS
         gap = lam - e0
         if gap > degeneracy_tol:
             break
         fixed.append(A)
+        weights.append(disc)
     else:  # the manifold may be larger than MAX_MANIFOLD
         gap = float("nan")
-    return fixed[1:], gap, sweeps, ok
+    return list(zip(fixed[1:], weights)), gap, sweeps, ok

@@ -32,7 +32,7 @@ import scipy.sparse.linalg as spla
 from macrobell.lattice import Lattice, SpinModel
 
 from ._checks import check_model, check_options, check_temperatures
-from .state import DenseState
+from .state import ConvergenceWarning, DenseState, Diagnostics
 
 __all__ = ["exact_ground_state", "exact_thermal_states", "dense_state_from_array", "check_exact_memory",
            "check_exact_model_memory", "ExactTooLargeError", "memory_limit_bytes", "FULL_DIAG_MAX_DIM"]
@@ -223,8 +223,10 @@ def _fix_phase(v: np.ndarray) -> np.ndarray:
     return v / np.linalg.norm(v)
 
 
-def _eigsh(op, k, tol, v0, ncv=None):
-    """ARPACK smallest-algebraic eigenpairs; on non-convergence retry once with more room."""
+def _eigsh(op, k, tol, v0, ncv=None, messages=None):
+    """ARPACK smallest-algebraic eigenpairs; on non-convergence retry once with more room.
+
+    Warning messages issued are appended to ``messages`` (the state's ``diagnostics.warnings``)."""
     try:
         e, v = spla.eigsh(op, k=k, which="SA", tol=tol, v0=v0, ncv=ncv)
         return e, v, True
@@ -236,14 +238,17 @@ def _eigsh(op, k, tol, v0, ncv=None):
         e, v = spla.eigsh(op, k=k, which="SA", tol=tol, v0=v0, ncv=ncv2, maxiter=20 * dim)
         return e, v, True
     except spla.ArpackNoConvergence as err:
-        warnings.warn(f"exact ground state: Lanczos did not converge to tol={tol}; using the "
-                      f"{len(err.eigenvalues)} converged eigenpairs", RuntimeWarning, stacklevel=3)
+        msg = (f"exact ground state: Lanczos did not converge to tol={tol}; using the "
+               f"{len(err.eigenvalues)} converged eigenpairs")
+        if messages is not None:
+            messages.append(msg)
+        warnings.warn(msg, ConvergenceWarning, stacklevel=3)
         if len(err.eigenvalues) == 0:
             raise RuntimeError("exact ground state: Lanczos found no converged eigenvalue") from None
         return err.eigenvalues, err.eigenvectors, False
 
 
-def _lanczos_manifold(H, model, tol, degeneracy_tol, rng):
+def _lanczos_manifold(H, model, tol, degeneracy_tol, rng, messages=None):
     """Ground manifold (E0, orthonormal vectors) and the next eigenvalue, by Lanczos + deflation."""
     dim = H.shape[0]
     dtype = H.dtype
@@ -251,7 +256,7 @@ def _lanczos_manifold(H, model, tol, degeneracy_tol, rng):
     k = min(4, dim - 2)
     while True:
         v0 = rng.standard_normal(dim).astype(dtype)
-        e, v, ok = _eigsh(H, k, tol, v0)
+        e, v, ok = _eigsh(H, k, tol, v0, messages=messages)
         converged &= ok
         order = np.argsort(e)
         e, v = e[order], v[:, order]
@@ -278,7 +283,7 @@ def _lanczos_manifold(H, model, tol, degeneracy_tol, rng):
             op = spla.LinearOperator((dim, dim), matvec=matvec, dtype=dtype)
             v0 = rng.standard_normal(dim).astype(dtype)
             v0 -= V @ (V.conj().T @ v0)
-            ed, vd, ok = _eigsh(op, 1, tol, v0)
+            ed, vd, ok = _eigsh(op, 1, tol, v0, messages=messages)
             converged &= ok
             ed, vd = ed[0], vd[:, 0]
             if ed > E0 + degeneracy_tol:
@@ -329,10 +334,16 @@ def exact_ground_state(model: SpinModel, *, tol: float = 1e-12, degeneracy_tol: 
     DenseState
         ``vector`` for a non-degenerate ground state, else ``rho`` = the equal
         mixture of the g ground states (``info["mixed"] = True``).
-        ``energy = E0``, ``temperature = 0``; ``info``: ``method="exact"``,
-        ``solver`` ("full" | "lanczos"), ``converged``, ``degeneracy``,
-        ``gap`` (E1 − E0; ``nan`` if the whole spectrum is degenerate),
-        ``mixed``, ``n_sites``, ``dim``, ``elapsed_s``.
+        ``energy = E0``, ``temperature = 0``. ``diagnostics``: ``converged``
+        (every Lanczos run met ``tol``; always True for dense ``eigh``),
+        ``energy`` = E0, ``energy_variance`` = ``<H²> − <H>²`` of the returned
+        state computed from ``H`` applied to its vectors (rounding-level for
+        an eigenvector), ``discarded_weight = 0`` (nothing truncated),
+        ``max_bond = n_sweeps = None``, ``elapsed_s``, ``warnings``; ``extra``
+        (also in ``info``): ``method="exact"``, ``solver`` ("full" |
+        "lanczos"), ``degeneracy``, ``gap`` (E1 − E0; ``nan`` if the whole
+        spectrum is degenerate), ``mixed``, ``n_sites``, ``dim``. Lanczos
+        non-convergence emits :class:`~macrobell.tn.state.ConvergenceWarning`.
     """
     where = "ground_state(method='exact')"
     check_model(model, where)
@@ -346,6 +357,7 @@ def exact_ground_state(model: SpinModel, *, tol: float = 1e-12, degeneracy_tol: 
     is_complex = not model.is_real
     H = model.to_sparse()
     converged = True
+    messages = []
     if full:
         E0, V, E1 = _full_manifold(H, degeneracy_tol)
         solver = "full"
@@ -353,7 +365,7 @@ def exact_ground_state(model: SpinModel, *, tol: float = 1e-12, degeneracy_tol: 
         solver = "lanczos"
         rng = np.random.default_rng(_SEED)
         try:
-            E0, V, E1, converged = _lanczos_manifold(H, model, tol, degeneracy_tol, rng)
+            E0, V, E1, converged = _lanczos_manifold(H, model, tol, degeneracy_tol, rng, messages)
         except RuntimeError:
             if estimate_exact_memory(n, "full", n_ops=_n_ops(model), is_complex=is_complex) \
                     > memory_limit_bytes(max_memory_gb):
@@ -361,7 +373,7 @@ def exact_ground_state(model: SpinModel, *, tol: float = 1e-12, degeneracy_tol: 
             E0, V, E1 = _full_manifold(H, degeneracy_tol)
             solver = "full"  # the degeneracy exceeded what Lanczos deflation searches
     g = V.shape[1]
-    info = {"method": "exact", "solver": solver, "converged": bool(converged), "degeneracy": int(g),
+    info = {"method": "exact", "solver": solver, "degeneracy": int(g),
             "gap": float(E1 - E0) if math.isfinite(E1) else float("nan"), "mixed": g > 1,
             "n_sites": n, "dim": dim}
     if g == 1:
@@ -374,9 +386,15 @@ def exact_ground_state(model: SpinModel, *, tol: float = 1e-12, degeneracy_tol: 
                         "the equal mixture, the T -> 0 limit of the thermal state")
         state = DenseState(model.lattice, model, energy=E0, temperature=0.0, info=info, rho=rho)
     if not converged:
-        warnings.warn("exact ground state: Lanczos did not fully converge (info['converged'] = False)",
-                      RuntimeWarning, stacklevel=2)
-    info["elapsed_s"] = time.perf_counter() - t0
+        msg = "exact ground state: Lanczos did not fully converge (diagnostics.converged = False)"
+        messages.append(msg)
+        warnings.warn(msg, ConvergenceWarning, stacklevel=2)
+    HV = H @ V
+    # <H²> of the equal mixture: the mean of |H v_k|² over its orthonormal vectors
+    variance = float(np.real(np.vdot(HV, HV))) / g - E0 ** 2
+    state.diagnostics = Diagnostics(converged=bool(converged), energy=E0, energy_variance=variance,
+                                    discarded_weight=0.0, elapsed_s=time.perf_counter() - t0,
+                                    warnings=messages, extra=info)
     return state
 
 
@@ -405,11 +423,17 @@ def exact_thermal_states(model: SpinModel, temperatures, *, degeneracy_tol: floa
     -------
     list of DenseState
         ``rho`` set, in the order given; ``energy = Tr(ρH)``,
-        ``temperature = T``; ``info``: ``method="exact"``, ``solver="full"``,
-        ``converged``, ``beta``, ``free_energy`` (``−T ln Z``), ``entropy``
-        (``−Σ p ln p``), ``degeneracy`` (of the ground manifold), ``gap``,
-        ``mixed``, ``n_sites``, ``dim``, ``elapsed_s`` (shared
-        diagonalisation plus this state's assembly).
+        ``temperature = T``. ``diagnostics``: ``converged=True`` (a dense
+        diagonalisation), ``energy``, ``energy_variance`` ``= Σ p_n E_n² − U²``
+        (``= Tr ρH² − (Tr ρH)²`` of the returned ρ, i.e. ``T² C_v``),
+        ``discarded_weight`` (the total Boltzmann weight of the dropped
+        levels, below 1e-17 each), ``max_bond = n_sweeps = None``,
+        ``elapsed_s`` (shared diagonalisation plus this state's assembly),
+        ``warnings=()``; ``extra`` (also in ``info``): ``method="exact"``,
+        ``solver="full"``, ``lapack_driver``, ``sz_sectors``, ``beta``,
+        ``free_energy`` (``−T ln Z``), ``entropy`` (``−Σ p ln p``),
+        ``degeneracy`` (of the ground manifold), ``gap``, ``mixed``,
+        ``n_sites``, ``dim``, ``n_states_kept``.
     """
     where = "thermal_states(method='exact')"
     check_model(model, where)
@@ -448,15 +472,19 @@ def exact_thermal_states(model: SpinModel, temperatures, *, degeneracy_tol: floa
             entropy = float(-(pos * np.log(pos)).sum()) + 0.0
             beta = 1.0 / T
         keep = p > 1e-17 * p.max()
+        dropped = float(p[~keep].sum() / p.sum())
         p = np.where(keep, p, 0.0) / p[keep].sum()
         U = float(p @ E)
+        variance = float(p @ (E - U) ** 2)  # central second moment: no cancellation of two large numbers
         rho = _assemble_rho(blocks, p, dim, is_complex)
         info = {"method": "exact", "solver": "full", "lapack_driver": driver, "sz_sectors": len(blocks),
-                "converged": True, "beta": beta,
+                "beta": beta,
                 "free_energy": float(free), "entropy": entropy, "degeneracy": g, "gap": gap,
                 "mixed": bool(T > 0 or g > 1),
-                "n_sites": n, "dim": dim, "n_states_kept": int(keep.sum()), "elapsed_s": t_diag + time.perf_counter() - t1}
-        out.append(DenseState(model.lattice, model, energy=U, temperature=float(T), info=info, rho=rho))
+                "n_sites": n, "dim": dim, "n_states_kept": int(keep.sum())}
+        diag = Diagnostics(converged=True, energy=U, energy_variance=variance, discarded_weight=dropped,
+                           elapsed_s=t_diag + time.perf_counter() - t1, extra=info)
+        out.append(DenseState(model.lattice, model, energy=U, temperature=float(T), rho=rho, diagnostics=diag))
     return out
 
 
@@ -503,12 +531,21 @@ def _assemble_rho(blocks: list, p: np.ndarray, dim: int, is_complex: bool) -> np
 
 
 def _energy(model: SpinModel, vector=None, rho=None, max_memory_gb=None) -> float:
+    return _moments(model, vector=vector, rho=rho, max_memory_gb=max_memory_gb)[0]
+
+
+def _moments(model: SpinModel, vector=None, rho=None, max_memory_gb=None) -> tuple:
+    """``(<H>, <H²> − <H>²)`` of a normalised vector or density matrix."""
     check_exact_model_memory(model, "lanczos", max_memory_gb)
     H = model.to_sparse()
     if vector is not None:
-        return float(np.vdot(vector, H @ vector).real)
-    # Tr(ρH) = Σ_ij ρ_ij H_ji, touching only H's nonzeros
-    return float(np.real(H.multiply(rho.T).sum()))
+        hv = H @ vector
+        e = float(np.vdot(vector, hv).real)
+        return e, float(np.vdot(hv, hv).real) - e ** 2
+    # Tr(ρH) = Σ_ij ρ_ij H_ji, touching only H's nonzeros; Tr(ρH²) = Tr(H (Hρ))
+    e = float(np.real(H.multiply(rho.T).sum()))
+    hr = H @ rho
+    return e, float(np.real(H.multiply(hr.T).sum())) - e ** 2
 
 
 def dense_state_from_array(array, lattice: Lattice, model: SpinModel | None = None, *,
@@ -526,6 +563,15 @@ def dense_state_from_array(array, lattice: Lattice, model: SpinModel | None = No
     atol : float
         Relative tolerance of the Hermiticity (``max|ρ−ρ†| ≤ atol·max|ρ|``)
         and positivity (eigenvalues ≥ ``−atol·Tr ρ``) checks.
+
+    Returns
+    -------
+    DenseState
+        Normalised. ``diagnostics``: ``converged=True`` (no solver ran),
+        ``energy`` and ``energy_variance`` (``<H²> − <H>²``) when ``model``
+        is given (else ``nan``), ``discarded_weight = 0``, ``max_bond =
+        n_sweeps = None``; ``extra``: ``method="from_dense"``, ``n_sites``,
+        ``dim``, ``mixed``, ``input_norm`` or ``input_trace``.
 
     Raises
     ------
@@ -556,15 +602,15 @@ def dense_state_from_array(array, lattice: Lattice, model: SpinModel | None = No
     a = a.astype(np.complex128 if np.iscomplexobj(a) else np.float64)
     if not np.isfinite(a).all():
         raise ValueError(f"{where}: the array has non-finite entries (nan or inf)")
-    info = {"method": "from_dense", "converged": True, "n_sites": n, "dim": dim}
+    info = {"method": "from_dense", "n_sites": n, "dim": dim}
     if a.ndim == 1:
         norm = float(np.linalg.norm(a))
         if not norm > 0:
             raise ValueError(f"{where}: the vector has zero norm and cannot be normalised")
         v = a / norm
         info.update(mixed=False, input_norm=norm)
-        energy = _energy(model, vector=v) if model is not None else None
-        return DenseState(lattice, model, energy=energy, info=info, vector=v)
+        energy, var = _moments(model, vector=v) if model is not None else (None, None)
+        return DenseState(lattice, model, energy=energy, vector=v, diagnostics=_user_diagnostics(energy, var, info))
     scale = float(np.abs(a).max())
     asym = float(np.abs(a - a.conj().T).max())
     if asym > atol * max(scale, 1e-300):
@@ -587,5 +633,11 @@ def dense_state_from_array(array, lattice: Lattice, model: SpinModel | None = No
         raise ValueError(f"{where}: the density matrix is not positive semi-definite (smallest eigenvalue "
                          f"{lam:.3g} of the trace-normalised matrix, tolerance -{atol:g})") from None
     info.update(mixed=True, input_trace=tr)
-    energy = _energy(model, rho=rho) if model is not None else None
-    return DenseState(lattice, model, energy=energy, info=info, rho=rho)
+    energy, var = _moments(model, rho=rho) if model is not None else (None, None)
+    return DenseState(lattice, model, energy=energy, rho=rho, diagnostics=_user_diagnostics(energy, var, info))
+
+
+def _user_diagnostics(energy, variance, info) -> Diagnostics:
+    """The record of a user-supplied dense state: nothing solved (``converged=True``, as before), nothing
+    discarded; ``energy`` and ``energy_variance`` of the model when one was given, else ``nan``."""
+    return Diagnostics(converged=True, energy=energy, energy_variance=variance, discarded_weight=0.0, extra=info)

@@ -13,7 +13,7 @@ import numpy as np
 
 from macrobell.lattice import Lattice, SpinModel
 
-from .state import MPSState
+from .state import Diagnostics, MPSState
 
 __all__ = ["mps_state_from_quimb", "reorder_mps", "SWAP_CUTOFF"]
 
@@ -56,6 +56,12 @@ def mps_state_from_quimb(mps, lattice: Lattice, model: SpinModel | None = None,
     -------
     MPSState
         Normalised copy in the lattice's MPS order, ``temperature = nan``.
+        ``diagnostics``: ``converged=True`` (no solver ran), ``energy`` and
+        ``energy_variance`` (``<H²> − <H>²``, from the MPO) when ``model`` is
+        given (else ``nan``), ``discarded_weight`` (``0`` without reordering;
+        else the weight the reordering swaps lost, ``1 − ‖ψ'‖²/‖ψ‖²``, each swap
+        being a truncated SVD at the orthogonality centre), ``max_bond``,
+        ``n_sweeps = None``; ``extra``: ``method="from_quimb"``, ``reordered``.
     """
     import quimb.tensor as qtn
 
@@ -86,16 +92,24 @@ def mps_state_from_quimb(mps, lattice: Lattice, model: SpinModel | None = None,
             raise ValueError(f"from_quimb: model has {model.lattice.n_sites} sites, the lattice {n}")
 
     order = lattice.order
-    psi = mps.copy() if np.array_equal(order, np.arange(n)) else reorder_mps(mps, order)
+    reordered = not np.array_equal(order, np.arange(n))
+    nrm0 = float(mps.norm()) if reordered else None
+    psi = reorder_mps(mps, order) if reordered else mps.copy()
     nrm = psi.norm()
     if not np.isfinite(nrm) or nrm == 0:
         raise ValueError(f"from_quimb: the MPS has norm {nrm}; cannot normalise")
+    disc = max(0.0, 1.0 - (float(nrm) / nrm0) ** 2) if reordered else 0.0
     psi /= nrm
-    state = MPSState(lattice=lattice, model=model, temperature=float("nan"),
-                     info={"method": "from_quimb", "max_bond": int(psi.max_bond())},
-                     mps=psi, purified=purified)
+    state = MPSState(lattice=lattice, model=model, temperature=float("nan"), mps=psi, purified=purified)
+    energy = variance = None
     if model is not None:
-        from .mpo import model_to_mpo, mpo_expectation
+        from .mpo import model_to_mpo, mpo_moments
 
-        state.energy = float(np.real(mpo_expectation(state.arrays(), model_to_mpo(model), purified=purified)))
+        e, e2 = mpo_moments(state.arrays(), model_to_mpo(model), purified=purified)
+        energy = float(np.real(e))
+        variance = float(np.real(e2)) - energy ** 2
+    state.energy = energy
+    state.diagnostics = Diagnostics(converged=True, energy=energy, energy_variance=variance, discarded_weight=disc,
+                                    max_bond=int(psi.max_bond()),
+                                    extra={"method": "from_quimb", "reordered": bool(reordered)})
     return state

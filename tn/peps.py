@@ -42,12 +42,17 @@ approach a limit geometrically) and ``chi_change`` (``|E(2 chi) −
 E(chi)|``). Where D is exact (product ground states) it bounds the error
 against exact diagonalisation; it says nothing about the finite-D error.
 
-Diagnostics (``state.info``): ``method="peps"``, ``energy``, ``energies``
-(one per τ stage), ``taus``, ``steps``, ``bond_dim``, ``max_bond``, ``chi``,
-``converged`` (above), ``tol``, ``error_estimate``, ``stage_change``,
-``evolution_error``, ``chi_change``, ``energy_2chi``,
+Diagnostics (``state.diagnostics``): ``converged`` (above), ``energy`` (the
+boundary-contraction energy at ``chi``), ``energy_variance = nan`` (``<H²>``
+is not contracted), ``discarded_weight = nan`` (quimb's simple update
+reports the kept singular values only, not the discarded ones),
+``max_bond``, ``n_sweeps`` (simple-update sweeps of all stages),
+``elapsed_s``, ``warnings``. ``extra`` (and ``state.info``):
+``method="peps"``, ``algorithm``, ``energies`` (one per τ stage), ``taus``,
+``steps``, ``bond_dim``, ``chi``, ``tol``, ``error_estimate``,
+``stage_change``, ``evolution_error``, ``chi_change``, ``energy_2chi``,
 ``last_stage_energies`` (after each chunk of the last stage), ``seed``,
-``elapsed_s``. Non-convergence emits :class:`ConvergenceWarning` and sets
+``init``. Non-convergence emits :class:`ConvergenceWarning` and sets
 ``converged=False``; it never raises.
 """
 
@@ -62,7 +67,7 @@ import numpy as np
 from macrobell.lattice import Lattice, SpinModel
 
 from ._checks import check_int, check_options
-from .state import ConvergenceWarning, PEPSState
+from .state import ConvergenceWarning, Diagnostics, PEPSState
 
 __all__ = ["peps_ground_state", "peps_state_from_quimb", "lattice_coords", "model_to_local_ham", "PEPS_LATTICES",
            "PEPS_INITS", "default_chi", "quimb_tensor"]
@@ -165,7 +170,12 @@ def peps_state_from_quimb(peps, lattice: Lattice, model: SpinModel | None = None
     The lattice must be one :func:`lattice_coords` accepts and the PEPS must
     have its shape and local dimension 2. With ``normalize`` the PEPS is
     scaled to unit norm (boundary contraction at ``chi``). ``chi`` defaults
-    to :func:`default_chi` of the PEPS's largest bond.
+    to :func:`default_chi` of the PEPS's largest bond. ``diagnostics``:
+    ``converged=True`` (no solver ran), ``energy`` = the boundary-contraction
+    ``<H>`` at ``chi`` when ``model`` is given and the PEPS backend accepts
+    it (else ``nan``, ``state.energy = None``), ``energy_variance = nan``,
+    ``discarded_weight = 0`` (nothing truncated), ``max_bond``, ``n_sweeps =
+    None``; ``extra``: ``method="from_quimb"``, ``chi``.
     """
     qtn = quimb_tensor()
 
@@ -184,8 +194,19 @@ def peps_state_from_quimb(peps, lattice: Lattice, model: SpinModel | None = None
     psi = peps.copy()
     if normalize:
         psi.normalize_(max_bond=chi, cutoff=0.0)
-    return PEPSState(lattice=lattice, model=model, temperature=0.0 if model is not None else float("nan"),
-                     peps=psi, coords=coords, chi=chi)
+    energy = None
+    if model is not None:
+        try:
+            ham = model_to_local_ham(model, where)[0]
+        except ValueError:  # terms the PEPS backend cannot contract (J2, wrap bonds): no energy
+            ham = None
+        if ham is not None:
+            energy = _energy(psi, ham, chi)
+    diag = Diagnostics(converged=True, energy=energy, discarded_weight=0.0, max_bond=int(psi.max_bond()),
+                       extra={"method": "from_quimb", "chi": chi})
+    return PEPSState(lattice=lattice, model=model, energy=energy,
+                     temperature=0.0 if model is not None else float("nan"), peps=psi, coords=coords, chi=chi,
+                     diagnostics=diag)
 
 
 def _neel_plus_noise(psi, noise):
@@ -267,7 +288,7 @@ def peps_ground_state(model: SpinModel, *, bond_dim: int = 4, chi: int | None = 
     steps : int
         Simple-update sweeps per stage (each sweep applies every bond gate), >= 1.
     tol : float
-        Tolerance on the per-site energy error estimate (module docstring):
+        Tolerance on the *per-site* energy error estimate (module docstring):
         ``converged = error_estimate < tol``, in (0, 1e-3] (units of J; simple
         update is itself off by ~1e-2 J per site).
     seed : int >= 0, optional
@@ -330,6 +351,7 @@ def peps_ground_state(model: SpinModel, *, bond_dim: int = 4, chi: int | None = 
     e_2chi = _energy(psi, ham, 2 * chi)
     est = _error_estimates(energies, last, e_2chi, n)
     converged = math.isfinite(energy) and est["error_estimate"] < tol
+    messages = []
     if not converged:
         if len(energies) < 2:
             why = "a single tau stage gives no convergence estimate"
@@ -337,27 +359,24 @@ def peps_ground_state(model: SpinModel, *, bond_dim: int = 4, chi: int | None = 
             why = (f"energy error estimate per site {est['error_estimate']:.3g} >= tol={tol:g} (tau stages "
                    f"{est['stage_change']:.3g}, remaining imaginary time {est['evolution_error']:.3g}, "
                    f"boundary chi vs 2 chi {est['chi_change']:.3g})")
-        warnings.warn(f"peps_ground_state ({model.name}, {Lx}x{Ly}, bond_dim={bond_dim}): {why}",
-                      ConvergenceWarning, stacklevel=2)
-    state = PEPSState(lattice=model.lattice, model=model, energy=energy, temperature=0.0, peps=psi, coords=coords,
-                      chi=chi)
-    state.info = {
+        messages.append(f"peps_ground_state ({model.name}, {Lx}x{Ly}, bond_dim={bond_dim}): {why}")
+        warnings.warn(messages[-1], ConvergenceWarning, stacklevel=2)
+    info = {
         "method": "peps",
         "algorithm": "simple-update",
-        "energy": energy,
         "energies": energies,
         "taus": taus,
         "steps": steps,
         "bond_dim": bond_dim,
-        "max_bond": int(psi.max_bond()),
         "chi": chi,
-        "converged": bool(converged),
         "tol": float(tol),
         "energy_2chi": e_2chi,
         "last_stage_energies": last,
         **est,
         "seed": seed,
         "init": init,
-        "elapsed_s": time.perf_counter() - t0,
     }
-    return state
+    diag = Diagnostics(converged=bool(converged), energy=energy, max_bond=int(psi.max_bond()),
+                       n_sweeps=steps * len(taus), elapsed_s=time.perf_counter() - t0, warnings=messages, extra=info)
+    return PEPSState(lattice=model.lattice, model=model, energy=energy, temperature=0.0, peps=psi, coords=coords,
+                     chi=chi, diagnostics=diag)

@@ -16,11 +16,16 @@ bonds that are not nearest neighbours in the MPS order (rings, ladders,
 J2, 2D snakes) are applied by swapping the whole fused site next to its
 partner (swap gates, each followed by a truncated SVD) and back.
 
-Truncation: after each SVD the singular values ``s`` (descending) are kept
-while ``s_i > cutoff · s_0`` — a *relative* cutoff on singular values (quimb's
-``cutoff_mode="rel"``), not quimb's default sum-of-squares mode — and at most
-``bond_dim`` of them. The discarded weight ``Σ_discarded s² / Σ s²`` of every
-truncation is accumulated in ``info["discarded_weight"]``.
+Truncation: ``cutoff`` is the largest *discarded weight* per truncation,
+the meaning it has for DMRG (quimb's ``"sum2"`` mode on a normalised
+tensor): after each SVD the smallest singular values are dropped while the
+sum of their squares stays ≤ ``cutoff · Σ s²`` (quimb's ``"rsum2"``; the
+tensors of an imaginary-time evolution are not normalised, hence relative),
+and at most ``bond_dim`` are kept. The former rule, ``s_i > sv_cutoff · s_0``
+(quimb's ``"rel"``), stays reachable as ``sv_cutoff``. The discarded weight
+``Σ_discarded s² / Σ s²`` of every truncation is accumulated in
+``diagnostics.discarded_weight``; the largest single one is
+``info["max_discarded_weight"]``.
 """
 
 from __future__ import annotations
@@ -33,11 +38,14 @@ import warnings
 import numpy as np
 import scipy.linalg as sla
 
-from ._checks import call_backend, check_options, check_temperatures
+from ._checks import OPTION_RANGES, call_backend, check_option, check_options, check_temperatures
+from .mpo import mpo_moments
 from .gates import commuting_layers, exp_gate, hamiltonian_pieces, merge_sequence, step_sequence, trotter_stages
-from .state import ConvergenceWarning, MixtureState, MPSState
+from .mpo import model_to_mpo
+from .state import ConvergenceWarning, Diagnostics, MixtureState, MPSState
 
-__all__ = ["purification_thermal_states", "purified_energy", "DISCARDED_WEIGHT_TOL", "ERROR_TOL", "TRUNCATION_FACTOR", "MAX_STEPS"]
+__all__ = ["purification_thermal_states", "purified_energy", "DISCARDED_WEIGHT_TOL", "ERROR_TOL", "TRUNCATION_FACTOR",
+           "MAX_STEPS", "DEFAULT_CUTOFF", "SV_CUTOFF_RANGE", "kept_count"]
 
 #: Largest number of Trotter steps one call may take (β/2 = MAX_STEPS · dtau).
 MAX_STEPS = 1e6
@@ -48,9 +56,41 @@ ERROR_TOL = 1e-3
 #: single-SVD errors added in quadrature, times 1.5 because measured errors came within 0.9 of ``2√w``
 #: (8-site XXZ chain, χ = 12; the single truncation errors add partly coherently).
 TRUNCATION_FACTOR = 3.0
+#: Default ``cutoff``: the largest discarded weight per truncation. Far below DMRG's 1e-12 because later
+#: gates e^{-τH} amplify the low-energy components a truncation drops: at 1e-12 the 8-site Heisenberg chain
+#: (χ = 64, dτ = 0.1, order 4, T = 0.25) accumulates a discarded weight of only 1.8e-10 but its log Z is off
+#: by 1.7e-5; at 1e-16 by 4e-7, as with the former relative singular-value cutoff 1e-10.
+DEFAULT_CUTOFF = 1e-16
+#: Allowed ``sv_cutoff`` (the former meaning of ``cutoff``): a dropped singular value
+#: ``s < sv_cutoff · s_max`` weighs < sv_cutoff² of the largest, so √MAX_DISCARDED_WEIGHT.
+SV_CUTOFF_RANGE = OPTION_RANGES["purification"]["sv_cutoff"]
 #: Former flag threshold on the accumulated discarded weight. No longer decides ``converged`` (observable
 #: errors grow like the weight's square root, so 1e-6 let errors of 5e-4 pass); kept for old imports.
 DISCARDED_WEIGHT_TOL = 1e-6
+
+
+def kept_count(s, cutoff: float, max_bond: int | None = None, mode: str = "weight") -> int:
+    """How many of the descending singular values ``s`` a truncation keeps (at least one).
+
+    ``mode="weight"`` (the ``cutoff`` option): drop the smallest values while the sum of their
+    squares stays ≤ ``cutoff · Σ s²`` — the discarded-weight rule of quimb's ``"rsum2"`` mode (and of
+    its ``"sum2"`` mode, DMRG's, on a normalised tensor). ``mode="sv"`` (``sv_cutoff``): keep
+    ``s_i > cutoff · s_0`` (quimb's ``"rel"``). Then at most ``max_bond``.
+    """
+    s2 = np.asarray(s, dtype=float) ** 2
+    tot = float(s2.sum())
+    if not tot > 0 or not np.isfinite(tot):
+        raise FloatingPointError("purification: the state vanished or overflowed during the evolution "
+                                 "(dtau too large for the spectrum?)")
+    if mode == "weight":
+        tail = np.cumsum(s2[::-1])  # weight of dropping the k smallest, k = 1, 2, …: non-decreasing
+        keep = s2.size - int(np.count_nonzero(tail <= cutoff * tot))
+    elif mode == "sv":
+        keep = int(np.count_nonzero(s2 > cutoff ** 2 * s2[0]))
+    else:
+        raise ValueError(f"kept_count: mode must be 'weight' or 'sv', got {mode!r}")
+    keep = max(1, keep)
+    return keep if max_bond is None else max(1, min(keep, int(max_bond)))
 
 
 def _svd(m):
@@ -63,7 +103,7 @@ def _svd(m):
 class _Purified:
     """Arrays ``(χ_l, 4, χ_r)`` in MPS order with an orthogonality centre, normalised."""
 
-    def __init__(self, n, dtype, bond_dim, cutoff):
+    def __init__(self, n, dtype, bond_dim, cutoff, mode="weight"):
         a = np.zeros((1, 4, 1), dtype=dtype)
         a[0, 0, 0] = a[0, 3, 0] = 1 / math.sqrt(2)  # (|p=0,a=0> + |p=1,a=1>)/√2
         self.A = [a.copy() for _ in range(n)]
@@ -71,7 +111,9 @@ class _Purified:
         self.centre = 0
         self.chi = bond_dim
         self.cutoff = cutoff
+        self.mode = mode  # "weight" (cutoff) or "sv" (sv_cutoff): see kept_count
         self.discarded = 0.0  # Σ over truncations of the relative discarded weight
+        self.max_discarded = 0.0  # the largest single one
         self.lognorm = 0.0  # log ‖(e^{-τH} ⊗ 1)ψ(0)‖ as tracked through the renormalisations
         self.n_svd = 0
 
@@ -106,7 +148,7 @@ class _Purified:
         self.n_svd += 1
         u, s, vh = _svd(m)
         tot = float(np.dot(s, s))
-        keep = self._keep(s * s, tot, self.cutoff ** 2)
+        keep = kept_count(s, self.cutoff, self.chi, self.mode)
         kept = float(np.dot(s[:keep], s[:keep]))
         nrm = self._account(tot, kept)
         s = s[:keep] / nrm
@@ -120,16 +162,11 @@ class _Purified:
             self.A[k + 1] = vh.reshape(keep, 4, chr_)
             self.centre = k
 
-    def _keep(self, s2, tot, rel):
-        if not tot > 0 or not np.isfinite(tot):
-            raise FloatingPointError("purification: the state vanished or overflowed during the evolution "
-                                     "(dtau too large for the spectrum?)")
-        keep = int(np.count_nonzero(s2 > rel * s2[0]))
-        return max(1, min(keep, self.chi))
-
     def _account(self, tot, kept):
         """Accumulate discarded weight and the norm; return the kept norm."""
-        self.discarded += max(0.0, 1.0 - kept / tot)
+        w = max(0.0, 1.0 - kept / tot)
+        self.discarded += w
+        self.max_discarded = max(self.max_discarded, w)
         nrm = math.sqrt(kept)
         self.lognorm += math.log(nrm)
         return nrm
@@ -283,8 +320,8 @@ def _to_quimb(arrays):
 
 
 # -- public API -----------------------------------------------------------------------------------------------
-def purification_thermal_states(model, temperatures, *, bond_dim=64, dtau=0.05, order=4, cutoff=1e-10,
-                                error_tol=ERROR_TOL, trotter_check=True, ground_state_options=None):
+def purification_thermal_states(model, temperatures, *, bond_dim=64, dtau=0.05, order=4, cutoff=DEFAULT_CUTOFF,
+                                error_tol=ERROR_TOL, trotter_check=True, ground_state_options=None, sv_cutoff=None):
     """Thermal states ``ρ = e^{−H/T}/Z`` as purified MPS, from one imaginary-time evolution.
 
     Parameters
@@ -305,12 +342,17 @@ def purification_thermal_states(model, temperatures, *, bond_dim=64, dtau=0.05, 
         Trotter order: 2 = Strang splitting; 4 = Suzuki's fractal symmetric
         composition of five Strang stages (see :mod:`macrobell.tn.gates`).
         Energies converge as ``dtau**order``.
-    cutoff : float, default 1e-10
-        Relative singular-value cutoff, in [0, √1e-5 ≈ 0.00316] (a dropped
-        value weighs < cutoff² of the largest): keep ``s_i > cutoff · s_max``
-        (quimb's ``cutoff_mode="rel"``; quimb's default mode for gate
-        splits is not used: it was seen to stall the bond dimension of
-        imaginary-time evolutions).
+    cutoff : float, default :data:`DEFAULT_CUTOFF` = 1e-16
+        Largest discarded weight per truncation, in [0, 1e-5], the meaning
+        ``cutoff`` has for DMRG: after each SVD the smallest singular values
+        are dropped while ``Σ_dropped s² ≤ cutoff · Σ s²`` (quimb's
+        ``"rsum2"`` rule, :func:`kept_count`). Before this version ``cutoff``
+        was a relative singular-value cutoff; that rule is ``sv_cutoff``.
+    sv_cutoff : float, optional
+        Deprecated, the former meaning of ``cutoff``: keep ``s_i > sv_cutoff ·
+        s_max`` (quimb's ``"rel"``), in [0, √1e-5]. Given, it replaces the
+        weight rule (``cutoff`` must then stay at its default) and emits a
+        ``DeprecationWarning``.
     error_tol : float, default :data:`ERROR_TOL` = 1e-3
         Tolerance of the error estimate ``info["error_estimate"]``; a
         snapshot is ``converged`` iff the estimate is ≤ ``error_tol``. The
@@ -343,11 +385,18 @@ def purification_thermal_states(model, temperatures, *, bond_dim=64, dtau=0.05, 
         One per temperature, in the order given. ``T > 0`` states are
         purified (``purified=True``, local dimension 4, ``s = 2p + a``), with
         ``mps`` a normalised quimb ``MatrixProductState`` in MPS order and
-        ``info``: ``method="purification"``, ``beta``, ``energy``,
+        ``diagnostics``: ``converged`` (below), ``energy`` (``Tr ρH`` from the
+        bond reduced states), ``energy_variance`` (``Tr ρH² − (Tr ρH)²``,
+        from the MPO on the physical legs), ``discarded_weight`` (accumulated
+        over every truncation up to this β), ``max_bond``, ``n_sweeps``
+        (= ``n_steps``), ``elapsed_s``, ``warnings``; ``info`` (and
+        ``extra``): ``method="purification"``, ``beta``, ``energy``,
         ``trotter_order``, ``dtau``, ``n_steps`` (Trotter steps of the shared
         evolution up to this β), ``n_svd``, ``max_bond``, ``bond_dim``,
-        ``cutoff``, ``cutoff_mode="rel"``, ``discarded_weight`` (accumulated),
-        ``truncation_error`` (same), ``log_Z`` (``ln Tr e^{−βH}``, from the
+        ``cutoff``, ``sv_cutoff``, ``cutoff_mode`` (``"rsum2"``, or ``"rel"``
+        with ``sv_cutoff``), ``discarded_weight`` (accumulated),
+        ``max_discarded_weight`` (largest single truncation),
+        ``truncation_error`` (= ``discarded_weight``), ``log_Z`` (``ln Tr e^{−βH}``, from the
         tracked norm), ``elapsed_s`` (evolution time up to this β),
         ``n_evolutions=1`` (one shared evolution serves every temperature),
         ``check_evolutions`` (1 with the Trotter check: one more, shared, at
@@ -376,6 +425,14 @@ def purification_thermal_states(model, temperatures, *, bond_dim=64, dtau=0.05, 
                       error_tol=error_tol, trotter_check=trotter_check)
     bond_dim, dtau, order, cutoff = o["bond_dim"], o["dtau"], o["order"], o["cutoff"]
     error_tol = o["error_tol"]
+    mode = "weight"
+    if sv_cutoff is not None:
+        if cutoff != DEFAULT_CUTOFF:
+            raise ValueError(f"purification: give cutoff (a discarded weight) or sv_cutoff (a relative singular-value "
+                             f"cutoff), not both; got cutoff={cutoff!r}, sv_cutoff={sv_cutoff!r}")
+        cutoff, mode = check_option("purification", "sv_cutoff", sv_cutoff, SV_CUTOFF_RANGE), "sv"
+        warnings.warn("purification: sv_cutoff (a relative singular-value cutoff) is deprecated; cutoff is now the "
+                      "discarded weight per truncation, as for DMRG", DeprecationWarning, stacklevel=3)
     if ground_state_options is not None and not isinstance(ground_state_options, dict):
         raise ValueError(f"purification: ground_state_options must be a dict, got {ground_state_options!r}")
     lat = model.lattice
@@ -402,8 +459,9 @@ def purification_thermal_states(model, temperatures, *, bond_dim=64, dtau=0.05, 
             raise ValueError(f"purification: T = {finite[-1]:g} with dtau = {dtau:g} needs {n_steps:.3g} Trotter "
                              f"steps (limit {MAX_STEPS:g}); use T = 0 for the ground state or a larger dtau")
         betas = [1.0 / t for t in finite]
-        states, paulis = _evolve(model, betas, bond_dim, dtau, order, cutoff)
-        coarse = _evolve(model, betas, bond_dim, 2 * dtau, order, cutoff) if trotter_check else None
+        states, paulis = _evolve(model, betas, bond_dim, dtau, order, cutoff, mode)
+        coarse = _evolve(model, betas, bond_dim, 2 * dtau, order, cutoff, mode, moments=False) if trotter_check \
+            else None
         for j, st in enumerate(states):
             _flag(st, n, error_tol, order, paulis[j], None if coarse is None else (coarse[0][j], coarse[1][j]))
         by_T = dict(zip(finite, states))
@@ -411,38 +469,43 @@ def purification_thermal_states(model, temperatures, *, bond_dim=64, dtau=0.05, 
             if t > 0:
                 st = by_T[t]
                 out[i] = MPSState(lattice=lat, model=model, energy=st.energy, temperature=t,
-                                  info=dict(st.info), mps=st.mps.copy(), purified=True)
+                                  diagnostics=st.diagnostics, mps=st.mps.copy(), purified=True)
     return out
 
 
 def _copy_state(st):
     """An independent copy of an MPSState or of a MixtureState of them (degenerate DMRG ground states)."""
     if isinstance(st, MixtureState):
-        return dataclasses.replace(st, info=dict(st.info), components=[_copy_state(c) for c in st.components],
+        return dataclasses.replace(st, components=[_copy_state(c) for c in st.components],
                                    weights=st.weights.copy())
-    return dataclasses.replace(st, info=dict(st.info), mps=st.mps.copy())
+    return dataclasses.replace(st, mps=st.mps.copy())
 
 
 def _flag(st, n, error_tol, order, paulis, coarse):
-    """Fill the error estimate and ``converged`` into ``st.info``; warn if the estimate exceeds the tolerance."""
+    """Set the error estimate and ``converged`` of ``st.diagnostics``; warn if the estimate exceeds the tolerance."""
     info = st.info
     trunc = TRUNCATION_FACTOR * math.sqrt(info["discarded_weight"])
     trot = None
+    extra = {}
     if coarse is not None:
         cst, cpaulis = coarse
         diff = max([abs(st.energy - cst.energy) / n] + [float(np.abs(a - b).max()) for a, b in zip(paulis, cpaulis)])
         trot = 2.0 * diff / (2 ** order - 1)
-        info["check_elapsed_s"] = cst.info["elapsed_s"]
+        extra["check_elapsed_s"] = cst.info["elapsed_s"]
     est = trunc + (trot or 0.0)
-    info.update(check_evolutions=0 if coarse is None else 1, error_estimate=est, truncation_error_estimate=trunc, trotter_error_estimate=trot,
-                error_tol=error_tol, converged=bool(est <= error_tol))
-    if not info["converged"]:
+    converged = bool(est <= error_tol)
+    extra.update(check_evolutions=0 if coarse is None else 1, error_estimate=est, truncation_error_estimate=trunc,
+                 trotter_error_estimate=trot, error_tol=error_tol)
+    messages = list(st.diagnostics.warnings)
+    if not converged:
         what = [f"truncation {trunc:.3g} (accumulated discarded weight {info['discarded_weight']:.3g}; "
                 f"increase bond_dim, now {info['bond_dim']})"]
         if trot is not None:
             what.append(f"Trotter {trot:.3g} (decrease dtau, now {info['dtau']:g})")
-        warnings.warn(f"purification: error estimate {est:.3g} at beta={info['beta']:g} exceeds error_tol="
-                      f"{error_tol:g}: " + ", ".join(what), ConvergenceWarning, stacklevel=3)
+        messages.append(f"purification: error estimate {est:.3g} at beta={info['beta']:g} exceeds error_tol="
+                        f"{error_tol:g}: " + ", ".join(what))
+        warnings.warn(messages[-1], ConvergenceWarning, stacklevel=3)
+    st.diagnostics = st.diagnostics.replace(converged=converged, warnings=messages, extra=extra)
 
 
 def _segment(target, dtau):
@@ -473,8 +536,10 @@ def _common_prefix(a, b):
     return k
 
 
-def _evolve(model, betas, bond_dim, dtau, order, cutoff):
+def _evolve(model, betas, bond_dim, dtau, order, cutoff, mode="weight", moments=True):
     """Evolve to τ = β/2 for every β (ascending) and snapshot; returns ``(states, bond_paulis)``.
+
+    ``moments``: compute each snapshot's energy variance from the MPO (skipped for the Trotter check).
 
     The snapshot at β is bit-for-bit the state a run for β alone gives: the
     shared evolution follows the layer sequence of the largest β, and each
@@ -490,7 +555,8 @@ def _evolve(model, betas, bond_dim, dtau, order, cutoff):
     layers = commuting_layers(bonds)
     real = model.is_real
     dtype = np.float64 if real else np.complex128
-    psi = _Purified(model.n_sites, dtype, bond_dim, cutoff)
+    psi = _Purified(model.n_sites, dtype, bond_dim, cutoff, mode)
+    ham = model_to_mpo(model) if moments else None
     weights = trotter_stages(order)
     cache = {}
 
@@ -527,13 +593,21 @@ def _evolve(model, betas, bond_dim, dtau, order, cutoff):
         energy, rhos = _bond_reduced_states(arrays, bonds, singles)
         paulis.append(_pauli_expectations(rhos))
         disc = branch.discarded
+        variance = float("nan")
+        if ham is not None:
+            e1, e2 = mpo_moments(_right_canonical(arrays), ham, purified=True)
+            variance = float(np.real(e2)) - float(np.real(e1)) ** 2
         info = {
-            "method": "purification", "beta": float(beta), "energy": energy, "trotter_order": order,
-            "dtau": dtau, "n_steps": steps, "n_svd": branch.n_svd, "max_bond": branch.max_bond(),
-            "bond_dim": bond_dim, "cutoff": cutoff, "cutoff_mode": "rel", "discarded_weight": disc,
+            "method": "purification", "beta": float(beta), "trotter_order": order,
+            "dtau": dtau, "n_steps": steps, "n_svd": branch.n_svd,
+            "bond_dim": bond_dim, "cutoff": cutoff if mode == "weight" else DEFAULT_CUTOFF,
+            "sv_cutoff": cutoff if mode == "sv" else None, "cutoff_mode": "rsum2" if mode == "weight" else "rel",
+            "max_discarded_weight": branch.max_discarded,
             "truncation_error": disc, "log_Z": model.n_sites * math.log(2.0) + 2.0 * branch.lognorm,
-            "elapsed_s": time.perf_counter() - t0, "n_evolutions": 1,
+            "n_evolutions": 1,
         }
-        results.append(MPSState(lattice=model.lattice, model=model, energy=energy, info=info,
+        diag = Diagnostics(energy=energy, energy_variance=variance, discarded_weight=disc,
+                           max_bond=branch.max_bond(), n_sweeps=steps, elapsed_s=time.perf_counter() - t0, extra=info)
+        results.append(MPSState(lattice=model.lattice, model=model, energy=energy, diagnostics=diag,
                                 mps=_to_quimb(arrays), purified=True))
     return results, paulis

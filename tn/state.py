@@ -1,8 +1,9 @@
 """The state interface shared by every backend.
 
 A :class:`State` knows its lattice (and model, when it came from one), its
-energy, its temperature and a dict of solver diagnostics. Backends add the
-data observables need:
+energy, its temperature and one :class:`Diagnostics` record of the solver
+(``state.diagnostics``; ``state.info`` is its read-only mapping view with
+the backend's own keys). Backends add the data observables need:
 
 * :class:`DenseState` — a state vector or a density matrix (exact backend).
 * :class:`MPSState` — a quimb ``MatrixProductState`` in the lattice's MPS
@@ -19,18 +20,179 @@ made.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 
 from macrobell.lattice import Lattice, SpinModel
 
-__all__ = ["State", "DenseState", "MPSState", "PEPSState", "MixtureState", "ConvergenceWarning"]
+__all__ = ["State", "DenseState", "MPSState", "PEPSState", "MixtureState", "ConvergenceWarning", "Diagnostics",
+           "ReadOnlyMapping", "DIAGNOSTICS_FIELDS"]
 
 
-class ConvergenceWarning(UserWarning):
-    """A solver stopped before meeting its tolerance; the state is still returned, flagged
-    ``info["converged"] = False``."""
+class ConvergenceWarning(UserWarning, RuntimeWarning):
+    """A solver stopped before meeting its tolerance (or found a degenerate manifold it cannot
+    represent); the state is still returned, flagged ``diagnostics.converged = False``.
+
+    The one warning class of every backend. It is also a ``RuntimeWarning``, the class the exact
+    backend used before, so existing filters on either keep working.
+    """
+
+
+class ReadOnlyMapping(Mapping):
+    """An immutable, picklable mapping (``state.info``, ``Diagnostics.extra``).
+
+    Item assignment raises ``TypeError``; the values themselves are not copied.
+    """
+
+    __slots__ = ("_data",)
+
+    def __init__(self, data=()):
+        object.__setattr__(self, "_data", dict(data))
+
+    def __getitem__(self, key):
+        return self._data[key]
+
+    def __iter__(self):
+        return iter(self._data)
+
+    def __len__(self):
+        return len(self._data)
+
+    def __setattr__(self, name, value):
+        raise AttributeError("ReadOnlyMapping is immutable")
+
+    def __repr__(self):
+        return f"ReadOnlyMapping({self._data!r})"
+
+    def __reduce__(self):
+        return (ReadOnlyMapping, (self._data,))
+
+
+#: Names of the common :class:`Diagnostics` fields (``extra`` aside); ``state.info`` has them all.
+DIAGNOSTICS_FIELDS = ("converged", "energy", "energy_variance", "discarded_weight", "max_bond", "n_sweeps",
+                      "elapsed_s", "warnings")
+# legacy info keys read as a field when the field's own name is absent (user-built info dicts)
+_ALIASES = {"energy_variance": ("variance",), "discarded_weight": ("truncation_error",), "n_sweeps": ("sweeps",)}
+
+
+def _opt_float(x) -> float:
+    if x is None:
+        return float("nan")
+    return float(np.real(x))
+
+
+@dataclass(frozen=True)
+class Diagnostics:
+    """The solver record every state carries (``state.diagnostics``); one meaning for every backend.
+
+    A field that does not apply to a backend is ``None`` (integers, flags) or
+    ``nan`` (floats); each backend documents which and how it measures the
+    others. Energies are in units of the coupling (``S = σ/2``, k_B = 1).
+
+    Attributes
+    ----------
+    converged : bool or None
+        The backend's convergence flag (what it certifies is documented per
+        backend); ``None`` when no solver ran that could fail.
+    energy : float
+        ``<H> = Tr(ρH)`` of the returned state (``nan`` without a model).
+    energy_variance : float
+        ``<H²> − <H>²`` of the returned state, computed from the state
+        (``nan`` where not computed, e.g. PEPS).
+    discarded_weight : float
+        Sum of the squared singular values the backend discarded, relative
+        to the norm, over the truncations that produced the returned state
+        (``0.0`` when nothing was discarded; ``nan`` when not tracked).
+    max_bond : int or None
+        Largest bond dimension of the tensor network (``None`` for dense states).
+    n_sweeps : int or None
+        DMRG (half) sweeps, imaginary-time (Trotter) steps for purification
+        and PEPS; ``None`` for exact and user-supplied states.
+    elapsed_s : float
+        Wall time the backend spent on this state (``nan`` when unknown).
+    warnings : tuple of str
+        The messages of the warnings the backend issued about this state.
+    extra : Mapping
+        Backend-specific diagnostics (read-only), e.g. ``gap``, ``energies``.
+    """
+
+    converged: bool | None = None
+    energy: float = float("nan")
+    energy_variance: float = float("nan")
+    discarded_weight: float = float("nan")
+    max_bond: int | None = None
+    n_sweeps: int | None = None
+    elapsed_s: float = float("nan")
+    warnings: tuple = ()
+    extra: Mapping = field(default_factory=dict)
+
+    def __post_init__(self):
+        set_ = object.__setattr__
+        if self.converged is not None and not isinstance(self.converged, (bool, np.bool_)):
+            raise ValueError(f"Diagnostics: converged must be True, False or None, got {self.converged!r}")
+        set_(self, "converged", None if self.converged is None else bool(self.converged))
+        for name in ("energy", "energy_variance", "discarded_weight", "elapsed_s"):
+            set_(self, name, _opt_float(getattr(self, name)))
+        for name in ("max_bond", "n_sweeps"):
+            v = getattr(self, name)
+            set_(self, name, None if v is None else int(v))
+        w = self.warnings
+        set_(self, "warnings", (w,) if isinstance(w, str) else tuple(str(x) for x in w))
+        extra = dict(self.extra)
+        clash = sorted(set(extra) & set(DIAGNOSTICS_FIELDS))
+        if clash:
+            raise ValueError(f"Diagnostics: extra must not repeat the common fields {clash}")
+        set_(self, "extra", ReadOnlyMapping(extra))
+
+    def __hash__(self):  # extra holds lists: identity hash, equality by value
+        return id(self)
+
+    @classmethod
+    def from_info(cls, info: Mapping | None, energy=None) -> "Diagnostics":
+        """The record of a plain info mapping (e.g. ``{**state.info, "converged": False}``).
+
+        The common fields are read from their own keys, else from the legacy
+        aliases ``variance``, ``truncation_error``, ``sweeps``; every other key
+        goes to ``extra`` (aliases included, so the info view keeps them).
+        ``energy`` is used when ``info`` has no ``"energy"`` key.
+        """
+        if info is None:
+            info = {}
+        if isinstance(info, Diagnostics):
+            return info
+        if not isinstance(info, Mapping):
+            raise ValueError(f"State: info must be a mapping or a Diagnostics, got {type(info).__name__}")
+        info = dict(info)
+        vals = {}
+        for name in DIAGNOSTICS_FIELDS:
+            if name in info:
+                vals[name] = info.pop(name)
+            else:
+                for alias in _ALIASES.get(name, ()):
+                    if alias in info:
+                        vals[name] = info[alias]
+                        break
+        if "energy" not in vals and energy is not None:
+            vals["energy"] = energy
+        return cls(**vals, extra=info)
+
+    def as_info(self) -> ReadOnlyMapping:
+        """The read-only mapping ``state.info``: ``extra`` plus every common field under its name."""
+        out = dict(self.extra)
+        out.update((name, getattr(self, name)) for name in DIAGNOSTICS_FIELDS)
+        out["warnings"] = list(self.warnings)
+        return ReadOnlyMapping(out)
+
+    def replace(self, **changes) -> "Diagnostics":
+        """A copy with ``changes`` (common fields by name; ``extra`` keys merged in via ``extra=``)."""
+        vals = {f.name: getattr(self, f.name) for f in fields(self)}
+        extra = dict(self.extra)
+        extra.update(changes.pop("extra", {}))
+        vals.update(changes)
+        vals["extra"] = extra
+        return Diagnostics(**vals)
 
 
 @dataclass(eq=False)
@@ -47,15 +209,39 @@ class State:
     temperature : float
         ``0`` for ground states, ``T > 0`` (k_B = 1) for thermal states,
         ``nan`` when unknown (a state supplied by the user).
-    info : dict
-        Diagnostics: ``converged``, ``method``, bond dimensions, errors, …
+    info : Mapping
+        Read-only view of :attr:`diagnostics`: its ``extra`` keys (``method``,
+        backend-specific errors, …) plus every common field by name. Assigning
+        a mapping (constructor or ``state.info = {...}``) rebuilds the record
+        with :meth:`Diagnostics.from_info`.
+    diagnostics : Diagnostics
+        The solver record (keyword-only; given, it takes precedence over ``info``).
     """
 
     lattice: Lattice
     model: SpinModel | None = None
     energy: float | None = None
     temperature: float = float("nan")
-    info: dict = field(default_factory=dict)
+    info: Mapping = field(default_factory=dict)
+    diagnostics: Diagnostics | None = field(default=None, kw_only=True)
+
+    def __setattr__(self, name, value):
+        # info and diagnostics are two views of one record: keep them in step
+        if name == "info":
+            d = Diagnostics.from_info(value, energy=getattr(self, "energy", None))
+            object.__setattr__(self, "diagnostics", d)
+            object.__setattr__(self, "info", d.as_info())
+        elif name == "diagnostics":
+            if value is None:
+                if "diagnostics" not in self.__dict__:
+                    self.info = {}
+                return
+            if not isinstance(value, Diagnostics):
+                raise ValueError(f"State: diagnostics must be a Diagnostics, got {type(value).__name__}")
+            object.__setattr__(self, "diagnostics", value)
+            object.__setattr__(self, "info", value.as_info())
+        else:
+            object.__setattr__(self, name, value)
 
     @property
     def n_sites(self) -> int:
