@@ -285,6 +285,10 @@ def plot(path_or_df, x: str, y, hue: str | None = None, z: str | None = None, ou
     if logy and z is None and any(c is not None for c in cats.values()):
         raise ValueError(f"plot: logy needs a numeric y; {[k for k, c in cats.items() if c is not None]} "
                          "are categorical")
+    if logy and z is None:
+        for yy in ys:
+            if not (df[yy].astype(float) > 0).any():
+                raise ValueError(f"plot: logy but y column {yy!r} has no positive value; drop logy")
     if col is None and "partition" in df.columns and df["partition"].nunique() > 1 \
             and "partition" not in (hue, x, *ys):
         col = "partition"
@@ -328,6 +332,11 @@ def _draw(df, x, ys, hue, z, col, cats, *, out, title, logx, logy, xlabel, ylabe
         for i, yy in enumerate(ys):
             if cats[yy] is None:
                 _thresholds(list(zip(axes[i, :], subs)), df, x, yy, thresholds, logy, legend)
+    if logy:
+        for name in ys if z is None else ys[:1]:
+            hidden = int((df[name].astype(float) <= 0).sum())
+            if hidden:
+                legend.notes.append(f"{hidden} points with {name} ≤ 0 not shown (log axis)")
     legend.draw(fig)
     if title:
         fig.suptitle(title)

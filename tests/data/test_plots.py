@@ -198,7 +198,8 @@ def test_threshold_labels_unclipped_staggered_clear_of_legend(df, tmp_path):
             assert not _overlap(a, b)
         lo, hi = last.get_ylim()
         assert all(lo < v < hi for v in _thresholds(last).values())  # 2√2 and 0.6875 / 1/√2 all visible
-    assert {t.get_text() for t in fig.axes[1].texts} >= {"local (projective): V ≤ 0.6875", "CHSH violated: V > 1/√2"}
+    close = {"local (projective): V ≤ 0.6875", "CHSH violated: V > 1/√2"}
+    assert {t.get_text() for t in fig.axes[1].texts} >= close
     assert "Tsirelson 2√2" in {t.get_text() for t in fig.axes[3].texts}
 
 
@@ -222,9 +223,15 @@ def test_facets_no_partition_mixing_and_distinct_colours(df):
 
 
 def test_log_axes_title_and_categorical_strip(df):
-    fig = plot(df[df["T"] > 0], x="T", y="negativity", hue="L", logx=True, logy=True, title="My title")
+    fig = plot(df[df["T"] > 0], x="T", y="chsh_max", hue="L", logx=True, logy=True, title="My title")
     assert fig.axes[0].get_yscale() == "log" and fig.axes[0].get_xscale() == "log"
     assert fig._suptitle.get_text() == "My title"
+    assert not any("not shown" in t for t in _legend_texts(fig))
+    fig = plot(df, x="T", y="concurrence", hue="L", logy=True)
+    hidden = int((df["concurrence"] <= 0).sum())
+    assert hidden > 0 and f"{hidden} points with concurrence ≤ 0 not shown (log axis)" in _legend_texts(fig)
+    with pytest.raises(ValueError, match="no positive value"):
+        plot(df.assign(negativity=0.0), x="T", y="negativity", logy=True)
     with pytest.raises(ValueError, match="logy needs a numeric y"):
         plot(df, x="T", y="verdict", logy=True)
     sub = df[(df.partition == "sublattices") & (df.L == 4) & (df.Delta == 0.5)]
