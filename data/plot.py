@@ -292,6 +292,10 @@ def plot(path_or_df, x: str, y, hue: str | None = None, z: str | None = None, ou
     if col is None and "partition" in df.columns and df["partition"].nunique() > 1 \
             and "partition" not in (hue, x, *ys):
         col = "partition"
+    if z is not None:  # before any figure exists
+        for _, sub in ([(None, df)] if col is None else df.groupby(col, sort=False)):
+            _grid(sub, x, ys[0], _varying(sub, {x, ys[0], z, col}, [x, ys[0]]),
+                  f"{'phase diagram' if phase else 'heat map'} of {z!r}")
     return _draw(df, x, ys, hue, z, col, cats, out=out, title=title, logx=logx, logy=logy, xlabel=xlabel,
                  ylabel=ylabel, thresholds=thresholds, phase=phase)
 
@@ -313,10 +317,9 @@ def _draw(df, x, ys, hue, z, col, cats, *, out, title, logx, logy, xlabel, ylabe
         for i, yy in enumerate(ys):
             ax = axes[i, j]
             if phase:
-                _phase_map(ax, sub, x, yy, z, _varying(sub, {x, yy, z, col}, [x, yy]), legend)
+                _phase_map(ax, sub, x, yy, z, legend)
             elif z is not None:
-                legend.hatched = _heatmap(fig, ax, sub, x, yy, z, _varying(sub, {x, yy, z, col}, [x, yy]),
-                                          axis_label(z, df)) or legend.hatched
+                legend.hatched = _heatmap(fig, ax, sub, x, yy, z, axis_label(z, df)) or legend.hatched
             else:
                 _lines(ax, sub, x, yy, hue, {x, yy, hue, col}, cats[yy], colours, legend)
             if col is not None and i == 0:
@@ -501,6 +504,7 @@ def _margin_labels(ax, labels, logy, gap=0.075):
 
 
 def _grid(df, x, y, extra, what):
+    """Refuse a map whose cells would hold several points (other parameters vary)."""
     if extra:
         raise ValueError(f"plot: {what} over ({x!r}, {y!r}) but {extra} also vary; "
                          "filter the data or pass col=... / facet=...")
@@ -509,8 +513,7 @@ def _grid(df, x, y, extra, what):
         raise ValueError(f"plot: several points share one ({x!r}, {y!r}) cell")
 
 
-def _heatmap(fig, ax, df, x, y, z, extra, zlabel):
-    _grid(df, x, y, extra, f"heat map of {z!r}")
+def _heatmap(fig, ax, df, x, y, z, zlabel):
     table = df.pivot_table(index=y, columns=x, values=z, aggfunc="first")
     xs, ys = table.columns.to_numpy(dtype=float), table.index.to_numpy(dtype=float)
     mesh = ax.pcolormesh(_edges(xs), _edges(ys), table.to_numpy(dtype=float), shading="flat")
@@ -518,11 +521,10 @@ def _heatmap(fig, ax, df, x, y, z, extra, zlabel):
     return _hatch_unconverged(ax, df, x, y, xs, ys)
 
 
-def _phase_map(ax, df, x, y, z, extra, legend):
+def _phase_map(ax, df, x, y, z, legend):
     """Categorical cells (verdict colours) over (x, y); a cell without a point stays blank."""
     from matplotlib.colors import ListedColormap
 
-    _grid(df, x, y, extra, f"phase diagram of {z!r}")
     names = df[z].map(_verdict_name) if z == "verdict" else df[z].astype(str)
     cats = _categories(names, z)
     codes = df.assign(_code=[cats.index(v) for v in names])

@@ -264,8 +264,9 @@ def test_phase_diagram(df, tmp_path):
     fig = plot(sub, x="Delta", y="T", phase=True)
     assert sum(p.get_gid() == "unconverged" for p in fig.axes[0].patches) == 1
     assert "hatched cell: not converged" in _legend_texts(fig)
-    with pytest.raises(ValueError, match="also vary"):
-        plot(df, x="Delta", y="T", phase=True)
+    with pytest.raises(ValueError, match="also vary"):  # L varies too: refused before any figure or file
+        plot(df, x="Delta", y="T", phase=True, out=tmp_path / "bad.png")
+    assert not (tmp_path / "bad.png").exists()
 
 
 def test_cli_plot_options(df, tmp_path, capsys):
