@@ -110,13 +110,22 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("file", help="HDF5 file written by macrobell")
     s.add_argument("--all", action="store_true", help="print every row")
 
-    g = sub.add_parser("plot", help="plot a stored sweep (lines, or a heat map with --z)")
+    g = sub.add_parser("plot", help="plot a stored sweep (lines with verdict markers, a heat map with --z, "
+                                    "a verdict phase diagram with --phase)")
     g.add_argument("file", help="HDF5 file written by macrobell")
-    g.add_argument("--x", required=True, help="column on the x axis (e.g. T, N, L, Delta)")
-    g.add_argument("--y", required=True, nargs="+", help="column(s) on the y axis (e.g. chsh_max werner_V)")
-    g.add_argument("--hue", default=None, help="one line per value of this column")
-    g.add_argument("--z", default=None, help="heat-map colour (with a single --y)")
+    g.add_argument("--x", required=True, help="column on the x axis (e.g. T, N, L, R, Delta)")
+    g.add_argument("--y", required=True, nargs="+", help="column(s) on the y axis (e.g. chsh_max werner_V verdict)")
+    g.add_argument("--hue", default=None, help="one colour per value of this column")
+    g.add_argument("--z", default=None, help="heat-map colour (with a single --y); with --phase the categorical "
+                                             "column (default verdict)")
     g.add_argument("--col", default=None, help="one panel per value of this column (e.g. partition)")
+    g.add_argument("--facet", default=None, help="same as --col (e.g. --facet partition)")
+    g.add_argument("--phase", action="store_true", help="phase diagram: verdict over (--x, --y), e.g. --x Delta --y T")
+    g.add_argument("--logx", action="store_true", help="logarithmic x axis")
+    g.add_argument("--logy", action="store_true", help="logarithmic y axis")
+    g.add_argument("--title", default=None, help="figure title")
+    g.add_argument("--xlabel", default=None, help="x-axis label (default: the column's name and unit)")
+    g.add_argument("--ylabel", default=None, help="y-axis label (default: the column's name and unit)")
     g.add_argument("--where", nargs="+", default=[], metavar="KEY=VALUE", help="keep rows with KEY == VALUE")
     g.add_argument("-o", "--output", required=True, help="figure file (.png, .pdf or .svg)")
     return p
@@ -530,7 +539,9 @@ def _cmd_plot(a):
                              f"{[c for c in df.columns if c not in ('warnings',)]}")
         v = _coerce(val)
         df = df[df[key].map(lambda x: x == v or str(x) == val)]
-    fig = plot(df, x=a.x, y=a.y if len(a.y) > 1 else a.y[0], hue=a.hue, z=a.z, col=a.col, out=a.output)
+    fig = plot(df, x=a.x, y=a.y if len(a.y) > 1 else a.y[0], hue=a.hue, z=a.z, col=a.col, out=a.output,
+               facet=a.facet, phase=a.phase, logx=a.logx, logy=a.logy, title=a.title, xlabel=a.xlabel,
+               ylabel=a.ylabel)
     plt.close(fig)
     print(f"macrobell: wrote {a.output}")
     return 0

@@ -10,6 +10,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 from macrobell.data import load, plot, run_demo, run_sweep  # noqa: E402
+from macrobell.data.demo import DEMO_THRESHOLDS  # noqa: E402
 from macrobell.observables import thresholds as th  # noqa: E402
 
 SWEEP = """
@@ -56,7 +57,7 @@ def test_line_plot_png_and_pdf_with_threshold_lines(store, tmp_path):
         fig = plot(store, x="T", y="chsh_max", hue="L", out=tmp_path / name)
         assert (tmp_path / name).stat().st_size > 1000
         ax = fig.axes[0]
-        labels = [t.get_text() for t in ax.texts]
+        labels = [t.get_text() for t in fig.axes[-1].texts]  # threshold labels: right margin of the last panel
         assert any("CHSH" in t for t in labels)
         assert any(np.allclose(line.get_ydata(), th.CHSH_CLASSICAL) for line in ax.lines)
         plt.close(fig)
@@ -67,13 +68,19 @@ def test_line_plot_png_and_pdf_with_threshold_lines(store, tmp_path):
 
 
 def test_werner_thresholds_and_lines_per_varying_parameter(store):
-    fig = plot(load(store), x="N", y="werner_V", hue="T", col="partition")
+    df = load(store)
+    # Werner thresholds only on Werner data: the Heisenberg (Delta = 1, SU(2)-symmetric) points.
+    fig = plot(df[df.Delta == 1.0], x="N", y="werner_V", hue="T", col="partition")
     ax = fig.axes[0]
-    ys = {round(float(line.get_ydata()[0]), 6) for line in ax.lines if len(set(line.get_ydata())) == 1}
+    ys = {round(float(line.get_ydata()[0]), 6) for line in ax.lines if (line.get_gid() or "").startswith("threshold")
+          and len(set(line.get_ydata())) == 1}
     for v in (th.WERNER_SEPARABLE, th.WERNER_LOCAL_POVM, th.WERNER_LOCAL_PROJECTIVE, th.WERNER_CHSH_VIOLATED):
         assert round(v, 6) in ys
+    plt.close(fig)
+    fig = plot(df, x="N", y="werner_V", hue="T", col="partition")
+    ax = fig.axes[0]
     # T (hue) x Delta (also varies, so never averaged): 4 data lines per panel, L is not split (= N).
-    data_lines = [line for line in ax.lines if line.get_marker() == "o"]
+    data_lines = [line for line in ax.lines if line.get_gid() == "data"]
     assert len(data_lines) == 4
     assert len(fig.axes) == 2
     plt.close(fig)
@@ -103,6 +110,22 @@ def test_demo_tiny(tmp_path):
     text = buf.getvalue()
     assert "sublattices" in text and "verdict" in text and "chsh_max" in text
     assert (tmp_path / "demo.png").stat().st_size > 1000
+    df = r["frame"]
+    fig = plot(df, x="R", y="werner_V", hue="T", col="partition", thresholds=DEMO_THRESHOLDS)
+    for ax, part in zip(fig.axes, ["halves", "sublattices"]):
+        assert ax.get_xlabel().startswith("region size")
+        (mono,) = [ln for ln in ax.lines if ln.get_gid() == "threshold:monogamy"]
+        R = np.asarray(mono.get_xdata())
+        assert list(R) == [2.0, 3.0]  # rings of 4 and 6 split in two
+        assert np.allclose(mono.get_ydata(), (R + 2) / (3 * R))  # Kay et al. PRL 103, 050501 (2009)
+        (sep,) = [ln for ln in ax.lines if ln.get_gid() == "threshold:separable"]
+        assert np.allclose(sep.get_ydata(), 1 / 3)
+        sub = df[df.partition == part]
+        markers = [ln for ln in ax.lines if (ln.get_gid() or "").startswith("verdict:")]
+        assert sum(len(ln.get_xdata()) for ln in markers) == len(sub)
+        assert {ln.get_gid().split(":")[1] for ln in markers} == set(sub["verdict"])
+        assert np.all(sub["werner_V"] <= sub["monogamy_bound"] + 1e-9)  # the theorem the figure shows
+    plt.close(fig)
     assert len(r["frame"]) == 2 * 2 * 2
     # Running it again resumes: nothing recomputed.
     r2 = run_demo(out, sizes=(4, 6), temperatures=(0.0, 1.0), workers=1, stream=io.StringIO(),
