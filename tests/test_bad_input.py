@@ -3,6 +3,7 @@ values, comes before any work, and leaves no output file behind."""
 
 import inspect
 import math
+import re
 import time
 
 import numpy as np
@@ -154,11 +155,13 @@ def test_non_finite_results_are_refused_before_writing(tmp_path, monkeypatch):
 
     monkeypatch.setattr(mb.tn, "ground_state", broken)
     out = tmp_path / "o.h5"
-    with pytest.raises(compute.PointError, match=r"point lattice=chain L=4 .*T=0.0 failed: .*non-finite state "
-                                                 r"energy -inf") as exc:
-        run_sweep(SWEEP, out, workers=1, show_progress=False)
-    assert exc.value.params["lattice"]["L"] == 4
-    assert open_store(out).complete_ids() == set()  # the point was never written
+    # a failed point is recorded with its error (not as data) and the run goes on (issue 8: failed points)
+    s = run_sweep(SWEEP, out, workers=1, show_progress=False)
+    assert len(s["failed"]) == 1
+    f = s["failed"][0]
+    assert re.search(r"NonFiniteResultError: non-finite state energy -inf", f["error"]), f["error"]
+    assert f["params"]["lattice"]["L"] == 4 and f["params"]["T"] == 0.0
+    assert open_store(out).complete_ids() == set()  # the point was never written as data
 
 
 def test_point_reports_a_non_finite_later_temperature(monkeypatch, capsys):

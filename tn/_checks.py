@@ -98,6 +98,8 @@ class OptionRange:
     lo_open: bool = False
     hi_open: bool = False
     choices: tuple = ()
+    #: None is accepted too (an option that is off unless given, e.g. the deprecated ``sv_cutoff``).
+    optional: bool = False
 
     def allowed(self) -> str:
         """The allowed values in words, e.g. ``"a number in (0, 1e-05]"``."""
@@ -113,6 +115,8 @@ class OptionRange:
         return f"{what} in {'(' if self.lo_open else '['}{self.lo:g}, {self.hi:g}{')' if self.hi_open else ']'}"
 
     def accepts(self, value) -> bool:
+        if value is None and self.optional:
+            return True
         if self.kind == "choice":
             return not isinstance(value, bool) and value in self.choices
         if self.kind == "bool":
@@ -160,7 +164,7 @@ OPTION_RANGES = {
         "cutoff": OptionRange("number", 0.0, MAX_DISCARDED_WEIGHT),  # a discarded weight per truncation, as DMRG's
         # the former meaning of cutoff (deprecated): a relative singular-value cutoff, s < sv_cutoff·s_max
         # weighs < sv_cutoff² of the largest, so the square root of the weight bound
-        "sv_cutoff": OptionRange("number", 0.0, math.sqrt(MAX_DISCARDED_WEIGHT)),
+        "sv_cutoff": OptionRange("number", 0.0, math.sqrt(MAX_DISCARDED_WEIGHT), optional=True),
         "error_tol": OptionRange("number", 0.0, MAX_OBSERVABLE_TOL, lo_open=True),
         "trotter_check": OptionRange("bool"),
     },
@@ -191,6 +195,8 @@ def check_option(where: str, name: str, value, allowed: OptionRange):
     """``value`` if ``allowed`` accepts it (ints and floats normalised), else :class:`OptionError`."""
     if not allowed.accepts(value):
         raise OptionError(f"{where}: {name} must be {allowed.allowed()}, got {value!r}", name)
+    if value is None:
+        return None
     if allowed.kind == "int":
         return int(value)
     if allowed.kind == "number":

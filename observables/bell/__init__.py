@@ -20,7 +20,9 @@ from .search import BellSearch, search, CHSH_COEFFICIENTS, I3322_COEFFICIENTS
 from .named import BellValue, chsh, i3322
 from .wwzb import WWZBValue, wwzb, wwzb_ratio
 from .lhs import MAX_DIRECTIONS, LHSCertificate, lhs_certificate, measurement_polyhedron
-from .bracket import LHVCertificate, VisibilityBracket, bracket, lhv_certificate, werner_lhv_certificate
+# the bracket function is exported as visibility_bracket: its own name would hide the submodule bell.bracket
+from .bracket import LHVCertificate, VisibilityBracket, lhv_certificate, werner_lhv_certificate
+from .bracket import bracket as visibility_bracket
 from .decide import decide, wwzb_upper_bound
 
 __all__ = [
@@ -30,6 +32,6 @@ __all__ = [
     "BellValue", "chsh", "i3322",
     "wwzb", "WWZBValue", "wwzb_ratio",
     "LHSCertificate", "lhs_certificate", "measurement_polyhedron", "MAX_DIRECTIONS",
-    "bracket", "VisibilityBracket", "lhv_certificate", "LHVCertificate", "werner_lhv_certificate",
+    "visibility_bracket", "VisibilityBracket", "lhv_certificate", "LHVCertificate", "werner_lhv_certificate",
     "decide", "wwzb_upper_bound",
 ]
