@@ -13,7 +13,7 @@ import pytest
 
 import macrobell as mb
 from macrobell.lattice.models import PAULI
-from macrobell.observables.mps import (MPS_MAX_REGIONS, mps_correlation_tensor, mps_pair_correlations,
+from macrobell.observables.mps import (MPS_MAX_REGIONS, _prepare, mps_correlation_tensor, mps_pair_correlations,
                                        mps_reduced_state)
 from macrobell.tn.dmrg import dmrg_ground_state, random_mps
 
@@ -113,6 +113,42 @@ def test_random_correlation_tensor_up_to_k6(K):
     cuts = np.sort(rng.choice(np.arange(1, 8), K - 1, replace=False))
     regions = [r.tolist() for r in np.split(sites, cuts)]
     np.testing.assert_allclose(mps_correlation_tensor(st, regions), brute_T(Psi, 8, regions), atol=1e-10)
+
+
+def test_canonical_form_is_cached_read_only(monkeypatch):
+    import macrobell.tn.state as state_mod
+    calls = []
+    original = state_mod._right_canonical
+    monkeypatch.setattr(state_mod, "_right_canonical", lambda arrays: calls.append(1) or original(arrays))
+    monkeypatch.setattr(np.linalg, "qr", _counting(np.linalg.qr, calls_qr := []))
+    lat, st, Psi = _random_state(lambda: mb.lattice.chain(6), np.float64, False)
+    part = mb.lattice.Partition.halves(lat)
+    first = mb.observables.effective_state(st, part).T
+    n_qr = len(calls_qr)
+    assert len(calls) == 1 and n_qr > 0
+    second = mb.observables.effective_state(st, part).T
+    C = mps_pair_correlations(st)
+    assert len(calls) == 1 and len(calls_qr) == n_qr  # no second canonical form, no QR
+    np.testing.assert_array_equal(first, second)
+    np.testing.assert_allclose(second, brute_T(Psi, 6, [r.tolist() for r in part.regions]), atol=1e-10)
+    np.testing.assert_allclose(C, brute_C(Psi, 6), atol=1e-10)
+    A4, _ = _prepare(st, "test")
+    with pytest.raises(ValueError, match="read-only"):
+        A4[2][0, 0, 0, 0] = 1.0
+    # a new mps object invalidates the cache
+    psi2 = random_mps(6, 4, seed=9)
+    object.__setattr__(st, "mps", psi2)
+    np.testing.assert_allclose(mps_correlation_tensor(st, part.regions),
+                               brute_T(dense_factor(psi2, 6, False), 6, [r.tolist() for r in part.regions]),
+                               atol=1e-10)
+    assert len(calls) == 2
+
+
+def _counting(fn, calls):
+    def wrapped(*args, **kwargs):
+        calls.append(1)
+        return fn(*args, **kwargs)
+    return wrapped
 
 
 @pytest.mark.parametrize("make, dtype, purified", RANDOM)
