@@ -32,9 +32,10 @@ environments are carried.
   reduce to exact counting factors (:mod:`._mbody`); no site tuples, cost
   O(N χ³ d² C(M+3, 3)^K).
 * :func:`mps_pair_correlations` — all ``C[i, j, a, b]`` in O(N² χ³): one
-  left-to-right sweep carrying, for every earlier site i, the four
-  environments ``E_{σ_a}(L_i)``; each site j closes all of them with the four
-  operators at once.
+  left-to-right sweep carrying, for every earlier site i, the three
+  environments ``E_{σ_a}(L_i)``, a = x, y, z (the identity label would only
+  reproduce the norm environment); each site j closes all of them with the
+  four operators at once.
 * :func:`mps_reduced_state` — ``ρ`` of any k sites (any order), O(N χ³ 4^k).
 """
 
@@ -237,8 +238,10 @@ def mps_pair_correlations(state: MPSState) -> np.ndarray:
     """All two-point functions ``C[i, j, a, b] = <σ_a^i σ_b^j>`` of an MPS, shape (N, N, 4, 4), real.
 
     One left-to-right sweep in O(N² χ³): at site j the stack of
-    environments ``E_{σ_a}(L_i)`` of all earlier sites i (4 per site) is
-    closed with the four operators (one GEMM) and propagated (one more).
+    environments ``E_{σ_a}(L_i)``, a = x, y, z, of all earlier sites i (3 per
+    site) is closed with the four operators (one GEMM) and propagated (one
+    more). The identity label needs no environment: ``E_1(L_i)`` propagates
+    to the norm environment ``L_j`` itself, closed once per site.
     Diagonal blocks follow the dense backend: ``C[i, i] = Re <σ_a σ_b>``
     (identity plus ``C[i, i, 0, b] = C[i, i, b, 0] = <σ_b^i>``).
     """
@@ -250,21 +253,24 @@ def mps_pair_correlations(state: MPSState) -> np.ndarray:
     Cm = np.zeros((n, n, 4, 4), dtype=dtype)
     mag = np.zeros((n, 4))
     Lnorm = np.ones((1, 1), dtype=dtype)
-    stack = None
+    stack = None  # (3 j, χ, χ): E_{σ_a}(L_i) for a = x, y, z of every earlier site i, propagated to j
     for j, A in enumerate(A4):
         rho = kern.site_density(Lnorm, A)  # ρ[p', p]
         mag[j] = np.real(np.einsum("qpr,rp->q", cbasis, rho))
         if stack is not None:
-            Cm[:j, j] = kern.close_paulis(stack, A, basis).reshape(j, 4, 4)
+            # The identity label of site i propagates to the norm environment itself, so C[i, j, 0, b]
+            # is the same trace for every i < j: one closing instead of j carried environments.
+            Cm[:j, j, 0] = kern.close_paulis(Lnorm[None], A, basis)[0]
+            Cm[:j, j, 1:] = kern.close_paulis(stack, A, basis).reshape(j, 3, 4)
         if j == n - 1:
             break
         E = kern.transfer_paulis(Lnorm[None], A, real)[:, 0]  # (4, χ, χ): E_{σ_a}(L_j)
-        # propagate the 4j earlier environments straight into a stack with room for the 4 new ones
+        # propagate the 3j earlier environments straight into a stack with room for the 3 new ones
         M = 0 if stack is None else stack.shape[0]
-        new = np.empty((M + 4,) + E.shape[1:], dtype=E.dtype)
+        new = np.empty((M + 3,) + E.shape[1:], dtype=E.dtype)
         if stack is not None:
             kern.transfer_identity(stack, A, out=new[:M])
-        new[M:] = E
+        new[M:] = E[1:]
         stack = new
         Lnorm = E[0]
     norm = mag[:, 0].mean()
