@@ -23,7 +23,9 @@ environments are carried.
   e.g. ``{B}`` for halves), and a carried environment that becomes finished
   is traced once and dropped (``Tr E_1(L) = Tr L`` when right-canonical).
   Cost O(N χ³ d² 4^K), all in GEMMs (see :mod:`._mps_kernels`); real MPS
-  use the real basis {1, σx, iσy, σz}.
+  use the real basis {1, σx, iσy, σz}. For blocks the sweep from both ends
+  to a meeting bond (:mod:`._two_ended`) carries ~4^⌈K/2⌉ environments
+  instead; a flop model picks the cheaper sweep per partition.
 * :func:`mps_mbody_tensor` — the M-body effective tensor (K·M qubits, the
   average over ordered M-tuples of distinct sites per region; seed §III–IV)
   by the same sweep with environments keyed by one label multiset
@@ -47,11 +49,12 @@ from macrobell.tn import MPSState
 
 from . import _mbody as mb
 from . import _mps_kernels as kern
+from ._two_ended import sweep_costs, two_ended_sweep
 from ._checks import region_arrays, site_array
 
 __all__ = ["mps_correlation_tensor", "mps_mbody_tensor", "mps_pair_correlations", "mps_reduced_state", "mps_reduced_states",
            "MPS_MAX_REGIONS",
-           "correlation_tensor_arrays",
+           "correlation_tensor_arrays", "sweep_costs", "SWEEPS",
            "MPS_MAX_REDUCED_BYTES"]
 
 #: Largest number of regions K of the one-sweep recurrence (4^K − 3^K environments of χ² each).
@@ -129,15 +132,39 @@ def mps_correlation_tensor(state: MPSState, regions) -> np.ndarray:
     return correlation_tensor_arrays(A4, [pos[r] for r in regs], real=real)
 
 
-def correlation_tensor_arrays(A4, regions_mps, real: bool) -> np.ndarray:
+#: Sweeps of :func:`correlation_tensor_arrays`: the cheaper of the two by :func:`sweep_costs`, or one forced.
+SWEEPS = ("auto", "one-ended", "two-ended")
+
+
+def correlation_tensor_arrays(A4, regions_mps, real: bool, sweep: str = "auto") -> np.ndarray:
     """The sweep on right-canonical site arrays ``(χl, dp, da, χr)`` (see :func:`._mps_kernels.site_view`).
 
-    ``regions_mps`` are disjoint lists of MPS *positions*. No validation:
-    :func:`mps_correlation_tensor` is the checked entry point; benchmarks
-    call this to time the sweep alone.
+    ``regions_mps`` are disjoint lists of MPS *positions*. No validation of
+    the arrays: :func:`mps_correlation_tensor` is the checked entry point;
+    benchmarks call this to time the sweep alone. ``sweep`` is one of
+    :data:`SWEEPS`: ``"one-ended"`` is the left-to-right sweep with finished
+    environments traced and dropped (:func:`_one_ended_sweep`),
+    ``"two-ended"`` sweeps from both ends to the meeting bond of least cost
+    (:func:`._two_ended.two_ended_sweep`), ``"auto"`` takes the cheaper by the flop
+    model :func:`sweep_costs`. Both give the same ``T`` (to rounding).
     """
-    n = len(A4)
+    if sweep not in SWEEPS:
+        raise ValueError(f"correlation_tensor: sweep must be one of {SWEEPS}, got {sweep!r}")
     regs = [np.asarray(r, dtype=int) for r in regions_mps]
+    if sweep == "one-ended":
+        U = _one_ended_sweep(A4, regs, real)
+    else:
+        cost = sweep_costs([A.shape for A in A4], regs)
+        if sweep == "two-ended" or cost["two-ended"] < cost["one-ended"]:
+            U = two_ended_sweep(A4, regs, real, cost["bond"])
+        else:
+            U = _one_ended_sweep(A4, regs, real)
+    return _assemble_T(U, regs, real)
+
+
+def _one_ended_sweep(A4, regs, real):
+    """``U[S]`` (labels of the regions of S in region order) by one left-to-right sweep."""
+    n = len(A4)
     K = len(regs)
     region_at = np.full(n, -1)
     for X, r in enumerate(regs):
@@ -207,6 +234,12 @@ def correlation_tensor_arrays(A4, regions_mps, real: bool) -> np.ndarray:
     # Past the last region site only traces remain (right environments are identities).
     for S, L in envs.items():
         add_U(S, np.trace(L, axis1=-2, axis2=-1).reshape((3,) * bin(S).count("1")))
+    return U
+
+
+def _assemble_T(U, regs, real):
+    """``T`` from the sums ``U[S][labels]`` (identity labels: lower-order sums over the region sizes)."""
+    K = len(regs)
     sizes = np.array([len(r) for r in regs], dtype=float)
     T = np.zeros((4,) * K)
     norm = float(np.real(U[0]))
