@@ -285,27 +285,28 @@ def mps_pair_correlations(state: MPSState) -> np.ndarray:
     dtype = float if real else complex
     Cm = np.zeros((n, n, 4, 4), dtype=dtype)
     mag = np.zeros((n, 4))
-    Lnorm = np.ones((1, 1), dtype=dtype)
-    stack = None  # (3 j, χ, χ): E_{σ_a}(L_i) for a = x, y, z of every earlier site i, propagated to j
+    # stack[0]: the norm environment L_j; stack[1 + 3 i + a − 1]: E_{σ_a}(L_i), a = x, y, z, propagated
+    # to j. The identity label of site i needs no row: E_1(L_i) propagates to L_j itself, so
+    # C[i, j, 0, b] is the same closing of stack[0] for every i < j.
+    stack = np.ones((1, 1, 1), dtype=dtype)
     for j, A in enumerate(A4):
-        rho = kern.site_density(Lnorm, A)  # ρ[p', p]
+        rho = kern.site_density(stack[0], A)  # ρ[p', p]
         mag[j] = np.real(np.einsum("qpr,rp->q", cbasis, rho))
-        if stack is not None:
-            # The identity label of site i propagates to the norm environment itself, so C[i, j, 0, b]
-            # is the same trace for every i < j: one closing instead of j carried environments.
-            Cm[:j, j, 0] = kern.close_paulis(Lnorm[None], A, basis)[0]
-            Cm[:j, j, 1:] = kern.close_paulis(stack, A, basis).reshape(j, 3, 4)
+        if j:
+            tr = kern.close_paulis(stack, A, basis)  # (1 + 3 j, 4): one site GEMM for all rows
+            Cm[:j, j, 0] = tr[0]
+            Cm[:j, j, 1:] = tr[1:].reshape(j, 3, 4)
         if j == n - 1:
             break
-        E = kern.transfer_paulis(Lnorm[None], A, real)[:, 0]  # (4, χ, χ): E_{σ_a}(L_j)
-        # propagate the 3j earlier environments straight into a stack with room for the 3 new ones
-        M = 0 if stack is None else stack.shape[0]
-        new = np.empty((M + 3,) + E.shape[1:], dtype=E.dtype)
-        if stack is not None:
-            kern.transfer_identity(stack, A, out=new[:M])
-        new[M:] = E[1:]
+        E = kern.transfer_paulis(stack[:1], A, real)[:, 0]  # (4, χ, χ): E_{σ_a}(L_j)
+        # propagate the 3j earlier environments straight into a stack with room for the new ones
+        M = stack.shape[0] - 1
+        new = np.empty((M + 4,) + E.shape[1:], dtype=E.dtype)
+        new[0] = E[0]
+        if M:
+            kern.transfer_identity(stack[1:], A, out=new[1:M + 1])
+        new[M + 1:] = E[1:]
         stack = new
-        Lnorm = E[0]
     norm = mag[:, 0].mean()
     ny = (np.arange(4) == 2)[:, None].astype(int) + (np.arange(4) == 2)[None, :].astype(int)
     Cm = _to_physical(Cm, real, ny) / norm
