@@ -180,7 +180,8 @@ def test_sweep_cost_model_predicts_counted_flops_and_auto_takes_the_cheaper():
             for sweep in ("one-ended", "two-ended"):
                 # the counter omits only the small trace/meeting GEMMs (O(χ²) per environment)
                 assert 0.85 * cost[sweep] <= counted[sweep] <= cost[sweep], (K, name, sweep, counted, cost)
-            assert counted["auto"] <= 1.02 * min(counted["one-ended"], counted["two-ended"]), (K, name, counted)
+            # auto may keep the one-ended sweep when the two-ended one is modelled < 10 % cheaper
+            assert counted["auto"] <= min(counted["one-ended"], counted["two-ended"]) / 0.88, (K, name, counted)
             chose_two.append(counted["auto"] == counted["two-ended"])
             if K == 6 and name == "contiguous":
                 assert cost["one-ended"] > 5 * cost["two-ended"]
