@@ -8,9 +8,12 @@ Compares, in one run and single-threaded:
     ``--tenpy-all-pairs`` also over all N² pairs, which ``bench_pairs.py`` times as well);
   * a naive pair-by-pair loop (one environment sweep per pair and operator pair; timed on a sample
     of pairs and extrapolated);
-  * the time of the sweep versus N (should grow linearly).
+  * the time of the sweep versus N (should grow linearly);
+  * one-ended versus two-ended sweep for K = 2, 4, 6 contiguous blocks (same run, same state; the
+    flop model's choice and prediction next to the measured ratio);
+  * effective_state over 4 partitions of one state with and without the cached canonical form.
 
-    python benchmarks/bench_effective_state.py [--quick] [--n 64] [--chi 96]
+    python benchmarks/bench_effective_state.py [--quick] [--n 64] [--chi 96] [--sweep-n 64 --sweep-chi 64]
 """
 
 from __future__ import annotations
@@ -27,7 +30,8 @@ from _common import TENPY_OPS, best_time, gemm_gflops, line, to_tenpy  # noqa: E
 
 import macrobell as mb  # noqa: E402
 from macrobell.observables import _mps_kernels as kern  # noqa: E402
-from macrobell.observables.mps import _prepare, correlation_tensor_arrays, mps_correlation_tensor  # noqa: E402
+from macrobell.observables.mps import (_prepare, correlation_tensor_arrays, mps_correlation_tensor,  # noqa: E402
+                                       sweep_costs)
 from macrobell.tn.dmrg import random_mps  # noqa: E402
 
 
@@ -51,6 +55,9 @@ def main(argv=None):
     ap.add_argument("--chi", type=int, default=96)
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--no-tenpy", action="store_true")
+    ap.add_argument("--sweep-n", type=int, default=64, help="N of the one- vs two-ended comparison")
+    ap.add_argument("--sweep-chi", type=int, default=64, help="chi of the one- vs two-ended comparison")
+    ap.add_argument("--only-new", action="store_true", help="only the sweep and cache comparisons")
     ap.add_argument("--tenpy-all-pairs", action="store_true",
                     help="also time TeNPy over all N^2 pairs (~3x the A x B time; bench_pairs.py measures it too)")
     args = ap.parse_args(argv)
@@ -58,6 +65,10 @@ def main(argv=None):
     scaling_ns = [8, 16, 32] if args.quick else [32, 64, 128, 256]
     print(f"== effective state (K=2 halves), real random MPS N={n}, chi={chi}, 1 BLAS thread ==", flush=True)
 
+    if args.only_new:
+        compare_sweeps(*((16, 16) if args.quick else (args.sweep_n, args.sweep_chi)), 1 if args.quick else 2)
+        compare_cache(n, chi, args.reps)
+        return 0
     st = make_state(n, chi)
     part = mb.lattice.Partition.halves(st.lattice)
     regions = [r.tolist() for r in part.regions]
@@ -129,7 +140,48 @@ def main(argv=None):
         extra = f"   (time x{tm / prev:.2f} for sites x{m / prev_n:.2g})" if prev else ""
         line(f"N={m:4d}", f"{tm * 1e3:8.1f} ms  {tm / m * 1e6:7.0f} us/site{extra}")
         prev, prev_n = tm, m
+    compare_sweeps(*((16, 16) if args.quick else (args.sweep_n, args.sweep_chi)), 1 if args.quick else 2)
+    compare_cache(n, chi, args.reps)
     return 0
+
+
+def compare_sweeps(n, chi, reps):
+    """One-ended vs two-ended sweep, K = 2, 4, 6 contiguous blocks, same state, same run."""
+    print(f"  -- one-ended vs two-ended sweep, contiguous blocks, N={n}, chi={chi} --", flush=True)
+    st = make_state(n, chi, seed=3)
+    A4, real = _prepare(st, "bench")
+    for K in (2, 4, 6):
+        regs = np.array_split(np.arange(n), K)
+        cost = sweep_costs([A.shape for A in A4], regs)
+        t1, T1 = best_time(lambda: correlation_tensor_arrays(A4, regs, real, sweep="one-ended"), reps)
+        t2, T2 = best_time(lambda: correlation_tensor_arrays(A4, regs, real, sweep="two-ended"), reps)
+        ta, _ = best_time(lambda: correlation_tensor_arrays(A4, regs, real), 1)
+        line(f"K={K}: one-ended / two-ended (bond {cost['bond']})",
+             f"{t1 * 1e3:8.1f} / {t2 * 1e3:8.1f} ms  RATIO {t1 / t2:5.2f}x  "
+             f"(model {cost['one-ended'] / cost['two-ended']:5.2f}x)  auto {ta * 1e3:.1f} ms  "
+             f"max|dT| {np.abs(T1 - T2).max():.1e}")
+
+
+def compare_cache(n, chi, reps):
+    """effective_state over 4 partitions of one state, recomputing the canonical form or reusing the cache."""
+    st = make_state(n, chi, seed=5)
+    lat = st.lattice
+    parts = [mb.lattice.Partition.halves(lat)] + [mb.lattice.Partition.blocks(lat, K) for K in (3, 4, 2)]
+
+    def run(cached):
+        object.__setattr__(st, "_canonical_cache", None)
+        out = []
+        for p in parts:
+            if not cached:
+                object.__setattr__(st, "_canonical_cache", None)
+            out.append(mb.observables.effective_state(st, p).T)
+        return out
+
+    t_no, T_no = best_time(lambda: run(False), reps)
+    t_yes, T_yes = best_time(lambda: run(True), reps)
+    same = all(np.array_equal(a, b) for a, b in zip(T_no, T_yes))
+    line(f"effective_state x4 partitions, N={n}, chi={chi}: no cache / cache",
+         f"{t_no * 1e3:.1f} / {t_yes * 1e3:.1f} ms  RATIO {t_no / t_yes:.2f}x  identical={same}")
 
 
 if __name__ == "__main__":

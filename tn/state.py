@@ -301,6 +301,10 @@ class MPSState(State):
 
     mps: object = None
     purified: bool = False
+    #: Private cache of observables (not a field): ``(mps, canonical site arrays, real)`` set by
+    #: ``macrobell.observables.mps`` via ``object.__setattr__``; the arrays are read-only and the cache
+    #: is used only while ``self.mps`` is the same object (replace ``mps``, never edit it in place).
+    _canonical_cache = None
 
     @property
     def backend(self) -> str:

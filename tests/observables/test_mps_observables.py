@@ -13,8 +13,11 @@ import pytest
 
 import macrobell as mb
 from macrobell.lattice.models import PAULI
-from macrobell.observables.mps import (MPS_MAX_REGIONS, mps_correlation_tensor, mps_pair_correlations,
-                                       mps_reduced_state)
+from macrobell.observables import _mps_kernels as kern
+from macrobell.observables._two_ended import two_ended_sweep
+from macrobell.observables.mps import (MPS_MAX_REGIONS, _assemble_T, _prepare, correlation_tensor_arrays,
+                                       mps_correlation_tensor, mps_pair_correlations, mps_reduced_state,
+                                       sweep_costs)
 from macrobell.tn.dmrg import dmrg_ground_state, random_mps
 
 # ----------------------------------------------------------------- oracles
@@ -113,6 +116,112 @@ def test_random_correlation_tensor_up_to_k6(K):
     cuts = np.sort(rng.choice(np.arange(1, 8), K - 1, replace=False))
     regions = [r.tolist() for r in np.split(sites, cuts)]
     np.testing.assert_allclose(mps_correlation_tensor(st, regions), brute_T(Psi, 8, regions), atol=1e-10)
+
+
+def _layouts(n, K, rng):
+    """Contiguous blocks, interleaved regions (random sites) and contiguous blocks listed in reversed MPS order."""
+    blocks = [b.tolist() for b in np.array_split(np.arange(n), K)]
+    sites = rng.permutation(n)
+    cuts = np.sort(rng.choice(np.arange(1, n), K - 1, replace=False))
+    mixed = [r.tolist() for r in np.split(sites, cuts)]
+    backwards = [b[::-1] for b in blocks[::-1]]
+    return {"contiguous": blocks, "interleaved": mixed, "reversed": backwards}
+
+
+SWEEP_CASES = [
+    pytest.param(lambda: mb.lattice.chain(8), np.float64, False, id="chain8-real"),
+    pytest.param(lambda: mb.lattice.chain(7), np.complex128, False, id="chain7-complex"),
+    pytest.param(lambda: mb.lattice.ladder(4), np.float64, False, id="ladder4-real-snake"),
+    pytest.param(lambda: mb.lattice.chain(5), np.complex128, True, id="chain5-purified-complex"),
+]
+
+
+@pytest.mark.parametrize("make, dtype, purified", SWEEP_CASES)
+def test_one_and_two_ended_sweeps_match_brute_force(make, dtype, purified):
+    lat, st, Psi = _random_state(make, dtype, purified, chi=5, seed=4)
+    n = lat.n_sites
+    A4, real = _prepare(st, "test")
+    pos = lat.mps_position
+    rng = np.random.default_rng(n)
+    for K in range(3, min(6, n) + 1):
+        for name, regions in _layouts(n, K, rng).items():
+            want = brute_T(Psi, n, regions)
+            regs = [pos[np.array(r)] for r in regions]
+            for sweep in ("one-ended", "two-ended", "auto"):
+                got = correlation_tensor_arrays(A4, regs, real, sweep=sweep)
+                np.testing.assert_allclose(got, want, atol=1e-10, err_msg=f"K={K} {name} {sweep}")
+    # every meeting bond, including the one-sided extremes (-1: all from the right; last site: all from the left)
+    regions = _layouts(n, 3, rng)["interleaved"]
+    regs = [pos[np.array(r)] for r in regions]
+    want = brute_T(Psi, n, regions)
+    for b in range(-1, max(int(r.max()) for r in regs) + 1):
+        np.testing.assert_allclose(_assemble_T(two_ended_sweep(A4, regs, real, b), regs, real), want, atol=1e-10)
+    with pytest.raises(ValueError, match="sweep must be one of"):
+        correlation_tensor_arrays(A4, regs, real, sweep="both")
+
+
+def test_sweep_cost_model_predicts_counted_flops_and_auto_takes_the_cheaper():
+    """The flop model against the kernels' own GEMM counter; 'auto' must do no more work than the other sweep."""
+    n = 24
+    lat = mb.lattice.chain(n)
+    st = mb.tn.from_quimb(random_mps(n, 12, seed=2), lat)
+    A4, real = _prepare(st, "test")
+    rng = np.random.default_rng(0)
+    chose_two = []
+    for K in (2, 3, 4, 6):
+        for name, regions in _layouts(n, K, rng).items():
+            regs = [np.array(r) for r in regions]
+            cost = sweep_costs([A.shape for A in A4], regs)
+            counted = {}
+            for sweep in ("one-ended", "two-ended", "auto"):
+                kern.reset_flops()
+                correlation_tensor_arrays(A4, regs, real, sweep=sweep)
+                counted[sweep] = kern.reset_flops()
+            for sweep in ("one-ended", "two-ended"):
+                # the counter omits only the small trace/meeting GEMMs (O(χ²) per environment)
+                assert 0.85 * cost[sweep] <= counted[sweep] <= cost[sweep], (K, name, sweep, counted, cost)
+            # auto may keep the one-ended sweep when the two-ended one is modelled < 10 % cheaper
+            assert counted["auto"] <= min(counted["one-ended"], counted["two-ended"]) / 0.88, (K, name, counted)
+            chose_two.append(counted["auto"] == counted["two-ended"])
+            if K == 6 and name == "contiguous":
+                assert cost["one-ended"] > 5 * cost["two-ended"]
+    assert any(chose_two) and not all(chose_two)
+
+
+def test_canonical_form_is_cached_read_only(monkeypatch):
+    import macrobell.tn.state as state_mod
+    calls = []
+    original = state_mod._right_canonical
+    monkeypatch.setattr(state_mod, "_right_canonical", lambda arrays: calls.append(1) or original(arrays))
+    monkeypatch.setattr(np.linalg, "qr", _counting(np.linalg.qr, calls_qr := []))
+    lat, st, Psi = _random_state(lambda: mb.lattice.chain(6), np.float64, False)
+    part = mb.lattice.Partition.halves(lat)
+    first = mb.observables.effective_state(st, part).T
+    n_qr = len(calls_qr)
+    assert len(calls) == 1 and n_qr > 0
+    second = mb.observables.effective_state(st, part).T
+    C = mps_pair_correlations(st)
+    assert len(calls) == 1 and len(calls_qr) == n_qr  # no second canonical form, no QR
+    np.testing.assert_array_equal(first, second)
+    np.testing.assert_allclose(second, brute_T(Psi, 6, [r.tolist() for r in part.regions]), atol=1e-10)
+    np.testing.assert_allclose(C, brute_C(Psi, 6), atol=1e-10)
+    A4, _ = _prepare(st, "test")
+    with pytest.raises(ValueError, match="read-only"):
+        A4[2][0, 0, 0, 0] = 1.0
+    # a new mps object invalidates the cache
+    psi2 = random_mps(6, 4, seed=9)
+    object.__setattr__(st, "mps", psi2)
+    np.testing.assert_allclose(mps_correlation_tensor(st, part.regions),
+                               brute_T(dense_factor(psi2, 6, False), 6, [r.tolist() for r in part.regions]),
+                               atol=1e-10)
+    assert len(calls) == 2
+
+
+def _counting(fn, calls):
+    def wrapped(*args, **kwargs):
+        calls.append(1)
+        return fn(*args, **kwargs)
+    return wrapped
 
 
 @pytest.mark.parametrize("make, dtype, purified", RANDOM)
