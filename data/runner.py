@@ -124,6 +124,7 @@ def run_sweep(sweep, out_path, workers: int | None = None, scheduler=None, resum
             summary["deferred"] = store.deferred
     except BaseException as exc:
         if not isinstance(exc, StoreError):  # Ctrl-C, a dead worker …: let readers see every finished point
+            _best_effort(store.sync_journal)
             _best_effort(store.rebuild, force=True)
         raise
     finally:

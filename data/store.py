@@ -362,6 +362,17 @@ class Store:
         if rebuild:
             self.rebuild(force=True)
 
+    def sync_journal(self) -> None:
+        """Register points the journal holds but memory does not (a signal can land between the
+        journal's rename and the bookkeeping of :meth:`write_point`); only this run writes the journal."""
+        self._writable()
+        complete, _, _ = self.journal.scan()
+        for pid, entry in complete.items():
+            if pid not in self._points:
+                self._points[pid] = entry
+                self._failed.pop(pid, None)
+                self._dirty = True
+
     def write_failed(self, pid: str, info: Mapping, rebuild: bool = False) -> None:
         """Record a failed point (``params``, ``index``, ``error``, ``error_type``); it stays incomplete."""
         self._writable()
