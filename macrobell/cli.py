@@ -564,11 +564,9 @@ def _coerce(text):
 
 
 def _cmd_plot(a):
-    import matplotlib.pyplot as plt
-
-    from macrobell.data import load, plot
-
     from pathlib import Path
+
+    from macrobell.data import load
 
     folder = Path(a.output).parent
     if not folder.is_dir():  # before loading: not a raw [Errno 2] after the work
@@ -588,6 +586,10 @@ def _cmd_plot(a):
             raise ValueError(f"--where {cond}: no {'remaining ' if len(a.where) > 1 else ''}row has {key} = {val}; "
                              f"values of {key}: {present}")
         df = kept
+    import matplotlib.pyplot as plt
+
+    from macrobell.data import plot
+
     fig = plot(df, x=a.x, y=a.y if len(a.y) > 1 else a.y[0], hue=a.hue, z=a.z, col=a.col, out=a.output,
                facet=a.facet, phase=a.phase, logx=a.logx, logy=a.logy, title=a.title, xlabel=a.xlabel,
                ylabel=a.ylabel)
