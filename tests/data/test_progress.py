@@ -107,3 +107,28 @@ def test_group_warnings_go_to_the_temperatures_they_concern(tmp_path, capsys):
     shown = [line for line in err.splitlines() if "warning:" in line]
     assert summary["warnings"] == len(cold["warnings"]) + len(hot["warnings"]) == len(shown)
     assert all(re.search(r"T=0\.5\b", line) for line in shown)
+
+
+def _logs_progress(task):
+    import logging
+
+    for k in range(3):
+        logging.getLogger("macrobell.tn.fake").info("sweep %d", k + 1, extra={"solver": "fake", "sweep": k + 1})
+    return task
+
+
+def test_worker_solver_records_reach_the_driver(caplog):
+    import logging
+
+    from macrobell.data.executors import ProcessExecutor
+
+    with caplog.at_level(logging.INFO, logger="macrobell"):
+        out = list(ProcessExecutor(1).imap(_logs_progress, ["a"]))
+    assert out == [(0, "a")]
+    recs = [r for r in caplog.records if r.name == "macrobell.tn.fake"]
+    assert [r.sweep for r in recs] == [1, 2, 3] and recs[-1].getMessage() == "sweep 3"
+    assert all(r.worker_pid != __import__("os").getpid() for r in recs)
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="macrobell"):  # not shown: not even sent
+        list(ProcessExecutor(1).imap(_logs_progress, ["a"]))
+    assert not [r for r in caplog.records if r.name == "macrobell.tn.fake"]
