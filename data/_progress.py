@@ -39,6 +39,7 @@ class _Estimate:
         self.total, self.n = int(total), 0
         self.total_cost = float(total if total_cost is None else total_cost)
         self.done_cost = 0.0
+        self.credit = 0.0  # modelled work of tasks still running (see in_flight)
         self.clock = clock
         self.t0 = clock()
 
@@ -46,15 +47,20 @@ class _Estimate:
         self.n += k
         self.done_cost += float(k if cost is None else cost)
 
+    def in_flight(self, cost: float):
+        """Credit ``cost`` of work done by tasks still running (parallel workers), counted in the ETA."""
+        self.credit = max(0.0, float(cost))
+
     @property
     def elapsed(self) -> float:
         return self.clock() - self.t0
 
     @property
     def eta(self) -> float:
-        if self.done_cost <= 0:
+        done = self.done_cost + self.credit
+        if done <= 0:
             return float("nan")
-        return self.elapsed * max(0.0, self.total_cost - self.done_cost) / self.done_cost
+        return self.elapsed * max(0.0, self.total_cost - done) / done
 
 
 class _LogProgress(_Estimate):
@@ -78,6 +84,9 @@ class _LogProgress(_Estimate):
 
 class _NoProgress:
     eta = float("nan")
+
+    def in_flight(self, cost: float):
+        pass
 
     def update(self, k: int = 1, note: str = "", cost: float | None = None):
         pass
@@ -117,7 +126,8 @@ def progress(total: int, desc: str = "macrobell", enabled: bool | None = True, s
     """A progress reporter: tqdm bar on a terminal, log lines otherwise, nothing if disabled.
 
     ``update(k=1, note="", cost=None)`` adds ``k`` finished points (of
-    modelled cost ``cost``; default one unit each), ``warn(text)`` shows a
+    modelled cost ``cost``; default one unit each), ``in_flight(cost)``
+    credits work done by tasks still running, ``warn(text)`` shows a
     warning at once on its own line. The ETA is the elapsed time times the
     remaining over the completed modelled cost (``total_cost``, default
     ``total``: equal costs).

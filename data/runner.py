@@ -172,8 +172,15 @@ def run_sweep(sweep, out_path, workers: int | None = None, scheduler=None, resum
     costs = {p["id"]: c for t in tasks for p, c in zip(t["points"], point_costs(t))}
     bar = progress(len(costs), desc=f"macrobell {out.name}", enabled=show_progress,
                    total_cost=sum(costs.values()))
+    task_cost = [sum(costs[p["id"]] for p in t["points"]) for t in tasks]
+    pending = list(range(len(tasks)))  # a pool hands out tasks in this order
+    workers = int(getattr(executor, "workers", 1) or 1)
     try:
         for i, records in executor.imap(compute_group, tasks):
+            pending.remove(i)
+            # The worker that returned task i starts a fresh one; the other workers' tasks are, on
+            # average, half done: credit that, or parallel runs get an ETA workers-times too long.
+            bar.in_flight(0.5 * sum(task_cost[j] for j in pending[:workers - 1]))
             _commit(store, tasks[i], records, summary, bar, costs)
             store.rebuild()  # when due: readers see progress without rebuilding at every point
         bar.close()

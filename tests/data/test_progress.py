@@ -132,3 +132,13 @@ def test_worker_solver_records_reach_the_driver(caplog):
     with caplog.at_level(logging.WARNING, logger="macrobell"):  # not shown: not even sent
         list(ProcessExecutor(1).imap(_logs_progress, ["a"]))
     assert not [r for r in caplog.records if r.name == "macrobell.tn.fake"]
+
+
+def test_eta_credits_half_of_the_tasks_still_running():
+    # two workers, three equal tasks: when the first finishes at 10 s the second is about half done
+    clock = _Clock()
+    bar = progress(3, stream=io.StringIO(), total_cost=3.0, clock=clock)
+    clock.t = 10.0
+    bar.in_flight(0.5)
+    bar.update(1, cost=1.0)
+    assert bar.eta == pytest.approx(10.0 * 1.5 / 1.5)  # 10 s more, not the 20 s of a serial estimate
