@@ -40,12 +40,18 @@ class _Estimate:
         self.total_cost = float(total if total_cost is None else total_cost)
         self.done_cost = 0.0
         self.credit = 0.0  # modelled work of tasks still running (see in_flight)
+        self.busy_s = self.timed_cost = 0.0  # measured compute seconds of finished points, and their cost
+        self.parallel = 1  # workers that share the remaining work
         self.clock = clock
         self.t0 = clock()
 
-    def add(self, k: int, cost: float | None):
+    def add(self, k: int, cost: float | None, seconds: float | None = None):
         self.n += k
-        self.done_cost += float(k if cost is None else cost)
+        c = float(k if cost is None else cost)
+        self.done_cost += c
+        if seconds is not None and seconds == seconds and seconds >= 0:
+            self.busy_s += float(seconds)
+            self.timed_cost += c
 
     def in_flight(self, cost: float):
         """Credit ``cost`` of work done by tasks still running (parallel workers), counted in the ETA."""
@@ -58,6 +64,10 @@ class _Estimate:
     @property
     def eta(self) -> float:
         done = self.done_cost + self.credit
+        if self.timed_cost > 0 and self.busy_s > 0:
+            # Seconds per cost unit measured on the finished points' own compute time: worker start-up
+            # and imports, paid once, do not inflate the estimate of the work left.
+            return max(0.0, self.total_cost - done) * self.busy_s / self.timed_cost / max(1, self.parallel)
         if done <= 0:
             return float("nan")
         return self.elapsed * max(0.0, self.total_cost - done) / done
@@ -70,8 +80,8 @@ class _LogProgress(_Estimate):
         super().__init__(total, total_cost, clock)
         self.desc, self.stream = desc, stream
 
-    def update(self, k: int = 1, note: str = "", cost: float | None = None):
-        self.add(k, cost)
+    def update(self, k: int = 1, note: str = "", cost: float | None = None, seconds: float | None = None):
+        self.add(k, cost, seconds)
         print(f"{self.desc}: {self.n}/{self.total} points ({self.elapsed:.1f} s, ETA {self.eta:.1f} s)"
               f"{' ' + note if note else ''}", file=self.stream, flush=True)
 
@@ -88,7 +98,7 @@ class _NoProgress:
     def in_flight(self, cost: float):
         pass
 
-    def update(self, k: int = 1, note: str = "", cost: float | None = None):
+    def update(self, k: int = 1, note: str = "", cost: float | None = None, seconds: float | None = None):
         pass
 
     def warn(self, text: str):
@@ -109,8 +119,8 @@ class _Bar(_Estimate):
         self.bar = tqdm(total=total, desc=desc, unit="pt", file=stream,
                         bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} [{elapsed}{postfix}]")
 
-    def update(self, k: int = 1, note: str = "", cost: float | None = None):
-        self.add(k, cost)
+    def update(self, k: int = 1, note: str = "", cost: float | None = None, seconds: float | None = None):
+        self.add(k, cost, seconds)
         self.bar.set_postfix_str(f"ETA {_fmt_s(self.eta)}" + (f" {note}" if note else ""), refresh=False)
         self.bar.update(k)
 
@@ -125,8 +135,10 @@ def progress(total: int, desc: str = "macrobell", enabled: bool | None = True, s
              total_cost: float | None = None, clock=time.monotonic):
     """A progress reporter: tqdm bar on a terminal, log lines otherwise, nothing if disabled.
 
-    ``update(k=1, note="", cost=None)`` adds ``k`` finished points (of
-    modelled cost ``cost``; default one unit each), ``in_flight(cost)``
+    ``update(k=1, note="", cost=None, seconds=None)`` adds ``k`` finished
+    points (of modelled cost ``cost``, default one unit each; ``seconds``:
+    their measured compute time, which then calibrates the cost model
+    instead of the wall clock, divided among ``parallel`` workers), ``in_flight(cost)``
     credits work done by tasks still running, ``warn(text)`` shows a
     warning at once on its own line. The ETA is the elapsed time times the
     remaining over the completed modelled cost (``total_cost``, default

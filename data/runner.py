@@ -37,8 +37,9 @@ __all__ = ["run_sweep", "as_sweep", "point_costs"]
 
 _log = logging.getLogger(__name__)
 
-#: Modelled cost of one point's observables and bookkeeping (same units as the state costs: ~flops).
-POINT_OVERHEAD = 1e6
+#: Modelled cost of one point's observables, criteria and bookkeeping, in the units of the state costs
+#: (~flops): about 0.1 s of one core, measured order of magnitude for the criteria of an effective state.
+POINT_OVERHEAD = 2e9
 #: Bond dimensions and steps the cost model assumes when the sweep leaves them to the backend's default.
 _DEFAULT_CHI = {"dmrg": 128, "purification": 64, "peps": 4}
 _DMRG_SWEEPS = 10
@@ -181,6 +182,7 @@ def run_sweep(sweep, out_path, workers: int | None = None, scheduler=None, resum
             # The worker that returned task i starts a fresh one; the other workers' tasks are, on
             # average, half done: credit that, or parallel runs get an ETA workers-times too long.
             bar.in_flight(0.5 * sum(task_cost[j] for j in pending[:workers - 1]))
+            bar.parallel = max(1, min(workers, len(pending)))
             _commit(store, tasks[i], records, summary, bar, costs)
             store.rebuild()  # when due: readers see progress without rebuilding at every point
         bar.close()
@@ -210,7 +212,7 @@ def _commit(store, task, records, summary, bar, costs=None) -> None:
         summary["warnings"] += len(rec["warnings"])
         for w in rec["warnings"]:  # as they happen, each with the point (temperature) it concerns
             bar.warn(f"{_fmt_params(rec['params'])}: {w}")
-        bar.update(1, note=_fmt_params(rec["params"]), cost=costs.get(rec["id"]))
+        bar.update(1, note=_fmt_params(rec["params"]), cost=costs.get(rec["id"]), seconds=rec.get("elapsed_s"))
         _log.debug("point %s done, ETA %.1f s", rec["id"], getattr(bar, "eta", float("nan")),
                    extra={"point_id": rec["id"], "eta_s": getattr(bar, "eta", float("nan"))})
     done = {rec["id"] for rec in records if "error" not in rec}

@@ -10,7 +10,7 @@ import pytest
 from macrobell.data import Sweep
 from macrobell.data.compute import compute_group, make_task
 from macrobell.data.executors import progress
-from macrobell.data.runner import point_costs, run_sweep
+from macrobell.data.runner import POINT_OVERHEAD, point_costs, run_sweep
 
 
 class _Clock:
@@ -66,12 +66,17 @@ def test_cost_model_orders_groups_sensibly():
         pts = [{"id": str(i), "params": {"T": t}} for i, t in enumerate(temps)]
         return {"lattice": {"kind": "chain", "L": L}, "state": {"method": method, **opt}, "points": pts}
 
-    exact8 = sum(point_costs(task("exact", 10, [0.5, 1.0])))
-    exact12 = sum(point_costs(task("exact", 14, [0.5, 1.0])))
-    assert exact12 / exact8 == pytest.approx(2 ** 12, rel=0.01)  # (2^N)^3: 4 more sites, 2^12 more work
-    cheap = sum(point_costs(task("purification", 32, [1.0], bond_dim=64)))
-    long = sum(point_costs(task("purification", 32, [0.1], bond_dim=64)))
-    assert long / cheap == pytest.approx(10, rel=0.05)  # ten times the imaginary time
+    def state_cost(t):  # the group's state computation, without the per-point overhead
+        c = point_costs(t)
+        return sum(c) - len(c) * POINT_OVERHEAD
+
+    exact8 = state_cost(task("exact", 8, [0.5, 1.0]))
+    exact12 = state_cost(task("exact", 12, [0.5, 1.0]))
+    assert exact12 / exact8 == pytest.approx(2 ** 12, rel=1e-6)  # (2^N)^3: 4 more sites, 2^12 more work
+    cheap = state_cost(task("purification", 32, [1.0], bond_dim=16))
+    long = state_cost(task("purification", 32, [0.1], bond_dim=16))
+    assert long / cheap == pytest.approx(10, rel=1e-6)  # ten times the imaginary time
+    assert state_cost(task("dmrg", 20, [0.0])) < state_cost(task("dmrg", 40, [0.0]))
     assert len(point_costs(task("dmrg", 20, [0.0, 0.0]))) == 2
 
 
@@ -142,3 +147,14 @@ def test_eta_credits_half_of_the_tasks_still_running():
     bar.in_flight(0.5)
     bar.update(1, cost=1.0)
     assert bar.eta == pytest.approx(10.0 * 1.5 / 1.5)  # 10 s more, not the 20 s of a serial estimate
+
+
+def test_measured_compute_time_calibrates_the_eta_without_start_up():
+    # 30 s of start-up, then a point of cost 1 computed in 2 s: 4 more cost units take 8 s (4 s on 2 workers)
+    clock = _Clock()
+    bar = progress(5, stream=io.StringIO(), total_cost=5.0, clock=clock)
+    clock.t = 32.0
+    bar.update(1, cost=1.0, seconds=2.0)
+    assert bar.eta == pytest.approx(8.0)
+    bar.parallel = 2
+    assert bar.eta == pytest.approx(4.0)
