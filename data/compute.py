@@ -153,7 +153,9 @@ def compute_group(task: Mapping) -> list:
             states = _states(model, task["state"], [p["params"]["T"] for p in points])
     except Exception as exc:  # returned as data: the driver raises it with the parameters
         return [_error_record(exc, points[0]["params"], task)]
-    shared_warnings = [_fmt_warning(w) for w in shared]
+    shared_warnings = [(_fmt_warning(w), str(w.message)) for w in shared]
+    # A warning that a state's own diagnostics record names concerns that temperature alone; the rest all.
+    claimed = {m for st in states for m in getattr(getattr(st, "diagnostics", None), "warnings", ())}
     t_state = (time.perf_counter() - t0) / len(points)
     records = []
     M = int(task["observables"].get("M", 1))
@@ -178,7 +180,8 @@ def compute_group(task: Mapping) -> list:
             # Keep the points finished so far (they are written), then report this one.
             records.append(_error_record(exc, p["params"], task))
             return records
-        warns = shared_warnings + [_fmt_warning(w) for w in own]
+        warns = [f for f, m in shared_warnings if m in diag["warnings"] or m not in claimed]
+        warns += [_fmt_warning(w) for w in own]
         if not diag["converged"]:
             warns.append(f"NotConverged: the {method} solver did not converge (info: {diag['info']})")
         records.append({"id": p["id"], "index": p["index"], "params": p["params"],

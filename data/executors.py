@@ -40,8 +40,8 @@ Shutdown and worker failure (the contract of the process pool):
   instead of waiting forever; a task whose workers Dask saw die too often
   (``KilledWorker``) is reported through ``failed`` like a dead local worker.
 
-:func:`progress` gives a tqdm bar with ETA on a terminal and plain log lines
-otherwise.
+:func:`progress` gives a tqdm bar on a terminal and plain lines otherwise:
+points done, an ETA weighted by a cost model, warnings as they arrive.
 """
 
 from __future__ import annotations
@@ -58,6 +58,7 @@ import time
 from multiprocessing.connection import wait as _wait_ready
 from typing import Callable, Iterator
 
+from ._progress import progress
 from .compute import _error_record
 
 __all__ = ["WorkerError", "WorkerDied", "SerialExecutor", "ProcessExecutor", "DaskExecutor", "make_executor",
@@ -147,11 +148,48 @@ def _watch_lifeline(lifeline) -> None:
     os._exit(1)
 
 
-def _worker_main(conn, lifeline, parent_pid: int, threads: int) -> None:
-    """Worker loop: receive ``(index, fn, task)``, send ``(index, "ok"|"exc", payload)``; ``None`` stops."""
+#: Record attributes that travel with a forwarded log record (the solvers' numbers, see macrobell._logging).
+_LOG_FIELDS = ("solver", "sweep", "energy", "max_bond", "bond_dim", "beta", "tau", "temperature")
+
+
+class _PipeLogHandler(logging.Handler):
+    """Worker side: send macrobell's log records to the driver through the task pipe."""
+
+    def __init__(self, conn, level):
+        super().__init__(level)
+        self.conn = conn
+
+    def emit(self, record):
+        try:
+            fields = {k: getattr(record, k) for k in _LOG_FIELDS if hasattr(record, k)}
+            self.conn.send(("log", os.getpid(), (record.name, record.levelno, record.getMessage(), fields)))
+        except Exception:  # noqa: BLE001 - progress lines must never break a computation
+            pass
+
+
+def _relay_log(pid, payload) -> None:
+    """Driver side: re-issue a worker's record on the driver's logger of the same name."""
+    name, level, message, fields = payload
+    logger = logging.getLogger(name)
+    if logger.isEnabledFor(level):
+        logger.handle(logging.makeLogRecord({"name": name, "levelno": level, "levelname": logging.getLevelName(level),
+                                             "msg": message, "args": None, "worker_pid": pid, **fields}))
+
+
+def _worker_main(conn, lifeline, parent_pid: int, threads: int, log_level=None) -> None:
+    """Worker loop: receive ``(index, fn, task)``, send ``(index, "ok"|"exc", payload)``; ``None`` stops.
+
+    With ``log_level`` the records of the ``macrobell`` loggers at that level and above are sent as
+    ``("log", pid, record)`` messages in between (solver progress, shown live by the driver).
+    """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _die_with_parent(parent_pid, lifeline)
     _init_worker(threads)
+    if log_level is not None:
+        root = logging.getLogger("macrobell")
+        root.addHandler(_PipeLogHandler(conn, log_level))
+        root.setLevel(log_level)
+        root.propagate = False  # the driver's handlers show it; nothing on the worker's own stderr
     conn.send(("ready", os.getpid(), None))
     while True:
         try:
@@ -191,10 +229,10 @@ def _describe_exit(code) -> str:
 class _Worker:
     """Driver-side handle of one worker process: the process, its task pipe, its lifeline."""
 
-    def __init__(self, ctx, threads: int):
+    def __init__(self, ctx, threads: int, log_level=None):
         self.conn, child_conn = ctx.Pipe(duplex=True)
         life_r, self.lifeline = ctx.Pipe(duplex=False)
-        self.proc = ctx.Process(target=_worker_main, args=(child_conn, life_r, os.getpid(), threads),
+        self.proc = ctx.Process(target=_worker_main, args=(child_conn, life_r, os.getpid(), threads, log_level),
                                 name="macrobell-worker", daemon=True)
         self.proc.start()
         self.pid, self.exitcode = self.proc.pid, None
@@ -281,11 +319,14 @@ class ProcessExecutor:
         left = len(tasks)  # tasks without a final result yet
         startup_failures = 0  # workers that died before they were ready, in a row
         pool = self._pool
+        # Forward the workers' progress records only when the driver shows them (the CLI's live line).
+        level = logging.getLogger("macrobell").getEffectiveLevel()
+        log_level = level if level <= logging.INFO else None
         try:
             while left:
                 busy = sum(w.task is not None for w in pool)
                 while len(pool) < min(self.workers, busy + len(queue)):
-                    pool.append(_Worker(ctx, self.threads))
+                    pool.append(_Worker(ctx, self.threads, log_level))
                 for w in pool:
                     if w.ready and w.task is None and queue:
                         i = queue.popleft()
@@ -305,6 +346,9 @@ class ProcessExecutor:
                             msg = None
                     if msg is not None:
                         index, kind, payload = msg
+                        if index == "log":
+                            _relay_log(kind, payload)
+                            continue
                         if index == "ready":
                             w.ready = True
                             startup_failures = 0
@@ -483,52 +527,3 @@ def make_executor(workers: int | None = None, scheduler=None, threads: int | Non
     if workers == 1:
         return SerialExecutor(threads=threads)
     return ProcessExecutor(workers, threads=threads, retries=retries)
-
-
-class _LogProgress:
-    """Plain log lines with an ETA (no terminal)."""
-
-    def __init__(self, total: int, desc: str, stream):
-        self.total, self.desc, self.stream = total, desc, stream
-        self.n, self.t0 = 0, time.monotonic()
-
-    def update(self, k: int = 1, note: str = ""):
-        self.n += k
-        el = time.monotonic() - self.t0
-        eta = el / self.n * (self.total - self.n) if self.n else float("nan")
-        print(f"{self.desc}: {self.n}/{self.total} points ({el:.1f} s, ETA {eta:.1f} s){' ' + note if note else ''}",
-              file=self.stream, flush=True)
-
-    def close(self):
-        pass
-
-
-class _NoProgress:
-    def update(self, k: int = 1, note: str = ""):
-        pass
-
-    def close(self):
-        pass
-
-
-def progress(total: int, desc: str = "macrobell", enabled: bool | None = True, stream=None):
-    """A progress reporter: tqdm bar on a terminal, log lines otherwise, nothing if disabled."""
-    if not enabled:
-        return _NoProgress()
-    stream = sys.stderr if stream is None else stream
-    if getattr(stream, "isatty", lambda: False)():
-        from tqdm import tqdm
-
-        bar = tqdm(total=total, desc=desc, unit="pt", file=stream)
-
-        class _Bar:
-            def update(self, k: int = 1, note: str = ""):
-                if note:
-                    bar.set_postfix_str(note, refresh=False)
-                bar.update(k)
-
-            def close(self):
-                bar.close()
-
-        return _Bar()
-    return _LogProgress(total, desc, stream)

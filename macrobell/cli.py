@@ -10,6 +10,7 @@
     macrobell list {lattices,models,partitions,materials,criteria}
     macrobell show OUT.h5
     macrobell plot OUT.h5 --x T --y chsh_max --hue L -o fig.png
+    macrobell export OUT.h5 --to csv|parquet|netcdf [-o TABLE]
 
 Bad input (a malformed sweep, an unknown key, an existing output file, …)
 prints one line ``macrobell: error: …`` and exits with status 2, never a
@@ -86,6 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="temperatures in units of J instead of the built-in ones (0 = ground state)")
     d.add_argument("--no-plot", action="store_true", help="skip the PNG")
     d.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+    _add_verbose(d)
 
     r = sub.add_parser("run", help="run a TOML sweep into an HDF5 file")
     r.add_argument("sweep", help="sweep file (TOML)")
@@ -98,6 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"BLAS threads per worker (default 1; at most the core count, or {MAX_THREADS} "
                         "with --scheduler)")
     r.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+    _add_verbose(r)
 
     _add_point_parser(sub)
 
@@ -128,6 +131,14 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--ylabel", default=None, help="y-axis label (default: the column's name and unit)")
     g.add_argument("--where", nargs="+", default=[], metavar="KEY=VALUE", help="keep rows with KEY == VALUE")
     g.add_argument("-o", "--output", required=True, help="figure file (.png, .pdf or .svg)")
+
+    from macrobell.data.export import EXPORT_FORMATS
+    e = sub.add_parser("export", help="write a stored sweep as a table: csv, parquet or netcdf (one row per "
+                                      "point and partition, the columns of load())")
+    e.add_argument("file", help="HDF5 file written by macrobell")
+    e.add_argument("--to", required=True, choices=list(EXPORT_FORMATS), help="output format")
+    e.add_argument("-o", "--output", default=None,
+                   help="output file (default: FILE with the format's suffix: .csv, .parquet, .nc)")
     return p
 
 
@@ -212,7 +223,14 @@ def _add_point_parser(sub):
     q.add_argument("--json", action="store_true",
                    help="print one JSON document (every criterion, diagnostic and parameter) instead of the "
                         "tables; schema below")
+    _add_verbose(q)
     return q
+
+
+def _add_verbose(parser):
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="one line per solver step on stderr (sweep, energy, bond dimension, beta reached); "
+                             "on a terminal a live status line is shown without this flag")
 
 
 # --------------------------------------------------------------------------- commands
@@ -508,7 +526,28 @@ def _cmd_show(a):
         if warned:
             out(f"{warned} points carry warnings (see load(path)['warnings'])")
         out("--- summary ---")
-        out(summary_table(df, max_rows=None if a.all else 60))
+        out(summary_table(_show_frame(df), columns=SHOW_COLUMNS, max_rows=None if a.all else 60))
+    return 0
+
+
+#: Columns of the ``show`` summary after the parameters and the partition.
+SHOW_COLUMNS = ("converged", "chsh_max", "zb_max", "werner_V", "werner_distance", "negativity", "verdict")
+_SIZE_COLUMNS = ("L", "Lx", "Ly", "Lz", "legs")
+
+
+def _show_frame(df):
+    """The frame for the summary: without ``N`` where a varying lattice size already says it."""
+    varying = [c for c in _SIZE_COLUMNS if c in df.columns and df[c].astype(str).nunique() > 1]
+    if "N" in df.columns and varying and df.groupby(varying)["N"].nunique().max() == 1:
+        return df.drop(columns="N")
+    return df
+
+
+def _cmd_export(a):
+    from macrobell.data.export import export
+
+    written = export(a.file, a.output, fmt=a.to)
+    print(f"macrobell: wrote {written}")
     return 0
 
 
@@ -525,10 +564,13 @@ def _coerce(text):
 
 
 def _cmd_plot(a):
-    import matplotlib.pyplot as plt
+    from pathlib import Path
 
-    from macrobell.data import load, plot
+    from macrobell.data import load
 
+    folder = Path(a.output).parent
+    if not folder.is_dir():  # before loading: not a raw [Errno 2] after the work
+        raise ValueError(f"plot -o {a.output}: the output directory {str(folder)!r} does not exist")
     df = load(a.file)
     for cond in a.where:
         if "=" not in cond:
@@ -538,7 +580,16 @@ def _cmd_plot(a):
             raise ValueError(f"--where: unknown column {key!r}; available: "
                              f"{[c for c in df.columns if c not in ('warnings',)]}")
         v = _coerce(val)
-        df = df[df[key].map(lambda x: x == v or str(x) == val)]
+        kept = df[df[key].map(lambda x: x == v or str(x) == val)]
+        if kept.empty:
+            present = sorted({str(x) for x in df[key]})
+            raise ValueError(f"--where {cond}: no {'remaining ' if len(a.where) > 1 else ''}row has {key} = {val}; "
+                             f"values of {key}: {present}")
+        df = kept
+    import matplotlib.pyplot as plt
+
+    from macrobell.data import plot
+
     fig = plot(df, x=a.x, y=a.y if len(a.y) > 1 else a.y[0], hue=a.hue, z=a.z, col=a.col, out=a.output,
                facet=a.facet, phase=a.phase, logx=a.logx, logy=a.logy, title=a.title, xlabel=a.xlabel,
                ylabel=a.ylabel)
@@ -548,7 +599,7 @@ def _cmd_plot(a):
 
 
 _COMMANDS = {"demo": _cmd_demo, "run": _cmd_run, "point": _cmd_point, "list": _cmd_list, "show": _cmd_show,
-             "plot": _cmd_plot}
+             "plot": _cmd_plot, "export": _cmd_export}
 
 
 def _one_line(exc) -> str:
@@ -581,7 +632,10 @@ def main(argv=None) -> int:
     previous = _handle_sigterm()
     try:
         args = parser.parse_args(argv)
-        return _COMMANDS[args.command](args)
+        from ._logging import cli_logging
+
+        with cli_logging(verbose=getattr(args, "verbose", False), quiet=getattr(args, "quiet", False)):
+            return _COMMANDS[args.command](args)
     except _UsageError as exc:
         print(f"macrobell: error: {exc}", file=sys.stderr)
         return EXIT_USAGE

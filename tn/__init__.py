@@ -6,7 +6,8 @@
 """
 
 from .api import GROUND_METHODS, THERMAL_METHODS, from_dense, from_quimb, ground_state, thermal_states
+from .interop import from_tenpy, to_tenpy
 from .state import ConvergenceWarning, DenseState, MixtureState, MPSState, PEPSState, State
 
-__all__ = ["ground_state", "thermal_states", "from_dense", "from_quimb", "State", "DenseState", "MPSState", "PEPSState", "MixtureState",
+__all__ = ["ground_state", "thermal_states", "from_dense", "from_quimb", "from_tenpy", "to_tenpy", "State", "DenseState", "MPSState", "PEPSState", "MixtureState",
            "GROUND_METHODS", "THERMAL_METHODS", "ConvergenceWarning"]

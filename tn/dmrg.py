@@ -40,6 +40,7 @@ run at bond 16 (four half-sweeps), only near-degenerate ones are refined.
 
 from __future__ import annotations
 
+import logging
 import time
 import warnings
 
@@ -50,6 +51,8 @@ from macrobell.lattice import SpinModel
 from ._checks import check_options
 from .mpo import model_to_mpo, mpo_arrays, mpo_expectation, mpo_moments, mpo_transpose
 from .state import ConvergenceWarning, Diagnostics, MixtureState, MPSState, _right_canonical
+
+_log = logging.getLogger(__name__)  # -> the 'macrobell.tn' layer logger; quiet unless the application listens
 
 __all__ = ["dmrg_ground_state", "ConvergenceWarning", "DMRG_METHODS", "mpo_expectation", "mpo_moments",
            "VARIANCE_TOL_PER_SITE", "random_mps", "DEGENERATE_MODES", "GAP_PENALTY", "GAP_CHECK_BOND"]
@@ -245,6 +248,9 @@ def dmrg_ground_state(model: SpinModel, *, bond_dim: int = 128, cutoff: float = 
         energies.append(float(np.real(e)))
         solver.energies.append(e)
         bds.append(bd)
+        _log.info("sweep %d (%s) E=%.12g max_bond=%d/%d", sweep + 1, direction, energies[-1], solver._k.max_bond(), bd,
+                  extra={"solver": "dmrg", "sweep": sweep + 1, "energy": energies[-1],
+                         "max_bond": int(solver._k.max_bond()), "bond_dim": bd})
         if verbosity:
             print(f"dmrg sweep {sweep + 1} ({direction}) max_bond={solver._k.max_bond()}/{bd} "
                   f"E={energies[-1]:.12f}", flush=True)

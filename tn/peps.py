@@ -58,6 +58,7 @@ reports the kept singular values only, not the discarded ones),
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 import warnings
@@ -68,6 +69,8 @@ from macrobell.lattice import Lattice, SpinModel
 
 from ._checks import check_int, check_options
 from .state import ConvergenceWarning, Diagnostics, PEPSState
+
+_log = logging.getLogger(__name__)  # -> the 'macrobell.tn' layer logger
 
 __all__ = ["peps_ground_state", "peps_state_from_quimb", "lattice_coords", "model_to_local_ham", "PEPS_LATTICES",
            "PEPS_INITS", "default_chi", "quimb_tensor"]
@@ -343,6 +346,9 @@ def peps_ground_state(model: SpinModel, *, bond_dim: int = 4, chi: int | None = 
                 su.evolve(chunk, tau=t, progbar=False)
                 last.append(_energy(su.state, ham, chi))
         energies.append(last[-1] if k == len(taus) - 1 else _energy(su.state, ham, chi))
+        _log.info("stage %d/%d tau=%g (%d sweeps) E=%.12g bond_dim=%d", k + 1, len(taus), t, steps, energies[-1],
+                  bond_dim, extra={"solver": "peps", "sweep": k + 1, "energy": energies[-1], "max_bond": bond_dim,
+                                   "tau": t})
         if verbosity:
             print(f"peps simple update tau={t:g} ({steps} sweeps) E={energies[-1]:.12f}", flush=True)
     psi = su.state

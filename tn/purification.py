@@ -31,6 +31,7 @@ and at most ``bond_dim`` are kept. The former rule, ``s_i > sv_cutoff · s_0``
 from __future__ import annotations
 
 import dataclasses
+import logging
 import math
 import time
 import warnings
@@ -43,6 +44,8 @@ from .mpo import mpo_moments
 from .gates import commuting_layers, exp_gate, hamiltonian_pieces, merge_sequence, step_sequence, trotter_stages
 from .mpo import model_to_mpo
 from .state import ConvergenceWarning, Diagnostics, MixtureState, MPSState
+
+_log = logging.getLogger(__name__)  # -> the 'macrobell.tn' layer logger
 
 __all__ = ["purification_thermal_states", "purified_energy", "DISCARDED_WEIGHT_TOL", "ERROR_TOL", "TRUNCATION_FACTOR",
            "MAX_STEPS", "DEFAULT_CUTOFF", "SV_CUTOFF_RANGE", "kept_count"]
@@ -568,9 +571,14 @@ def _evolve(model, betas, bond_dim, dtau, order, cutoff, mode="weight", moments=
             cache[key] = [(bonds[b][0], bonds[b][1], exp_gate(bonds[b][2], tau, dtype)) for b in layers[m]]
         return cache[key]
 
-    def run(state, seq):
+    def run(state, seq, done=0.0):
+        # Every layer receives the whole imaginary time in total: layer 0's running sum is beta/2 reached.
         for m, tau in seq:
             state.apply_layer(gates_of(m, tau))
+            if m == 0:
+                done += tau
+                _log.info("beta=%.6g of %.6g max_bond=%d", 2 * done, betas[-1], state.max_bond(),
+                          extra={"solver": "purification", "beta": 2 * done, "max_bond": int(state.max_bond())})
 
     main = _alone_sequence(len(layers), weights, betas[-1] / 2, dtau)[0] if layers else []
     pos, results, paulis = 0, [], []
@@ -584,10 +592,10 @@ def _evolve(model, betas, bond_dim, dtau, order, cutoff, mode="weight", moments=
         p = len(seq) if j == len(betas) - 1 else _common_prefix(seq, main)
         if p < pos:  # pragma: no cover - ascending β keep the branch points ascending
             raise RuntimeError("purification: branch point before the shared evolution's position")
-        run(psi, main[pos:p])
+        run(psi, main[pos:p], sum(t for m, t in main[:pos] if m == 0))
         pos = p
         branch = psi if j == len(betas) - 1 else psi.copy()
-        run(branch, seq[p:])
+        run(branch, seq[p:], sum(t for m, t in seq[:p] if m == 0))
         # Isolated fields commute with everything: e^{-τ Σ f} is applied exactly, once.
         for k, f in singles:
             branch.one_site(k, exp_gate(f, target, dtype))
@@ -610,6 +618,9 @@ def _evolve(model, betas, bond_dim, dtau, order, cutoff, mode="weight", moments=
         }
         diag = Diagnostics(energy=energy, energy_variance=variance, discarded_weight=disc,
                            max_bond=branch.max_bond(), n_sweeps=steps, elapsed_s=time.perf_counter() - t0, extra=info)
+        _log.info("state at beta=%.6g (T=%.6g): E=%.12g max_bond=%d discarded=%.3g", beta, 1 / beta, energy,
+                  diag.max_bond, disc, extra={"solver": "purification", "beta": float(beta), "energy": float(energy),
+                                              "max_bond": int(diag.max_bond), "temperature": 1 / float(beta)})
         results.append(MPSState(lattice=model.lattice, model=model, energy=energy, diagnostics=diag,
                                 mps=_to_quimb(arrays), purified=True))
     return results, paulis
