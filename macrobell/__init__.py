@@ -17,6 +17,7 @@ entry points pin them to ``$MACROBELL_THREADS`` threads (default 1;
 
 import importlib
 
+from . import _logging  # noqa: F401  (the "macrobell" logger: quiet by default, a NullHandler)
 from ._threads import set_threads
 from ._version import __version__
 

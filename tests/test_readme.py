@@ -70,3 +70,19 @@ def test_readme_python_block_prints_the_right_numbers():
     assert chsh == pytest.approx(2 * np.sqrt(2) * abs(t), abs=1e-9)
     assert V == pytest.approx(-t, abs=1e-9)
     assert V <= 1 / 3 and verdict == "separable"
+
+
+def test_readme_bell_example_prints_what_the_readme_says():
+    """The README's Bell-engine block prints exactly the lines the README shows after it."""
+    text = README.read_text()
+    m = re.search(r"```python\n(import macrobell as mb\nfrom macrobell.observables import bell\n.*?)```\n\nprints\n\n"
+                  r"((?:    [^\n]*\n)+)", text, re.S)
+    assert m, "README.md has no Bell-engine example followed by its output"
+    import contextlib
+    import io
+
+    buf = io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        exec(compile(m.group(1), "README.md", "exec"), {})
+    shown = [line[4:] for line in m.group(2).splitlines()]
+    assert buf.getvalue().splitlines() == shown
