@@ -8,11 +8,21 @@ Columns, in order:
   (``bond_dim``, …), ``T`` (units of the coupling) and ``T_K`` (kelvin,
   material sweeps);
 * ``partition`` (its name), ``sizes`` (list), ``regions`` (names);
-* state diagnostics: ``energy``, ``converged``, ``max_bond``,
-  ``truncation_error``, ``variance``, ``backend``;
+* state diagnostics, the fields of ``state.diagnostics``
+  (:class:`~macrobell.tn.state.Diagnostics`) under their names: ``energy``,
+  ``converged``, ``max_bond`` (-1: a dense state), then (still readable, as
+  before) ``truncation_error`` (= ``discarded_weight``) and ``variance``
+  (= ``energy_variance``), ``backend``, then ``energy_variance``,
+  ``discarded_weight``, ``n_sweeps`` (-1: does not apply), ``extra`` (dict of
+  the backend's own diagnostics) and — named apart from the point's own
+  columns of the same name — ``state_elapsed_s`` (the backend's wall time for
+  the state; ``elapsed_s`` stays the point's) and ``state_warnings`` (the
+  backend's warnings about the state; ``warnings`` stays the point's);
 * every criterion of docs/physics.md (``chsh_max``, ``zb_max``, ``werner_V``, …)
   and ``verdict``;
-* ``point_id``, ``index`` (grid position), ``elapsed_s``, ``warnings``;
+* ``point_id``, ``index`` (grid position), ``elapsed_s`` (the point's wall
+  time), ``warnings`` (every warning of the point), ``seeds`` (dict: the
+  random seeds it used, see :func:`~.journal.point_seeds`);
 * with ``pairs=True``: ``pairs``, the (N, N, 4, 4) correlator array.
 
 Rows are ordered by grid position, then by the sweep's partition order.
@@ -32,10 +42,15 @@ import warnings
 
 from .store import StoreWarning, damage_error, read_snapshot, read_store
 
-__all__ = ["load", "PARAM_PREFIX_COLUMNS", "records_to_frame"]
+__all__ = ["load", "PARAM_PREFIX_COLUMNS", "STATE_COLUMNS", "records_to_frame"]
 
 PARAM_PREFIX_COLUMNS = ("lattice", "material", "model", "method")
-_STATE_COLUMNS = ("energy", "converged", "max_bond", "truncation_error", "variance", "backend")
+#: Column → field of the stored state (format_version 2 names; version 1 files are converted on reading).
+STATE_COLUMNS = {"energy": "energy", "converged": "converged", "max_bond": "max_bond",
+                 "truncation_error": "discarded_weight", "variance": "energy_variance", "backend": "backend",
+                 "energy_variance": "energy_variance", "discarded_weight": "discarded_weight",
+                 "n_sweeps": "n_sweeps", "state_elapsed_s": "elapsed_s", "state_warnings": "warnings",
+                 "extra": "extra"}
 
 
 def _n_sites(point) -> int:
@@ -84,8 +99,8 @@ def records_to_frame(points, partition_order=None, pairs: bool = False):
             row["partition"] = name
             row["sizes"] = crit.pop("sizes", None)
             row["regions"] = crit.pop("names", None)
-            for k in _STATE_COLUMNS:
-                row[k] = p["state"].get(k)
+            for col, key in STATE_COLUMNS.items():
+                row[col] = p["state"].get(key)
             for k, v in (p.get("microscopic") or {}).items():  # per state: the same on every partition row
                 row[f"micro_{k}" if not k.startswith(("tura_", "schmied_")) else k] = v
             for k, v in crit.items():
@@ -94,6 +109,7 @@ def records_to_frame(points, partition_order=None, pairs: bool = False):
             row["index"] = p["index"]
             row["elapsed_s"] = p["elapsed_s"]
             row["warnings"] = p["warnings"]
+            row["seeds"] = p.get("seeds")
             if pairs:
                 row["pairs"] = p.get("pairs")
             rows.append(row)
