@@ -210,8 +210,9 @@ def _check_no_links(group, path, depth=0):
                 raise StoreError(f"{str(path)!r}: dataset {where} stores its data in another file; refusing it")
 
 
-def _read_point(g, pairs: bool, version: int = FORMAT_VERSION) -> dict:
-    """One point group as the point dict of its file's ``version`` (tensor ``T`` and no seeds in version 1)."""
+def _read_point(g, pairs: bool) -> dict:
+    """One point group as the point dict of its file's version (tensor ``T`` and no seeds in version 1)."""
+    version = int(g.file.attrs.get("format_version", FORMAT_VERSION))
     tensor = "corr" if version >= 2 else "T"
     out = {
         "id": g.name.rsplit("/", 1)[-1],
@@ -452,7 +453,7 @@ def _read_open_store(f, path, pairs, emit=None) -> dict:
             if listed is not None and pid not in listed:
                 out["damaged"][pid] = "marked complete but not in the manifest"
                 continue
-            point = _read_point(g, pairs=True, version=v)
+            point = _read_point(g, pairs=True)
             digest = None
             if checked:
                 point = normalize_record(point, version=v)

@@ -13,11 +13,15 @@ Columns, in order:
   ``converged``, ``max_bond`` (-1: a dense state), then (still readable, as
   before) ``truncation_error`` (= ``discarded_weight``) and ``variance``
   (= ``energy_variance``), ``backend``, then ``energy_variance``,
-  ``discarded_weight``, ``n_sweeps`` (-1: does not apply), ``extra`` (dict of
-  the backend's own diagnostics) and — named apart from the point's own
-  columns of the same name — ``state_elapsed_s`` (the backend's wall time for
-  the state; ``elapsed_s`` stays the point's) and ``state_warnings`` (the
-  backend's warnings about the state; ``warnings`` stays the point's);
+  ``discarded_weight``, ``n_sweeps`` (-1: does not apply) and — named apart
+  from the point's own columns of the same name — ``state_elapsed_s`` (the
+  backend's wall time for the state; ``elapsed_s`` stays the point's) and
+  ``state_warnings`` (the backend's warnings about the state; ``warnings``
+  stays the point's); with ``extra=True`` also ``extra`` (dict: the backend's
+  own diagnostics, ``Diagnostics.extra``; left out by default because its keys
+  depend on the backend's path, not on the point: a point recomputed alone by
+  a resume is e.g. an exact Lanczos ground state, where its group had one
+  full diagonalisation);
 * every criterion of docs/physics.md (``chsh_max``, ``zb_max``, ``werner_V``, …)
   and ``verdict``;
 * ``point_id``, ``index`` (grid position), ``elapsed_s`` (the point's wall
@@ -49,8 +53,7 @@ PARAM_PREFIX_COLUMNS = ("lattice", "material", "model", "method")
 STATE_COLUMNS = {"energy": "energy", "converged": "converged", "max_bond": "max_bond",
                  "truncation_error": "discarded_weight", "variance": "energy_variance", "backend": "backend",
                  "energy_variance": "energy_variance", "discarded_weight": "discarded_weight",
-                 "n_sweeps": "n_sweeps", "state_elapsed_s": "elapsed_s", "state_warnings": "warnings",
-                 "extra": "extra"}
+                 "n_sweeps": "n_sweeps", "state_elapsed_s": "elapsed_s", "state_warnings": "warnings"}
 
 
 def _n_sites(point) -> int:
@@ -79,7 +82,7 @@ def _flat_params(params: dict) -> dict:
     return row
 
 
-def records_to_frame(points, partition_order=None, pairs: bool = False):
+def records_to_frame(points, partition_order=None, pairs: bool = False, extra: bool = False):
     """Flatten point records (as :meth:`Store.iter_points` yields) into the tidy frame."""
     import pandas as pd
 
@@ -101,6 +104,8 @@ def records_to_frame(points, partition_order=None, pairs: bool = False):
             row["regions"] = crit.pop("names", None)
             for col, key in STATE_COLUMNS.items():
                 row[col] = p["state"].get(key)
+            if extra:
+                row["extra"] = p["state"].get("extra")
             for k, v in (p.get("microscopic") or {}).items():  # per state: the same on every partition row
                 row[f"micro_{k}" if not k.startswith(("tura_", "schmied_")) else k] = v
             for k, v in crit.items():
@@ -118,7 +123,7 @@ def records_to_frame(points, partition_order=None, pairs: bool = False):
     return pd.DataFrame(rows)
 
 
-def load(path, pairs: bool = False, damaged: str = "error"):
+def load(path, pairs: bool = False, damaged: str = "error", extra: bool = False):
     """Load a macrobell HDF5 store as a tidy :class:`pandas.DataFrame`.
 
     Parameters
@@ -132,6 +137,8 @@ def load(path, pairs: bool = False, damaged: str = "error"):
         What to do with points that fail their checksum or miss data:
         raise a :class:`~.store.StoreError` naming them (default), or leave
         them out with a :class:`~.store.StoreWarning` naming them.
+    extra : bool
+        Add the ``extra`` column (dict of each state's ``Diagnostics.extra``).
 
     Returns
     -------
@@ -149,4 +156,4 @@ def load(path, pairs: bool = False, damaged: str = "error"):
         order = [p["name"] for p in json.loads(contents["canonical"] or "{}").get("partitions", [])]
     except (ValueError, TypeError, KeyError, AttributeError):
         order = None
-    return records_to_frame([p for p, _ in contents["points"].values()], order, pairs=pairs)
+    return records_to_frame([p for p, _ in contents["points"].values()], order, pairs=pairs, extra=extra)

@@ -57,8 +57,7 @@ bell_restarts = 2
 bell_seed = 5
 """
 #: Columns load() adds in format 2 (every column of before stays, in its order, with its values).
-NEW_COLUMNS = {"energy_variance", "discarded_weight", "n_sweeps", "state_elapsed_s", "state_warnings", "extra",
-               "seeds"}
+NEW_COLUMNS = {"energy_variance", "discarded_weight", "n_sweeps", "state_elapsed_s", "state_warnings", "seeds"}
 WALL_TIME = ("elapsed_s", "state_elapsed_s")
 
 
@@ -129,7 +128,12 @@ def test_a_version_1_file_loads_with_the_columns_and_values_of_before():
         assert _same(got["energy_variance"], want["variance"])
         assert _same(got["discarded_weight"], want["truncation_error"])
         assert got["seeds"] == {"state": None, "bell": None, "zb": 0}
-        assert got["n_sweeps"] == -1 and isinstance(got["extra"], dict)
+        assert got["n_sweeps"] == -1
+    with h5py.File(FIXTURES / "v1_complete.h5", "r") as f:
+        info = [json.loads(g["state"].attrs["info"]) for g in f["points"].values()]
+    extra = load(FIXTURES / "v1_complete.h5", extra=True)["extra"]  # version 1 info less the common fields
+    assert {json.dumps(e, sort_keys=True) for e in extra} == {
+        json.dumps({k: v for k, v in i.items() if k not in journal_mod.DIAGNOSTICS_FIELDS}, sort_keys=True) for i in info}
 
 
 def test_a_version_1_file_is_still_verified_by_its_own_checksums(tmp_path):
@@ -205,7 +209,8 @@ def test_version_2_layout_and_columns_are_the_diagnostics_of_the_states(tmp_path
             assert set(g["state"].attrs) - {"json_attrs"} == set(STATE_FIELDS)
             assert set(json.loads(g["state"].attrs["json_attrs"])) >= {"extra", "warnings"}
             assert json.loads(g.attrs["seeds"]) == seeds
-    df = load(path).sort_values("T").reset_index(drop=True)
+    df = load(path, extra=True).sort_values("T").reset_index(drop=True)
+    assert "extra" not in load(path).columns
     states = _states_of(text)
     assert len(df) == len(states)
     for (_, row), st in zip(df.iterrows(), states):
