@@ -136,6 +136,10 @@ def test_a_version_1_file_loads_with_the_columns_and_values_of_before():
         json.dumps({k: v for k, v in i.items() if k not in journal_mod.DIAGNOSTICS_FIELDS}, sort_keys=True) for i in info}
 
 
+def test_the_same_sweep_written_as_version_2_loads_to_the_same_frame(fresh):
+    _same_frames(load(FIXTURES / "v1_complete.h5"), fresh[1])  # recomputed now: equal up to wall times
+
+
 def test_a_version_1_file_is_still_verified_by_its_own_checksums(tmp_path):
     bad = tmp_path / "bad.h5"
     shutil.copyfile(FIXTURES / "v1_complete.h5", bad)
