@@ -20,18 +20,22 @@ import numpy as np
 
 from ._json import to_jsonable
 
-__all__ = ["FORMAT", "FORMAT_VERSION", "INTEGRITY", "StoreError", "StoreWarning", "to_jsonable", "decode_attrs",
+__all__ = ["FORMAT", "FORMAT_VERSION", "READ_VERSIONS", "INTEGRITY", "StoreError", "StoreWarning", "to_jsonable", "decode_attrs",
            "escape_control", "hdf5_bytes", "read_store", "missing_data", "damage_error"]
 
 FORMAT = "macrobell"
-FORMAT_VERSION = 1
+#: Version 2 (issue 10): the correlation tensor is the dataset ``corr`` (was ``T``), ``state`` holds the
+#: Diagnostics fields by name (was ``truncation_error``, ``variance``, ``info``), points carry ``seeds``.
+FORMAT_VERSION = 2
+#: Versions this module reads; version 1 points are verified in their own encoding, then converted.
+READ_VERSIONS = (1, 2)
 INTEGRITY = "sha256"
 #: The HDF5 user block (ignored by HDF5) holds the SHA-256 of the rest of the file, checked before libhdf5
 #: ever parses it: libhdf5 can crash (SIGSEGV) on damaged metadata, so a damaged file is parsed only in a
 #: child process (see :func:`_read_isolated`).
 USERBLOCK = 512
 FILE_MAGIC = b"macrobell-store sha256="
-#: Deepest group nesting of the layout (/points/<id>/partitions/<name>/T is depth 5).
+#: Deepest group nesting of the layout (/points/<id>/partitions/<name>/corr is depth 5).
 _MAX_DEPTH = 5
 _NO_SPACE = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
 
@@ -116,11 +120,12 @@ def _write_point_group(pts, point: Mapping, digest: str):
     g.attrs["index"] = int(point["index"])
     g.attrs["elapsed_s"] = float(point["elapsed_s"])
     g.attrs["warnings"] = _dumps(list(point["warnings"]))
+    g.attrs["seeds"] = _dumps(point["seeds"])
     _set_attrs(g.create_group("state"), point["state"])
     pg = g.create_group("partitions")
     for name, part in point["partitions"].items():
         h = pg.create_group(name)
-        for k in ("regions", "T", "rho"):
+        for k in ("regions", "corr", "rho"):
             h.create_dataset(k, data=part[k])
         _set_attrs(h, part["criteria"])
         if part.get("arrays"):
@@ -206,6 +211,9 @@ def _check_no_links(group, path, depth=0):
 
 
 def _read_point(g, pairs: bool) -> dict:
+    """One point group as the point dict of its file's version (tensor ``T`` and no seeds in version 1)."""
+    version = int(g.file.attrs.get("format_version", FORMAT_VERSION))
+    tensor = "corr" if version >= 2 else "T"
     out = {
         "id": g.name.rsplit("/", 1)[-1],
         "index": int(g.attrs.get("index", -1)),
@@ -218,7 +226,7 @@ def _read_point(g, pairs: bool) -> dict:
     if "partitions" in g:
         for name in g["partitions"]:
             h = g["partitions"][name]
-            out["partitions"][name] = {"regions": h["regions"][()], "T": h["T"][()], "rho": h["rho"][()],
+            out["partitions"][name] = {"regions": h["regions"][()], tensor: h[tensor][()], "rho": h["rho"][()],
                                        "criteria": decode_attrs(h)}
             if "bell" in h:
                 out["partitions"][name]["arrays"] = {k: h["bell"][k][()] for k in h["bell"]}
@@ -226,6 +234,8 @@ def _read_point(g, pairs: bool) -> dict:
         out["microscopic"] = decode_attrs(g["microscopic"])
     if pairs and "pairs" in g and "C" in g["pairs"]:
         out["pairs"] = g["pairs"]["C"][()]
+    if version >= 2:
+        out["seeds"] = json.loads(g.attrs["seeds"])
     return out
 
 
@@ -243,6 +253,15 @@ def _partition_names(canonical: str):
     try:
         return [p["name"] for p in json.loads(canonical).get("partitions", [])]
     except (ValueError, TypeError, KeyError, AttributeError):
+        return None
+
+
+def sweep_observables(canonical: str):
+    """The ``[observables]`` of a canonical sweep (``None`` when it cannot be read)."""
+    try:
+        obs = json.loads(canonical).get("observables", {})
+        return obs if isinstance(obs, dict) else None
+    except (ValueError, TypeError, AttributeError):
         return None
 
 
@@ -393,8 +412,9 @@ def _read_open_store(f, path, pairs, emit=None) -> dict:
     if f.attrs.get("format") != FORMAT:
         raise StoreError(f"{str(path)!r} is not a macrobell file (root attribute format={f.attrs.get('format')!r})")
     v = int(f.attrs.get("format_version", -1))
-    if v != FORMAT_VERSION:
-        raise StoreError(f"{str(path)!r} has format_version {v}; this macrobell reads {FORMAT_VERSION}")
+    if v not in READ_VERSIONS:
+        raise StoreError(f"{str(path)!r} has format_version {v}; this macrobell reads "
+                         f"{' and '.join(map(str, READ_VERSIONS))}")
     checked = f.attrs.get("integrity") == INTEGRITY
     sw = f["sweep"]
     toml, canonical = str(sw.attrs["toml"]), str(sw.attrs.get("canonical", ""))
@@ -413,6 +433,7 @@ def _read_open_store(f, path, pairs, emit=None) -> dict:
             raise StoreError(f"{str(path)!r} is damaged: the /points manifest fails its checksum")
         listed = set(json.loads(manifest)["complete"])
     names = _partition_names(canonical)
+    observables = sweep_observables(canonical)
     for pid in pts:
         if emit:
             emit("start", pid)
@@ -435,11 +456,14 @@ def _read_open_store(f, path, pairs, emit=None) -> dict:
             point = _read_point(g, pairs=True)
             digest = None
             if checked:
-                point = normalize_record(point)
-                digest = point_digest(point)
-                if g.attrs.get("sha256") != digest:
+                point = normalize_record(point, version=v)
+                if g.attrs.get("sha256") != point_digest(point):
                     out["damaged"][pid] = "checksum mismatch"
                     continue
+            if v < FORMAT_VERSION or not checked:  # verified in its own version: now the current form
+                point = normalize_record(point, observables=observables)
+            if checked:
+                digest = point_digest(point)
             why = missing_data(point, names)
             if why:
                 out["damaged"][pid] = f"marked complete but {why}"

@@ -24,6 +24,10 @@ Entry format (no pickle)::
 :func:`encode_point` (a sorted-key JSON line describing the point, then the
 raw little-endian bytes of its arrays), and its digest is also the point's
 ``sha256`` attribute in the HDF5 file, so the same check covers both copies.
+Since format version 2 the JSON line carries ``format_version`` (2),
+``seeds`` and the Diagnostics ``state`` fields, and the correlation tensor is
+``corr``; entries of version 1 runs (no ``format_version``, tensor ``T``) are
+still read, and a resume commits them again in the version 2 form.
 
 Measured on this machine (tmp on ext4, 6 kB points, 200 commits): one file
 + fsync + rename + directory fsync per point, 0.31 ms; an SQLite insert in
@@ -51,14 +55,31 @@ import numpy as np
 from ._json import to_jsonable
 
 __all__ = ["JournalError", "Journal", "journal_path", "encode_point", "decode_point", "point_digest",
-           "normalize_record", "atomic_write", "MAGIC"]
+           "normalize_record", "state_record", "point_seeds", "atomic_write", "MAGIC", "POINT_VERSION",
+           "STATE_FIELDS", "DIAGNOSTICS_FIELDS", "ZB_SEED"]
 
 MAGIC = b"MBJ1"
 _KINDS = ("sweep", "complete", "failed")
 _ID = re.compile(r"^[A-Za-z0-9_.-]{1,128}$")
 _SUFFIX = ".mbj"
-#: Array fields of a point and the dtype each is stored in.
-_ARRAY_DTYPES = {"regions": "<i8", "T": "<f8", "rho": "<c16"}
+#: Version of the point encoding (it is also the HDF5 ``format_version`` that stores points this way).
+POINT_VERSION = 2
+#: Array fields of a partition, per encoding version, and the dtype each is stored in. Version 2 names the
+#: correlation tensor ``corr`` (``T`` is the temperature everywhere else).
+_ARRAYS = {1: {"regions": "<i8", "T": "<f8", "rho": "<c16"}, 2: {"regions": "<i8", "corr": "<f8", "rho": "<c16"}}
+_ARRAY_DTYPES = _ARRAYS[POINT_VERSION]
+#: The common fields of ``macrobell.tn.state.Diagnostics`` (``DIAGNOSTICS_FIELDS``; repeated here because
+#: this module is also imported alone, in the child process of ``_h5._read_isolated``; a test checks they agree).
+DIAGNOSTICS_FIELDS = ("converged", "energy", "energy_variance", "discarded_weight", "max_bond", "n_sweeps",
+                      "elapsed_s", "warnings")
+#: The ``state`` of a version 2 point: every Diagnostics field, ``extra``, and the point's T, beta, backend, method.
+STATE_FIELDS = DIAGNOSTICS_FIELDS + ("extra", "T", "beta", "backend", "method")
+#: Version 1 state keys read as a version 2 field when the field's own key is absent (Diagnostics' aliases).
+_STATE_ALIASES = {"energy_variance": ("variance",), "discarded_weight": ("truncation_error",),
+                  "n_sweeps": ("sweeps",)}
+#: The seed ``criteria()`` gives ``zb_max``'s random starts: the sweep calls it without one, so its default
+#: (``macrobell.observables.criteria.criteria(seed=0)``; a test checks they agree).
+ZB_SEED = 0
 
 
 class JournalError(ValueError):
@@ -82,23 +103,104 @@ def _dumps(obj) -> bytes:
     return json.dumps(obj, sort_keys=True, allow_nan=True, separators=(",", ":")).encode()
 
 
-def normalize_record(record: Mapping) -> dict:
+def point_seeds(params: Mapping, observables: Mapping | None) -> dict:
+    """The random seeds a point used: ``{"state": ..., "bell": ..., "zb": ...}`` (issue 13).
+
+    ``state`` is the backend's ``seed`` option (``None``: none given, the
+    backend's default); ``bell`` the Bell engine's ``bell_seed`` (default 0;
+    ``None`` when the sweep runs no Bell engine, or when ``observables`` is
+    unknown); ``zb`` the seed of ``zb_max``'s random starts (:data:`ZB_SEED`).
+    """
+    state = params.get("state") if isinstance(params, Mapping) else None
+    seed = state.get("seed") if isinstance(state, Mapping) else None
+    bell = None
+    if observables is not None and ("bell_settings" in observables or observables.get("lhs")):
+        bell = int(observables.get("bell_seed", 0))  # what compute._partition_criteria passes
+    return {"state": _jsonable(seed), "bell": bell, "zb": ZB_SEED}
+
+
+def _state_field(state: Mapping, info: Mapping, name: str):
+    for src in (state, info):
+        for key in (name, *_STATE_ALIASES.get(name, ())):
+            if key in src and src[key] is not None:
+                return src[key]
+    return None
+
+
+def _float(v) -> float:
+    return math.nan if v is None else float(v)
+
+
+def state_record(state: Mapping) -> dict:
+    """The ``state`` of a version 2 point from a worker's (or a version 1 file's) state dict.
+
+    Every field of :data:`STATE_FIELDS`, nothing else. A field is taken from
+    its own key, else from its version 1 name (``truncation_error`` →
+    ``discarded_weight``, ``variance`` → ``energy_variance``), else from the
+    ``info`` mapping; ``extra`` is ``info`` without the common fields (exactly
+    ``Diagnostics.extra`` when ``info`` is ``state.info``). Conventions of
+    :func:`~.compute.state_diagnostics`: ``max_bond`` and ``n_sweeps`` are -1
+    where they do not apply, ``converged`` is true for a state without a
+    solver flag, floats that do not apply are ``nan``.
+    """
+    state = dict(state)
+    info = state.get("info") if isinstance(state.get("info"), Mapping) else {}
+    get = lambda name: _state_field(state, info, name)  # noqa: E731
+    T = _float(get("T"))
+    beta = get("beta")
+    extra = state["extra"] if isinstance(state.get("extra"), Mapping) else \
+        {k: v for k, v in info.items() if k not in DIAGNOSTICS_FIELDS}
+    conv = get("converged")
+    return _jsonable({
+        "converged": True if conv is None else bool(conv),
+        "energy": _float(get("energy")),
+        "energy_variance": _float(get("energy_variance")),
+        "discarded_weight": _float(get("discarded_weight")),
+        "max_bond": -1 if get("max_bond") is None else int(get("max_bond")),
+        "n_sweeps": -1 if get("n_sweeps") is None else int(get("n_sweeps")),
+        "elapsed_s": _float(get("elapsed_s")),
+        "warnings": [str(w) for w in (get("warnings") or [])],
+        "extra": dict(extra),
+        "T": T,
+        "beta": (math.inf if T == 0 else 1.0 / T) if beta is None else float(beta),
+        "backend": str(get("backend") or ""),
+        "method": str(get("method") or ""),
+    })
+
+
+def normalize_record(record: Mapping, version: int = POINT_VERSION, observables: Mapping | None = None) -> dict:
     """A worker's point record in the exact form the store keeps (and reads back from HDF5).
 
-    Scalars and containers become plain JSON values; ``regions``, ``T`` and
-    ``rho`` become int64 / float64 / complex128 arrays; the partition's
-    ``names`` and ``sizes`` join its criteria (they are stored as attributes
-    next to them); ``pairs`` becomes real when its imaginary part is zero.
+    Scalars and containers become plain JSON values; ``regions``, the
+    correlation tensor and ``rho`` become int64 / float64 / complex128
+    arrays; the partition's ``names`` and ``sizes`` join its criteria (they
+    are stored as attributes next to them); ``pairs`` becomes real when its
+    imaginary part is zero.
+
+    Version 2 (the default): the correlation tensor is ``corr`` (a record's
+    ``T``, as :func:`~.compute.compute_group` and version 1 points name it,
+    is read as ``corr``); ``state`` holds exactly :data:`STATE_FIELDS`
+    (:func:`state_record`); ``seeds`` is the record's, else
+    :func:`point_seeds` of its params and ``observables`` (the sweep's
+    ``[observables]``). So a version 1 point normalises into its version 2
+    form. ``version=1`` gives the version 1 form (to verify a version 1
+    file's checksums).
     """
+    if version not in _ARRAYS:
+        raise JournalError(f"point encoding version {version!r}: expected one of {sorted(_ARRAYS)}")
     pid = str(record["id"])
     if not _ID.match(pid):
         raise JournalError(f"point id {pid!r} is not a safe file name")
+    tensor = "corr" if version >= 2 else "T"
     parts = {}
     for name, part in record.get("partitions", {}).items():
         crit = _jsonable(dict(part.get("criteria", {})))
         crit.setdefault("names", _jsonable(list(part.get("names", []))))
         crit.setdefault("sizes", _jsonable(list(part.get("sizes", []))))
-        parts[str(name)] = {k: np.ascontiguousarray(part[k], dtype=np.dtype(dt)) for k, dt in _ARRAY_DTYPES.items()}
+        src = dict(part)
+        if tensor not in src:  # the other version's name of the correlation tensor
+            src[tensor] = part["T" if tensor == "corr" else "corr"]
+        parts[str(name)] = {k: np.ascontiguousarray(src[k], dtype=np.dtype(dt)) for k, dt in _ARRAYS[version].items()}
         parts[str(name)]["criteria"] = crit
         extra = {str(k): np.ascontiguousarray(v, dtype="<f8") for k, v in (part.get("arrays") or {}).items()}
         if extra:  # the Bell engine's inequality and settings (absent otherwise, so old digests stand)
@@ -112,15 +214,33 @@ def normalize_record(record: Mapping) -> dict:
         if np.iscomplexobj(pairs) and not np.abs(pairs.imag).any():
             pairs = pairs.real
         pairs = np.ascontiguousarray(pairs, dtype="<c16" if np.iscomplexobj(pairs) else "<f8")
-    return {"id": pid, "index": int(record.get("index", -1)), "params": _jsonable(record["params"]),
-            "elapsed_s": float(record.get("elapsed_s", math.nan)),
-            "warnings": [str(w) for w in record.get("warnings", [])],
-            "state": _jsonable(dict(record.get("state", {}))), "partitions": parts, "pairs": pairs,
-            **({"microscopic": _jsonable(dict(record["microscopic"]))} if record.get("microscopic") else {})}
+    params = _jsonable(record["params"])
+    out = {"id": pid, "index": int(record.get("index", -1)), "params": params,
+           "elapsed_s": float(record.get("elapsed_s", math.nan)),
+           "warnings": [str(w) for w in record.get("warnings", [])],
+           "state": _jsonable(dict(record.get("state", {}))) if version == 1 else
+           state_record(record.get("state", {})),
+           "partitions": parts, "pairs": pairs,
+           **({"microscopic": _jsonable(dict(record["microscopic"]))} if record.get("microscopic") else {})}
+    if version >= 2:
+        seeds = record.get("seeds")
+        out["seeds"] = _jsonable(dict(seeds)) if isinstance(seeds, Mapping) else point_seeds(params, observables)
+    return out
+
+
+def _point_version(point: Mapping) -> int:
+    """The encoding version of a normalised point (version 1 points have no ``seeds``)."""
+    return POINT_VERSION if "seeds" in point else 1
 
 
 def encode_point(point: Mapping) -> bytes:
-    """Deterministic bytes of a normalised point: a JSON line, then the raw array bytes."""
+    """Deterministic bytes of a normalised point: a JSON line, then the raw array bytes.
+
+    A version 2 point (:func:`normalize_record`) carries ``format_version``
+    and ``seeds`` in its JSON line and its tensor as ``corr``, so the
+    checksum covers them; a version 1 point encodes exactly as version 1 did.
+    """
+    version = _point_version(point)
     blobs: list = []
 
     def ref(a) -> dict:
@@ -132,11 +252,14 @@ def encode_point(point: Mapping) -> bytes:
     parts = {}
     for name in sorted(point["partitions"]):  # the order of the blobs must not depend on insertion order
         part = point["partitions"][name]
-        parts[name] = {k: ref(part[k]) for k in _ARRAY_DTYPES}
+        parts[name] = {k: ref(part[k]) for k in _ARRAYS[version]}
         parts[name]["criteria"] = part["criteria"]
         if part.get("arrays"):
             parts[name]["arrays"] = {k: ref(part["arrays"][k]) for k in sorted(part["arrays"])}
     meta = {k: point[k] for k in ("id", "index", "params", "elapsed_s", "warnings", "state")}
+    if version >= 2:
+        meta["format_version"] = version
+        meta["seeds"] = point["seeds"]
     if point.get("microscopic"):
         meta["microscopic"] = point["microscopic"]
     meta["partitions"] = parts
@@ -145,11 +268,20 @@ def encode_point(point: Mapping) -> bytes:
 
 
 def decode_point(body: bytes) -> dict:
-    """Inverse of :func:`encode_point` (raises ``ValueError`` on malformed bytes)."""
+    """Inverse of :func:`encode_point` (raises ``ValueError`` on malformed bytes).
+
+    A version 1 entry decodes into its version 1 form (tensor ``T``, no
+    ``seeds``); :func:`normalize_record` turns it into version 2.
+    """
     head, sep, rest = body.partition(b"\n")
     if not sep:
         raise ValueError("no header line")
     meta = json.loads(head)
+    version = int(meta.pop("format_version", 1))
+    if version not in _ARRAYS:
+        raise ValueError(f"unknown point encoding version {version}")
+    if version >= 2 and "seeds" not in meta:
+        raise ValueError("a version 2 point without seeds")
     pos = 0
 
     def take(r) -> np.ndarray:
@@ -165,7 +297,7 @@ def decode_point(body: bytes) -> dict:
     parts = {}
     for name in sorted(meta["partitions"]):
         part = meta["partitions"][name]
-        parts[name] = {k: take(part[k]) for k in _ARRAY_DTYPES}
+        parts[name] = {k: take(part[k]) for k in _ARRAYS[version]}
         parts[name]["criteria"] = part["criteria"]
         if part.get("arrays"):
             parts[name]["arrays"] = {k: take(part["arrays"][k]) for k in sorted(part["arrays"])}

@@ -8,11 +8,25 @@ Columns, in order:
   (``bond_dim``, …), ``T`` (units of the coupling) and ``T_K`` (kelvin,
   material sweeps);
 * ``partition`` (its name), ``sizes`` (list), ``regions`` (names);
-* state diagnostics: ``energy``, ``converged``, ``max_bond``,
-  ``truncation_error``, ``variance``, ``backend``;
+* state diagnostics, the fields of ``state.diagnostics``
+  (:class:`~macrobell.tn.state.Diagnostics`) under their names: ``energy``,
+  ``converged``, ``max_bond`` (-1: a dense state), then (still readable, as
+  before) ``truncation_error`` (= ``discarded_weight``) and ``variance``
+  (= ``energy_variance``), ``backend``, then ``energy_variance``,
+  ``discarded_weight``, ``n_sweeps`` (-1: does not apply) and — named apart
+  from the point's own columns of the same name — ``state_elapsed_s`` (the
+  backend's wall time for the state; ``elapsed_s`` stays the point's) and
+  ``state_warnings`` (the backend's warnings about the state; ``warnings``
+  stays the point's); with ``extra=True`` also ``extra`` (dict: the backend's
+  own diagnostics, ``Diagnostics.extra``; left out by default because its keys
+  depend on the backend's path, not on the point: a point recomputed alone by
+  a resume is e.g. an exact Lanczos ground state, where its group had one
+  full diagonalisation);
 * every criterion of docs/physics.md (``chsh_max``, ``zb_max``, ``werner_V``, …)
   and ``verdict``;
-* ``point_id``, ``index`` (grid position), ``elapsed_s``, ``warnings``;
+* ``point_id``, ``index`` (grid position), ``elapsed_s`` (the point's wall
+  time), ``warnings`` (every warning of the point), ``seeds`` (dict: the
+  random seeds it used, see :func:`~.journal.point_seeds`);
 * with ``pairs=True``: ``pairs``, the (N, N, 4, 4) correlator array.
 
 Rows are ordered by grid position, then by the sweep's partition order.
@@ -32,10 +46,14 @@ import warnings
 
 from .store import StoreWarning, damage_error, read_snapshot, read_store
 
-__all__ = ["load", "PARAM_PREFIX_COLUMNS", "records_to_frame"]
+__all__ = ["load", "PARAM_PREFIX_COLUMNS", "STATE_COLUMNS", "records_to_frame"]
 
 PARAM_PREFIX_COLUMNS = ("lattice", "material", "model", "method")
-_STATE_COLUMNS = ("energy", "converged", "max_bond", "truncation_error", "variance", "backend")
+#: Column → field of the stored state (format_version 2 names; version 1 files are converted on reading).
+STATE_COLUMNS = {"energy": "energy", "converged": "converged", "max_bond": "max_bond",
+                 "truncation_error": "discarded_weight", "variance": "energy_variance", "backend": "backend",
+                 "energy_variance": "energy_variance", "discarded_weight": "discarded_weight",
+                 "n_sweeps": "n_sweeps", "state_elapsed_s": "elapsed_s", "state_warnings": "warnings"}
 
 
 def _n_sites(point) -> int:
@@ -64,7 +82,7 @@ def _flat_params(params: dict) -> dict:
     return row
 
 
-def records_to_frame(points, partition_order=None, pairs: bool = False):
+def records_to_frame(points, partition_order=None, pairs: bool = False, extra: bool = False):
     """Flatten point records (as :meth:`Store.iter_points` yields) into the tidy frame."""
     import pandas as pd
 
@@ -84,8 +102,10 @@ def records_to_frame(points, partition_order=None, pairs: bool = False):
             row["partition"] = name
             row["sizes"] = crit.pop("sizes", None)
             row["regions"] = crit.pop("names", None)
-            for k in _STATE_COLUMNS:
-                row[k] = p["state"].get(k)
+            for col, key in STATE_COLUMNS.items():
+                row[col] = p["state"].get(key)
+            if extra:
+                row["extra"] = p["state"].get("extra")
             for k, v in (p.get("microscopic") or {}).items():  # per state: the same on every partition row
                 row[f"micro_{k}" if not k.startswith(("tura_", "schmied_")) else k] = v
             for k, v in crit.items():
@@ -94,6 +114,7 @@ def records_to_frame(points, partition_order=None, pairs: bool = False):
             row["index"] = p["index"]
             row["elapsed_s"] = p["elapsed_s"]
             row["warnings"] = p["warnings"]
+            row["seeds"] = p.get("seeds")
             if pairs:
                 row["pairs"] = p.get("pairs")
             rows.append(row)
@@ -102,7 +123,7 @@ def records_to_frame(points, partition_order=None, pairs: bool = False):
     return pd.DataFrame(rows)
 
 
-def load(path, pairs: bool = False, damaged: str = "error"):
+def load(path, pairs: bool = False, damaged: str = "error", extra: bool = False):
     """Load a macrobell HDF5 store as a tidy :class:`pandas.DataFrame`.
 
     Parameters
@@ -116,6 +137,8 @@ def load(path, pairs: bool = False, damaged: str = "error"):
         What to do with points that fail their checksum or miss data:
         raise a :class:`~.store.StoreError` naming them (default), or leave
         them out with a :class:`~.store.StoreWarning` naming them.
+    extra : bool
+        Add the ``extra`` column (dict of each state's ``Diagnostics.extra``).
 
     Returns
     -------
@@ -133,4 +156,4 @@ def load(path, pairs: bool = False, damaged: str = "error"):
         order = [p["name"] for p in json.loads(contents["canonical"] or "{}").get("partitions", [])]
     except (ValueError, TypeError, KeyError, AttributeError):
         order = None
-    return records_to_frame([p for p, _ in contents["points"].values()], order, pairs=pairs)
+    return records_to_frame([p for p, _ in contents["points"].values()], order, pairs=pairs, extra=extra)

@@ -1,21 +1,27 @@
-"""The HDF5 store of a sweep (docs/architecture.md, 'HDF5 layout'; ``format_version`` 1), rebuilt from a journal.
+"""The HDF5 store of a sweep (docs/architecture.md, 'HDF5 layout'; ``format_version`` 2), rebuilt from a journal.
 
 Layout (after a 512-byte HDF5 user block holding ``macrobell-store sha256=<hex>``, the
 SHA-256 of the rest of the file; HDF5 readers skip it)::
 
-    /                      attrs: format="macrobell", format_version=1, macrobell_version, quimb_version,
+    /                      attrs: format="macrobell", format_version=2, macrobell_version, quimb_version,
                                   numpy_version, h5py_version, created (ISO 8601 UTC), integrity="sha256"
     /sweep                 attrs: toml (the sweep file's text), canonical (JSON of the validated sweep),
                                   n_points, sha256 (of those three)
     /points                attrs: manifest (JSON {"complete": [ids], "failed": [ids]}), manifest_sha256
     /points/<id>/          attrs: params (JSON), index (grid position), status ("complete" | "failed"),
-                                  elapsed_s, warnings (JSON list of str), sha256 (complete points: the
-                                  digest of :func:`~.journal.encode_point`); failed points: error, error_type
-    /points/<id>/state     attrs: backend, method, energy, truncation_error, variance, max_bond, converged,
-                                  T, beta, info (JSON of the solver's diagnostics)
+                                  elapsed_s (the point's wall time), warnings (JSON list of str),
+                                  seeds (JSON {"state": backend seed option or null, "bell": Bell engine
+                                  seed or null, "zb": seed of zb_max's starts}), sha256 (complete points:
+                                  the digest of :func:`~.journal.encode_point`); failed points: error,
+                                  error_type
+    /points/<id>/state     attrs: the fields of ``state.diagnostics`` (tn.state.Diagnostics) by name:
+                                  converged, energy, energy_variance, discarded_weight, max_bond (-1: dense),
+                                  n_sweeps (-1: none), elapsed_s (the backend's wall time), warnings (JSON
+                                  list), extra (JSON dict); and the point's T, beta, backend, method
     /points/<id>/partitions/<name>/
                            datasets: regions (N,) int (region index of each site, -1 = none),
-                                     T (4,)*K float, rho (2^K, 2^K) complex
+                                     corr (4,)*K float (the Pauli correlation tensor EffectiveState.T),
+                                     rho (2^K, 2^K) complex
                            attrs: every criterion and the verdict; lists, dicts and None are JSON strings
                                   whose names are listed in the attr ``json_attrs``
     /points/<id>/pairs/C   optional (N, N, 4, 4): C[i, j, a, b] = <σ_a^i σ_b^j>
@@ -44,6 +50,15 @@ read as before (without checks). Files containing HDF5 soft or external
 links, external or virtual datasets are refused: a macrobell file has none,
 and following one would read (or, for old writers, modify) another file.
 Attributes are JSON, never pickle.
+
+Version 1 (read, never written). The tensor was the dataset ``T``; ``state``
+held backend, method, energy, truncation_error (= discarded_weight), variance
+(= energy_variance), max_bond, converged, T, beta and info (the solver's
+mapping, whose non-common keys are ``extra``); no ``seeds``. Its points are
+verified against their version 1 checksums, then converted to version 2
+(:func:`~.journal.normalize_record`; seeds from the sweep's params and
+``[observables]``). A resume of a version 1 file or journal converts every
+kept point and rewrites the file as version 2.
 """
 
 from __future__ import annotations
@@ -59,9 +74,9 @@ from typing import Iterator, Mapping
 
 import numpy as np
 
-from ._h5 import (_NO_SPACE, FORMAT, FORMAT_VERSION, StoreError, StoreWarning, _dumps, _read_point,  # noqa: F401
-                  _set_attrs, damage_error, decode_attrs, escape_control, hdf5_bytes, missing_data, read_store,
-                  to_jsonable)
+from ._h5 import (_NO_SPACE, FORMAT, FORMAT_VERSION, READ_VERSIONS, StoreError, StoreWarning,  # noqa: F401
+                  _dumps, _read_point, _set_attrs, damage_error, decode_attrs, escape_control, hdf5_bytes,
+                  missing_data, read_store, sweep_observables, to_jsonable)
 from .journal import Journal, JournalError, atomic_write, journal_path, normalize_record, point_digest
 
 __all__ = ["FORMAT", "FORMAT_VERSION", "StoreError", "StoreWarning", "create_store", "open_store",
@@ -210,10 +225,9 @@ def resume_store(path, sweep) -> tuple["Store", set]:
     except OSError as exc:
         raise _io_error(exc, f"opening the journal {str(j.path)!r}", j.path) from None
     store = Store(path, journal=j)
-    if header is None:
-        header = _header(sweep)
-        if contents:
-            header["created"] = contents["root"].get("created", header["created"])
+    if header is None or header.get("format_version") != FORMAT_VERSION:  # none, or a version 1 run's
+        old = header or (contents or {}).get("root") or {}
+        header = {**_header(sweep), **({"created": old["created"]} if old.get("created") else {})}
         store._guard(lambda: j.write_header(header), "writing the journal header")
     done = store._adopt(sweep, contents)
     store._header = header
@@ -315,6 +329,7 @@ class Store:
         """Collect intact points of ``sweep`` from the journal and the HDF5 contents."""
         expected = {p.id: p for p in sweep.points}
         names = [p["name"] for p in sweep.partitions]
+        obs = dict(sweep.observables)
         complete, failed, damaged = self.journal.scan()
         for pid, why in damaged.items():
             warnings.warn(f"journal entry of point {pid} is damaged ({why}); it will be recomputed",
@@ -326,6 +341,9 @@ class Store:
             if why:
                 warnings.warn(f"journal entry of point {pid} ignored: {why}", StoreWarning, stacklevel=4)
                 continue
+            point = normalize_record(point, observables=obs)  # a version 1 entry becomes version 2 …
+            if point_digest(point) != digest:  # … and is committed again in that form
+                digest = self._guard(lambda: self.journal.write_point(point), "converting a journal entry")
             self._points[pid] = (point, digest)
         if contents:
             for pid, why in contents["damaged"].items():
@@ -336,8 +354,8 @@ class Store:
             for pid, (point, digest) in c["points"].items():
                 if pid in self._points or pid not in expected or point["params"] != expected[pid].params:
                     continue
-                point = normalize_record(point)
-                digest = digest or point_digest(point)
+                point = normalize_record(point, observables=obs)
+                digest = point_digest(point)
                 self._guard(lambda: self.journal.write_point(point), "copying a point into the journal")
                 self._points[pid] = (point, digest)
         self._failed = {k: v for k, v in failed.items() if k not in self._points and k in expected}
@@ -348,11 +366,13 @@ class Store:
 
         ``record`` is what a worker returns: ``id``, ``index``, ``params``,
         ``elapsed_s``, ``warnings``, ``state`` (diagnostics dict),
-        ``partitions`` (name → ``regions``, ``T``, ``rho``, ``criteria``) and
-        optionally ``pairs`` (the (N, N, 4, 4) array).
+        ``partitions`` (name → ``regions``, ``corr`` (or ``T``), ``rho``,
+        ``criteria``), optionally ``pairs`` (the (N, N, 4, 4) array) and
+        ``seeds`` (default: from its params and the sweep's ``[observables]``,
+        :func:`~.journal.point_seeds`).
         """
         self._writable()
-        point = normalize_record(record)
+        point = normalize_record(record, observables=sweep_observables(self._header["canonical"]))
         if point["id"] in self._points:
             raise StoreError(f"point {point['id']} is already complete in {str(self.path)!r}")
         digest = self._guard(lambda: self.journal.write_point(point), f"writing point {point['id']}")

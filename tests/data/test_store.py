@@ -59,7 +59,7 @@ def test_write_and_read_point(tmp_path):
     store.write_point(_record())
     (p,) = list(store.iter_points(pairs=True))
     assert p["params"]["lattice"]["L"] == 4 and p["warnings"] == ["RuntimeWarning: x"]
-    assert p["state"]["beta"] == math.inf and p["state"]["info"] == {"a": [1, 2]}
+    assert p["state"]["beta"] == math.inf and p["state"]["extra"] == {"a": [1, 2]}  # info less the common fields
     c = p["partitions"]["halves"]["criteria"]
     assert c["ppt"] is True and c["unsteerable"] is None and c["negativity_cuts"] == [0.0, 0.0]
     assert c["names"] == ["A", "B"] and c["sizes"] == [2, 2]
@@ -132,7 +132,7 @@ def test_a_changed_value_is_detected_and_named_never_returned(tmp_path):
     out = _finished(tmp_path)
     with h5py.File(out, "r+") as f:
         pid = sorted(f["points"])[0]
-        f["points"][pid]["partitions"]["halves"]["T"][0, 0] = 4.6e75
+        f["points"][pid]["partitions"]["halves"]["corr"][0, 0] = 4.6e75
     with pytest.raises(StoreError, match=f"{pid}: checksum mismatch"):
         load(out)
     with pytest.warns(StoreWarning, match=pid):
@@ -329,7 +329,7 @@ def test_point_encoding_is_independent_of_dict_order():
     a, b = encode_point(normalize_record(rec)), encode_point(normalize_record(flipped))
     assert a == b
     back = decode_point(a)
-    np.testing.assert_array_equal(back["partitions"]["sublattices"]["T"], 2 * np.eye(4))
+    np.testing.assert_array_equal(back["partitions"]["sublattices"]["corr"], 2 * np.eye(4))
     assert encode_point(back) == a
 
 
