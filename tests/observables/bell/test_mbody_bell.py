@@ -189,3 +189,22 @@ def test_bad_input_is_rejected(call, match):
     eff = _eff(np.eye(16) / 16, (2, 2), M=2)
     with pytest.raises(ValueError, match=match):
         call(eff)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("script, args", [("tradeoff.py", ["--quick"]), ("macro_vs_micro.py", ["--n", "8", "--points", "4"])])
+def test_examples_run_quickly(tmp_path, script, args):
+    """The two trade-off examples in their quick modes (tens of seconds together; deselected by default)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+    path = Path(__file__).resolve().parents[3] / "examples" / script
+    out = tmp_path / "fig.png"
+    extra = ["--out", str(out)] if script == "tradeoff.py" else [str(out)]
+    r = subprocess.run([sys.executable, str(path), *args, *extra], capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    assert out.stat().st_size > 0
+    if script == "tradeoff.py":
+        # the (2,2,2) rows: S = 1 local, S = 2 violated at Tsirelson's visibility
+        assert "| 2 | 2 | 2 | 1 | 1 | yes (local) | 1.000000 | none found |" in r.stdout
+        assert "| 2 | 2 | 2 | 2 | 2 | no | 0.707107 | yes |" in r.stdout
