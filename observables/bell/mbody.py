@@ -475,8 +475,9 @@ class StateSearch:
     ``psi`` is the ``sum N_X``-qubit vector (regions contiguous), ``eff`` its
     M-body :class:`~macrobell.observables.effective.EffectiveState`, ``bell``
     the :class:`MBodySearch` on ``eff``, ``max_ratio`` the largest
-    ``lambda_max(L) / local_bound`` met (the best quantum-to-local ratio of
-    the final inequality and observables over all states of the system).
+    ``lambda_max(L) / local_bound`` over the rounds (for each round's
+    inequality and observables, the exact best quantum-to-local ratio that
+    any state of the ``sum N_X`` qubits reaches; 0 if no round ran).
     """
 
     psi: np.ndarray
