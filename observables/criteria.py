@@ -333,6 +333,19 @@ def settings_bound(sizes: Sequence[int], M: int = 1) -> list[int]:
     than ``floor(N_X / M) + 1`` settings on every region; this is a lower
     bound on what a violation needs, *not* a prediction that one exists (a
     separable state violates nothing with any number of settings).
+
+    Numerical backing (``examples/tradeoff.py``: a seesaw over all
+    ``N_A + N_B``-qubit states and general +-1 M-body observables around the
+    local-polytope LP, :func:`macrobell.observables.bell.mbody.state_search`):
+    for ``(N_A, N_B, M) = (1, 1, 1), (1, 2, 1), (2, 2, 1), (2, 2, 2)`` no
+    violation is found whenever ``S_X <= N_X / M`` on some region -- one
+    region suffices, as in the one-sided symmetric-extension theorem of
+    Terhal, Doherty & Schwab, PRL 90, 157903 (2003) -- while a violation is
+    found at ``S = (2, 2)`` for ``(1, 1, 1)`` and ``(2, 2, 2)`` (visibility
+    ``1/sqrt 2``) and at ``S = (3, 3)`` for ``(1, 2, 1)`` (visibility
+    0.9841); for ``(2, 2, 1)`` none was found up to ``S = (4, 4)``, which the
+    bound allows but does not promise.  The ``(2, 2, 2)`` row is reproduced by
+    ``tests/observables/bell/test_mbody_bell.py::test_tradeoff_row_backs_settings_bound``.
     """
     return [int(N) // int(M) + 1 for N in sizes]
 
@@ -341,7 +354,8 @@ def min_settings_for_violation(sizes: Sequence[int], M: int = 1) -> list[int]:
     """Deprecated alias of :func:`settings_bound` (same values).
 
     The name reads like a prediction; it is the seed's bound only: fewer
-    settings on every region never violate.
+    settings on every region never violate (numerical backing: see
+    :func:`settings_bound` and ``examples/tradeoff.py``).
     """
     return settings_bound(sizes, M)
 
