@@ -124,6 +124,22 @@ def _peak_rss_mb(code):
 # ---------------------------------------------------------------- candidates
 
 
+def _merged_step_svds(layers):
+    """SVDs of one merged order-2 step: first and last layer once, the others twice; a bond of range r
+    costs 2 (r - 1) swaps + 1 gate."""
+    c = [sum(2 * (l - k - 1) + 1 for k, l in lay) for lay in layers]
+    return c[0] + c[-1] + 2 * sum(c[1:-1]) if len(c) > 1 else c[0]
+
+
+def _cost_sorted(layers):
+    """quimb's layers in the order commuting_layers uses (two costliest first and last)."""
+    if len(layers) <= 2:
+        return layers
+    cost = [sum(2 * (l - k - 1) + 1 for k, l in lay) for lay in layers]
+    idx = sorted(range(len(layers)), key=lambda i: -cost[i])
+    return [layers[i] for i in [idx[0]] + idx[2:] + [idx[1]]]
+
+
 def bench_layers(reps):
     """Layers and schedules: ours vs quimb.tensor.edge_coloring / trotter_schedule."""
     import quimb.tensor as qtn
@@ -135,24 +151,24 @@ def bench_layers(reps):
     for label, model in [("chain 64", L.heisenberg(L.chain(64))),
                          ("square 6x6 snake", L.heisenberg(L.square(6, 6))),
                          ("kagome 3x3", L.heisenberg(L.kagome(3, 3))),
-                         ("j1j2 ladder 2x16", L.j1j2(L.ladder(16)))]:
+                         ("j1j2 ladder 2x16", L.j1j2(L.ladder(16))),
+                         ("triangular 4x4", L.heisenberg(L.triangular(4, 4))),
+                         ("honeycomb 3x3", L.heisenberg(L.honeycomb(3, 3))),
+                         ("j1j2 chain 20", L.j1j2(L.chain(20)))]:
         bonds, _ = gates.hamiltonian_pieces(model)
         edges = [(k, l) for k, l, _ in bonds]
-        t_o, ours = best_time(lambda: gates.commuting_layers(bonds), reps)
-        t_l, lib = best_time(lambda: qtn.edge_coloring(edges), reps)
-        ours_sets = sorted(sorted(edges[b] for b in lay) for lay in ours)
-        lib_sets = sorted(sorted(lay) for lay in lib)
-
-        def svds(layers):  # SVDs of one merged order-2 step (first/last layer once, others twice)
-            c = [sum(2 * (l - k - 1) + 1 for k, l in lay) for lay in layers]
-            return c[0] + c[-1] + 2 * sum(c[1:-1]) if len(c) > 1 else c[0]
-        lib_sorted = [lay for lay in lib]
+        t_o, ours = best_time(lambda: gates.commuting_layers(bonds), max(reps, 10))
+        t_l, lib = best_time(lambda: qtn.edge_coloring(edges), max(reps, 10))
+        ours = [[edges[b] for b in lay] for lay in ours]
+        lib = [list(lay) for lay in lib]
+        equal = sorted(map(sorted, ours)) == sorted(map(sorted, lib))
+        s_o, s_l, s_ls = _merged_step_svds(ours), _merged_step_svds(lib), _merged_step_svds(_cost_sorted(lib))
         line(f"{label}: layers ours / quimb", f"{len(ours)} / {len(lib)}")
-        line(f"{label}: SVDs per order-2 step ours / quimb (as returned)",
-             f"{svds([[edges[b] for b in lay] for lay in ours])} / {svds(lib_sorted)}")
-        line(f"{label}: time ours / quimb", f"{t_o * 1e3:.2f} / {t_l * 1e3:.2f}", "ms")
-        line(f"{label}: same layers", str(ours_sets == lib_sets))
-        rows.append(dict(case=label, ours_ms=t_o * 1e3, lib_ms=t_l * 1e3, equal=ours_sets == lib_sets))
+        line(f"{label}: SVDs/step ours / quimb / quimb+our order", f"{s_o} / {s_l} / {s_ls} ({s_ls / s_o - 1:+.1%})")
+        line(f"{label}: time ours / quimb", f"{t_o * 1e3:.3f} / {t_l * 1e3:.3f}", "ms")
+        line(f"{label}: same layers", str(equal))
+        rows.append(dict(case=label, ours_ms=t_o * 1e3, lib_ms=t_l * 1e3, ours_svds=s_o, lib_svds=s_l,
+                         lib_sorted_svds=s_ls, equal=equal))
     same = exact = True
     for n in (1, 2, 3, 5):
         for order, w in ((2, gates.SCHEMES[2]), (4, gates.SCHEMES["suzuki"])):
@@ -179,7 +195,9 @@ def bench_sparse(quick, reps):
     """to_sparse vs SparseOperatorBuilder.build_sparse_matrix (full space and a U(1) sector)."""
     print("-- sparse Hamiltonian (SpinModel.to_sparse)", flush=True)
     rows = []
-    _builder(mb.lattice.heisenberg(mb.lattice.chain(4))).build_sparse_matrix()  # numba compile outside timing
+    warm = mb.lattice.heisenberg(mb.lattice.chain(4))  # numba compiles outside the timings
+    _builder(warm).build_sparse_matrix()
+    _sector_builder(warm, 2).build_sparse_matrix()
     for label, model in _models(quick):
         t_o, H = best_time(lambda: model.to_sparse(), reps)
         b = _builder(model)
@@ -228,7 +246,7 @@ def bench_local_ham(reps):
     for label, model in [("heisenberg 4x4 h", L.heisenberg(L.square(4, 4), h=0.3)),
                          ("xyz 6x6", L.xyz(L.square(6, 6), Jx=0.5, Jz=1.3, h=0.1)),
                          ("tfim 3x5", L.tfim(L.square(3, 5), g=1.1))]:
-        t_o, (ham, Lx, Ly, coords) = best_time(lambda: model_to_local_ham(model), reps)
+        t_o, (ham, Lx, Ly, coords) = best_time(lambda: model_to_local_ham(model), max(reps, 10))
 
         def lib():
             Lx, Ly, coords = lattice_coords(model.lattice)
@@ -245,7 +263,7 @@ def bench_local_ham(reps):
             H1 = {k[0]: v for k, v in Hk.items() if len(k) == 1}
             return qtn.LocalHam2D(Lx, Ly, H2, H1=H1 or None)
 
-        t_l, ham_l = best_time(lib, reps)
+        t_l, ham_l = best_time(lib, max(reps, 10))
         diff = max(np.abs(np.asarray(ham.terms[k]) - np.asarray(ham_l.terms[k])).max() for k in ham.terms)
         same_keys = set(ham.terms) == set(ham_l.terms)
         line(f"{label}: time ours / builder", f"{t_o * 1e3:.2f} / {t_l * 1e3:.2f}", "ms")
