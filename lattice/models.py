@@ -223,9 +223,9 @@ class SpinModel:
         Kronecker products, no COO duplicates. Kept over quimb's
         ``SparseOperatorBuilder.build_sparse_matrix`` by measurement (issue 10,
         ``benchmarks/bench_library.py``): equal entry for entry, but the builder
-        is ~10× slower, peaks at ~11× the memory (16 sites) and stores explicit
-        zeros (twice the nnz for Heisenberg); building each S^z sector with it
-        is ~15× slower than slicing this matrix.
+        is 10–30× slower, peaks at ~10× the memory (16 and 18 sites) and stores
+        explicit zeros (twice the nnz for Heisenberg); building every S^z sector
+        with it is 6–20× slower than slicing this matrix.
         """
         n = self.n_sites
         dim = 1 << n
