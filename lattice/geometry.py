@@ -498,6 +498,12 @@ def from_bonds(n_sites: int, bonds, name: str = "graph", positions=None, sublatt
 
 
 def _two_colouring(n, nn):
+    """Colour 0/1 per site with every nn bond joining different colours (each component
+    gets 0 at its lowest site), or all zeros if the graph is not bipartite.
+
+    Equal to ``1 - networkx.bipartite.color`` (isolated sites 0) but faster without building a graph
+    (issue 10, ``benchmarks/bench_library.py``), so networkx is not used here.
+    """
     colour = -np.ones(n, dtype=int)
     adj = [[] for _ in range(n)]
     for i, j in nn:

@@ -132,7 +132,10 @@ def model_to_local_ham(model: SpinModel, where: str = "peps"):
 
     Every nearest-neighbour bond of the grid carries a term (zero where the
     model has none), so one-site fields can be absorbed into bonds. Returns
-    ``(ham, Lx, Ly, coords)``.
+    ``(ham, Lx, Ly, coords)``. Kept over ``SparseOperatorBuilder.build_local_ham``
+    (issue 10, ``benchmarks/bench_library.py``): that gives identical terms but a
+    ``LocalHamGen`` (simple update needs ``LocalHam2D``), no grid checks, and the
+    same ``LocalHam2D`` built from its terms is as fast (TFIM) to 2.6× slower.
     """
     qtn = quimb_tensor()
 
