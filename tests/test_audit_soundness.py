@@ -747,3 +747,26 @@ def test_peps_converged_flag_on_product_ground_states():
         tol = opts.get("tol", 1e-4)
         if st.diagnostics.converged:
             assert abs(st.energy - E0) / N <= tol, (kw, opts, st.energy, E0)
+
+
+def my_reduced(rho, keep):
+    """Reduced state on the sites ``keep`` (in that order), by explicit partial trace."""
+    n = int(round(math.log2(rho.shape[0])))
+    X = rho.reshape((2,) * (2 * n))
+    rest = [q for q in range(n) if q not in keep]
+    X = X.transpose(list(keep) + rest + [n + q for q in keep] + [n + q for q in rest])
+    k = 2 ** len(keep)
+    X = X.reshape(k, 2 ** len(rest), k, 2 ** len(rest))
+    return np.einsum("ajbj->ab", X)
+
+
+def test_effective_state_matches_own_average_of_reduced_states():
+    """Seed eq. 4: rho_eff = (1 / N_A N_B) sum_{l in A, m in B} rho_{lm}; a site outside both is traced out."""
+    rng = np.random.default_rng(21)
+    rho = rand_rho(rng, 3, 2 ** 5)
+    lat = mb.lattice.chain(5)
+    regions = [[0, 1], [3, 4]]
+    eff = mb.observables.effective_state(mb.tn.from_dense(rho, lat), mb.lattice.Partition.custom(lat, regions))
+    want = sum(my_reduced(rho, [l, m]) for l in regions[0] for m in regions[1]) / 4
+    assert np.allclose(eff.rho, want, atol=1e-12)
+    assert np.allclose(eff.T, my_T(want), atol=1e-12)
