@@ -770,3 +770,16 @@ def test_effective_state_matches_own_average_of_reduced_states():
     want = sum(my_reduced(rho, [l, m]) for l in regions[0] for m in regions[1]) / 4
     assert np.allclose(eff.rho, want, atol=1e-12)
     assert np.allclose(eff.T, my_T(want), atol=1e-12)
+
+
+@pytest.mark.xfail(strict=True, reason="werner_frame: for B rotations within ~1e-7 of pi (but not pi) the axis-angle "
+                   "branch returns the rotation by exactly pi, off by ~1e-9, so the Werner certificate of a state "
+                   "exactly at the threshold fails and the verdict drops a level (sound but incomplete)")
+def test_rotated_werner_near_pi_keeps_its_level():
+    eps = 1e-8
+    a = math.pi - eps
+    U = math.cos(a / 2) * np.eye(2) - 1j * math.sin(a / 2) * PAULI[1]
+    K_ = np.kron(np.eye(2), U)
+    for V, level in ((0.5, "local-povm"), (0.6875, "local-projective")):
+        rho = K_ @ werner(V) @ K_.conj().T
+        assert eff_of(rho).criteria()["verdict"] == level
