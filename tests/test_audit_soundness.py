@@ -628,7 +628,10 @@ def audit_dmrg(lat, kw, opts, parts):
         assert E - E0 <= var / (E1 - E) + 1e-10  # Temple
         leak = max(var + (E - E0) ** 2, 0.0) / (E1 - E0) ** 2
         assert 1 - p0 <= leak + 1e-10
-        assert dT <= 2 * math.sqrt(leak) + 1e-8  # |<O>_psi - <O>_gs| <= 2 ||O|| sqrt(1 - p0)
+        if np.sum(np.abs(w - E0) < 1e-8) == 1:
+            # |<O>_psi - <O>_gs| <= 2 ||O|| sqrt(1 - p0); with a degenerate manifold and degenerate="warn"
+            # the state is one (seed-dependent) member, documented as not the T -> 0 mixture
+            assert dT <= 2 * math.sqrt(leak) + 1e-8
     return st.diagnostics.converged, E - E0, dT
 
 
