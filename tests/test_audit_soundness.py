@@ -684,9 +684,8 @@ def audit_purification(lat, kw, opts, temps, parts):
     return out
 
 
-@pytest.mark.xfail(strict=True, reason="purification: the Richardson Trotter estimate is 0 when beta/2 <= dtau "
-                   "(the 2*dtau run takes the same single shortened step), so converged=True with a real "
-                   "O(dtau^2) error far above error_tol")
+# audit F1 (fixed): when beta/2 <= dtau the 2*dtau run repeated the single shortened step, the Richardson
+# estimate came out 0 and converged=True hid an O(dtau^2) error; such temperatures are now checked at dtau/2
 def test_purification_converged_bounds_error_single_step():
     lat = mb.lattice.chain(6)
     parts = [mb.lattice.Partition.custom(lat, [[0, 1], [4, 5]])]
@@ -696,8 +695,7 @@ def test_purification_converged_bounds_error_single_step():
         assert not conv or (errE <= tol and dT <= tol), (conv, est, errE, dT)
 
 
-@pytest.mark.xfail(strict=True, reason="purification: converged=True at the default error_tol with dtau = 1, "
-                   "order 2, T = 1 (estimate 6e-8, energy error 1.09e-3 per site > 1e-3)")
+# audit F1 (fixed): dtau = 1, order 2, T = 1 reported an estimate of 6e-8 for an energy error of 1.09e-3 per site
 def test_purification_converged_default_tol_large_dtau():
     lat = mb.lattice.chain(8)
     parts = [mb.lattice.Partition.custom(lat, [[0, 1, 2], [5, 6, 7]])]

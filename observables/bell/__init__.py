@@ -24,6 +24,7 @@ from .lhs import MAX_DIRECTIONS, LHSCertificate, lhs_certificate, measurement_po
 from .bracket import LHVCertificate, VisibilityBracket, lhv_certificate, werner_lhv_certificate
 from .bracket import bracket as visibility_bracket
 from .decide import decide, wwzb_upper_bound
+from .mbody import MBodySearch, StateSearch, mbody_search, state_search
 
 __all__ = [
     "correlations", "correlators", "check_settings", "bell_operator",
@@ -34,4 +35,5 @@ __all__ = [
     "LHSCertificate", "lhs_certificate", "measurement_polyhedron", "MAX_DIRECTIONS",
     "visibility_bracket", "VisibilityBracket", "lhv_certificate", "LHVCertificate", "werner_lhv_certificate",
     "decide", "wwzb_upper_bound",
+    "MBodySearch", "StateSearch", "mbody_search", "state_search",
 ]
