@@ -38,11 +38,13 @@ import warnings
 import numpy as np
 import scipy.linalg as sla
 
+from macrobell.lattice.models import PAULI
+
 from ._checks import OPTION_RANGES, call_backend, check_option, check_options, check_temperatures
 from .mpo import mpo_moments
 from .gates import commuting_layers, exp_gate, hamiltonian_pieces, merge_sequence, step_sequence, trotter_stages
 from .mpo import model_to_mpo
-from .state import ConvergenceWarning, Diagnostics, MixtureState, MPSState
+from .state import ConvergenceWarning, Diagnostics, MixtureState, MPSState, _right_canonical
 
 __all__ = ["purification_thermal_states", "purified_energy", "DISCARDED_WEIGHT_TOL", "ERROR_TOL", "TRUNCATION_FACTOR",
            "MAX_STEPS", "DEFAULT_CUTOFF", "SV_CUTOFF_RANGE", "kept_count"]
@@ -241,18 +243,6 @@ class _Purified:
 
 
 # -- expectation values --------------------------------------------------------------------------------------
-def _right_canonical(arrays):
-    """Right-canonical, normalised copy (QR sweep from the right)."""
-    A = [a.copy() for a in arrays]
-    for c in range(len(A) - 1, 0, -1):
-        a = A[c]
-        q, r = sla.qr(a.reshape(a.shape[0], -1).T, mode="economic", check_finite=False)
-        A[c] = q.T.reshape(-1, a.shape[1], a.shape[2])
-        A[c - 1] = np.tensordot(A[c - 1], r.T, axes=(2, 0))
-    A[0] = A[0] / np.linalg.norm(A[0])
-    return A
-
-
 def purified_energy(arrays, bonds, singles=()):
     """``Σ_b Tr(ρ h_b)`` for a purified MPS given as arrays ``(χl, 4, χr)`` (s = 2p + a).
 
@@ -297,8 +287,7 @@ def _bond_reduced_states(arrays, bonds, singles=()):
     return energy, rhos
 
 
-_PAULI = np.array([[[1, 0], [0, 1]], [[0, 1], [1, 0]], [[0, -1j], [1j, 0]], [[1, 0], [0, -1]]])
-_PAULI2 = np.einsum("aij,bkl->abikjl", _PAULI, _PAULI).reshape(4, 4, 4, 4)
+_PAULI2 = np.einsum("aij,bkl->abikjl", PAULI, PAULI).reshape(4, 4, 4, 4)
 
 
 def _pauli_expectations(rhos):
@@ -308,7 +297,7 @@ def _pauli_expectations(rhos):
         if r.shape == (4, 4):
             out.append(np.real(np.einsum("abij,ji->ab", _PAULI2, r)))
         else:
-            out.append(np.real(np.einsum("aij,ji->a", _PAULI, r)))
+            out.append(np.real(np.einsum("aij,ji->a", PAULI, r)))
     return out
 
 
