@@ -7,23 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from conftest import chain_sweep_toml
 from macrobell.cli import main
 
-SWEEP = """
-[lattice]
-kind = "chain"
-L = [4, 6]
-pbc = true
-[model]
-kind = "heisenberg"
-[state]
-method = "exact"
-temperatures = [0.0, 1.0]
-[[partitions]]
-kind = "halves"
-[[partitions]]
-kind = "sublattices"
-"""
+SWEEP = chain_sweep_toml(Delta=None, temperatures="[0.0, 1.0]")
 
 
 def _cli_cmd():

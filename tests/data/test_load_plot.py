@@ -9,38 +9,20 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from macrobell.data import load, plot, run_demo, run_sweep  # noqa: E402
+from macrobell.data import load, plot, run_demo  # noqa: E402
 from macrobell.data.demo import DEMO_THRESHOLDS  # noqa: E402
 from macrobell.observables import thresholds as th  # noqa: E402
 
-SWEEP = """
-[lattice]
-kind = "chain"
-L = [4, 6]
-pbc = true
-[model]
-kind = "heisenberg"
-Delta = [0.5, 1.0]
-[state]
-method = "exact"
-temperatures = [0.0, 1.0]
-[[partitions]]
-kind = "sublattices"
-[[partitions]]
-kind = "halves"
-"""
 
 
 @pytest.fixture(scope="module")
-def store(tmp_path_factory):
-    path = tmp_path_factory.mktemp("lp") / "s.h5"
-    run_sweep(SWEEP, path, workers=1, show_progress=False)
-    return path
+def store(exact_chain_store):
+    return exact_chain_store  # conftest.EXACT_CHAIN_SWEEP: L in {4, 6}, Delta in {0.5, 1}, T in {0, 0.5, 1}
 
 
 def test_tidy_frame(store):
     df = load(store)
-    assert len(df) == 2 * 2 * 2 * 2
+    assert len(df) == 2 * 2 * 3 * 2
     for c in ("lattice", "L", "pbc", "N", "model", "Delta", "method", "T", "partition", "energy", "converged",
               "chsh_max", "zb_max", "werner_V", "werner_distance", "ppt", "negativity", "concurrence",
               "steering", "grothendieck_local", "monogamy_bound", "min_settings_for_violation", "verdict",
@@ -48,7 +30,7 @@ def test_tidy_frame(store):
         assert c in df.columns, c
     assert df["partition"].tolist()[:2] == ["sublattices", "halves"]  # the sweep's order
     assert (df["N"] == df["L"]).all()
-    assert sorted(df["T"].unique()) == [0.0, 1.0]
+    assert sorted(df["T"].unique()) == [0.0, 0.5, 1.0]
     assert df.groupby("point_id").size().eq(2).all()
 
 
@@ -79,9 +61,9 @@ def test_werner_thresholds_and_lines_per_varying_parameter(store):
     plt.close(fig)
     fig = plot(df, x="N", y="werner_V", hue="T", col="partition")
     ax = fig.axes[0]
-    # T (hue) x Delta (also varies, so never averaged): 4 data lines per panel, L is not split (= N).
+    # T (hue) x Delta (also varies, so never averaged): 6 data lines per panel, L is not split (= N).
     data_lines = [line for line in ax.lines if line.get_gid() == "data"]
-    assert len(data_lines) == 4
+    assert len(data_lines) == 3 * 2
     assert len(fig.axes) == 2
     plt.close(fig)
 

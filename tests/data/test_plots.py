@@ -11,6 +11,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
+from conftest import EXACT_CHAIN_SWEEP  # noqa: E402
 from macrobell.cli import main  # noqa: E402
 from macrobell.data import load, plot, run_sweep  # noqa: E402
 from macrobell.data.columns import COLUMNS, KINDS, axis_label  # noqa: E402
@@ -18,22 +19,7 @@ from macrobell.data.plot import VERDICT_COLOURS, VERDICT_MARKERS, WERNER_LINE_TO
 from macrobell.observables import thresholds as th  # noqa: E402
 from macrobell.observables.criteria import VERDICTS  # noqa: E402
 
-SWEEP = """
-[lattice]
-kind = "chain"
-L = [4, 6]
-pbc = true
-[model]
-kind = "heisenberg"
-Delta = [0.5, 1.0]
-[state]
-method = "exact"
-temperatures = [0.0, 0.5, 1.0]
-[[partitions]]
-kind = "sublattices"
-[[partitions]]
-kind = "halves"
-"""
+SWEEP = EXACT_CHAIN_SWEEP
 
 MATERIAL = """
 [lattice]
@@ -51,10 +37,8 @@ kind = "halves"
 
 
 @pytest.fixture(scope="module")
-def df(tmp_path_factory):
-    path = tmp_path_factory.mktemp("plots") / "s.h5"
-    run_sweep(SWEEP, path, workers=1, show_progress=False)
-    return load(path)
+def df(exact_chain_store):
+    return load(exact_chain_store)
 
 
 @pytest.fixture(autouse=True)
