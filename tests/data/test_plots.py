@@ -253,14 +253,38 @@ def test_phase_diagram(df, tmp_path):
     assert not (tmp_path / "bad.png").exists()
 
 
-def test_cli_plot_options(df, tmp_path, capsys):
+def test_cli_plot_options(df, tmp_path, capsys, monkeypatch):
+    import macrobell.data
+
+    figs = []
+    real = macrobell.data.plot
+    monkeypatch.setattr(macrobell.data, "plot", lambda *a, **kw: figs.append(real(*a, **kw)) or figs[-1])
     path = tmp_path / "c.h5"
     run_sweep(SWEEP.replace("L = [4, 6]", "L = 4"), path, workers=1, show_progress=False)
+    stored = load(path)
     png = tmp_path / "f.png"
     assert main(["plot", str(path), "--x", "T", "--y", "chsh_max", "--hue", "Delta", "--facet", "partition",
                  "--logy", "--title", "T sweep", "--xlabel", "kT/J", "-o", str(png)]) == 0
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # The options reach the figure, and its lines carry the stored values (every row once).
+    fig = figs[-1]
+    assert "T sweep" in fig.get_suptitle() + "".join(ax.get_title() for ax in fig.axes)
+    panels = [ax for ax in fig.axes if any(ln.get_gid() == "data" for ln in ax.lines)]
+    assert {ax.get_xlabel() for ax in panels} <= {"kT/J", ""} and any(ax.get_xlabel() == "kT/J" for ax in panels)
+    assert all(ax.get_yscale() == "log" for ax in panels)
+    drawn = sorted((float(x), float(y)) for ax in panels for ln in ax.lines if ln.get_gid() == "data"
+                   for x, y in zip(ln.get_xdata(), ln.get_ydata()))
+    np.testing.assert_allclose(drawn, sorted(zip(stored["T"], stored["chsh_max"])), atol=1e-12)
     phase = tmp_path / "p.png"
     assert main(["plot", str(path), "--phase", "--x", "Delta", "--y", "T", "-o", str(phase)]) == 0
     assert phase.stat().st_size > 1000
+    # Phase cells: the colour of each stored point's verdict, T (rows) x Delta (columns).
+    for ax, part in zip(figs[-1].axes, ["sublattices", "halves"]):
+        (mesh,) = [c for c in ax.collections if c.get_gid() == "phase:verdict"]
+        rows = stored[stored.partition == part]
+        Ts, Ds = sorted(rows["T"].unique()), sorted(rows["Delta"].unique())
+        codes = np.asarray(mesh.get_array()).reshape(len(Ts), len(Ds))
+        for _, r in rows.iterrows():
+            rgba = mesh.get_cmap()(mesh.norm(codes[Ts.index(r["T"]), Ds.index(r["Delta"])]))
+            assert matplotlib.colors.to_hex(rgba) == VERDICT_COLOURS[r["verdict"]]
     capsys.readouterr()
