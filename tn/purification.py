@@ -580,13 +580,14 @@ def _evolve(model, betas, bond_dim, dtau, order, cutoff, mode="weight", moments=
         # Isolated fields commute with everything: e^{-τ Σ f} is applied exactly, once.
         for k, f in singles:
             branch.one_site(k, exp_gate(f, target, dtype))
-        arrays = branch.copy_arrays()
+        # One QR sweep serves both contractions (_right_canonical skips an already right-isometric tail).
+        arrays = _right_canonical(branch.copy_arrays())
         energy, rhos = _bond_reduced_states(arrays, bonds, singles)
         paulis.append(_pauli_expectations(rhos))
         disc = branch.discarded
         variance = float("nan")
         if ham is not None:
-            e1, e2 = mpo_moments(_right_canonical(arrays), ham, purified=True)
+            e1, e2 = mpo_moments(arrays, ham, purified=True)
             variance = float(np.real(e2)) - float(np.real(e1)) ** 2
         info = {
             "method": "purification", "beta": float(beta), "trotter_order": order,
