@@ -1,4 +1,4 @@
-"""Shared test cases: the small exact Heisenberg-ring sweep that the CLI, runner, sweep, load and plot
+"""Shared test cases: the small exact Heisenberg-ring sweep that the CLI, runner, sweep, load, plot and bad-input
 tests run, written from one template, and one stored run of it for the read-only tests.
 
 Test modules that need the text at import time (``pytest.mark.parametrize``) import
