@@ -291,6 +291,7 @@ def _check_norm_bound(name, params, terms, fields) -> None:
 
 
 def _swap4(m):
+    """A two-site operator (4 x 4 on ``site a (x) site b``) re-expressed on ``site b (x) site a``."""
     return m.reshape(2, 2, 2, 2).transpose(1, 0, 3, 2).reshape(4, 4)
 
 

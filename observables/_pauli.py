@@ -12,11 +12,10 @@ import math
 
 import numpy as np
 
-__all__ = ["PAULI", "rho_from_T", "T_from_rho"]
+# The one Pauli table of the package lives in the lowest layer (imports flow lattice -> observables).
+from macrobell.lattice.models import PAULI
 
-#: Pauli matrices, ``PAULI[a]`` = sigma_a, a = 0 (identity), 1 (x), 2 (y), 3 (z).
-PAULI = np.array([[[1, 0], [0, 1]], [[0, 1], [1, 0]], [[0, -1j], [1j, 0]], [[1, 0], [0, -1]]],
-                 dtype=complex)
+__all__ = ["PAULI", "rho_from_T", "T_from_rho"]
 # Q[a, s, s'] = sigma_a[s', s], so that Tr(rho sigma_a) = sum rho[s, s'] Q[a, s, s'].
 _PAULI_T = np.ascontiguousarray(PAULI.transpose(0, 2, 1))
 
@@ -55,6 +54,22 @@ def T_from_rho(rho: np.ndarray) -> np.ndarray:
         # Remaining layout: rows (n-p), cols (n-p), then p Pauli labels.
         X = np.tensordot(X, _PAULI_T, axes=([0, n - p], [1, 2]))
     return X.real.copy()
+
+
+def fill_diagonal_blocks(C: np.ndarray, m: np.ndarray) -> np.ndarray:
+    """Set the one-site blocks of all-pairs correlators ``C[i, j, a, b] = <sigma_a^i sigma_b^j>``.
+
+    ``C[i, i] = Re <sigma_a sigma_b>`` for a one-site state with Bloch
+    expectations ``m[i] = <sigma_a^i>`` (``m[i, 0]`` the norm): the identity
+    (``Re <sigma_x sigma_y> = 0``, ``sigma_a^2 = 1``) with row and column 0
+    equal to ``m[i]``. ``C`` is (N, N, 4, 4) and modified in place; returned.
+    """
+    m = np.asarray(m)
+    idx = np.arange(C.shape[0])
+    C[idx, idx] = np.eye(4)
+    C[idx, idx, 0, :] = m
+    C[idx, idx, :, 0] = m
+    return C
 
 
 def _block(T: np.ndarray) -> np.ndarray:

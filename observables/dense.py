@@ -23,6 +23,7 @@ from macrobell.tn import DenseState
 
 from . import _kernels as kern
 from ._checks import region_arrays, site_array
+from ._pauli import fill_diagonal_blocks
 
 __all__ = ["dense_pair_correlations", "dense_site_expectations", "dense_correlation_tensor", "dense_mbody_tensor",
            "dense_reduced_state"]
@@ -82,12 +83,7 @@ def dense_pair_correlations(state: DenseState) -> np.ndarray:
     blocks = (S[iu, ju][:, F, _ZPOW[a], _ZPOW[b]] * phase).real  # (pairs, 4, 4)
     C[iu, ju] = blocks
     C[ju, iu] = blocks.transpose(0, 2, 1)
-    m = dense_site_expectations(state)
-    for i in range(n):
-        C[i, i] = np.eye(4)
-        C[i, i, 0, :] = m[i]
-        C[i, i, :, 0] = m[i]
-    return C
+    return fill_diagonal_blocks(C, dense_site_expectations(state))
 
 
 def dense_correlation_tensor(state: DenseState, regions, algorithm: str = "auto") -> np.ndarray:

@@ -19,6 +19,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from . import criteria as _cr
+from ._checks import region_arrays
 
 __all__ = ["EffectiveState", "UnphysicalStateError", "PHYSICALITY_TOL"]
 
@@ -212,13 +213,10 @@ class EffectiveState:
         C = np.asarray(C)
         if C.ndim != 4 or C.shape[0] != C.shape[1] or C.shape[2:] != (4, 4):
             raise ValueError(f"from_pairs: C must have shape (N, N, 4, 4), got {C.shape}")
-        regions = [np.asarray(r, dtype=int) for r in partition.regions]
+        regions = region_arrays(partition.regions, C.shape[0], "from_pairs", max_regions=2,
+                                why="all-pairs correlators give K = 2 moments only")
         if len(regions) != 2:
             raise ValueError(f"from_pairs: only K = 2 partitions, got K = {len(regions)}")
         A, B = regions
-        if A.size == 0 or B.size == 0:
-            raise ValueError("from_pairs: regions must be non-empty")
-        if np.intersect1d(A, B).size:
-            raise ValueError("from_pairs: regions overlap")
         T = C[np.ix_(A, B)].mean(axis=(0, 1))
         return cls(T=T, sizes=(A.size, B.size), names=tuple(partition.names), M=1, context=context)

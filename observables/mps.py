@@ -50,6 +50,7 @@ from macrobell.tn import MPSState
 from . import _mbody as mb
 from . import _mps_kernels as kern
 from ._checks import region_arrays, site_array
+from ._pauli import fill_diagonal_blocks
 from ._two_ended import sweep_costs, two_ended_sweep
 
 __all__ = ["mps_correlation_tensor", "mps_mbody_tensor", "mps_pair_correlations", "mps_reduced_state", "mps_reduced_states",
@@ -315,10 +316,7 @@ def mps_pair_correlations(state: MPSState) -> np.ndarray:
     Cm = _to_physical(Cm, real, ny) / norm
     iu, ju = np.triu_indices(n, k=1)
     Cm[ju, iu] = Cm[iu, ju].transpose(0, 2, 1)
-    for i in range(n):
-        Cm[i, i] = np.eye(4)
-        Cm[i, i, 0, :] = mag[i] / norm
-        Cm[i, i, :, 0] = mag[i] / norm
+    fill_diagonal_blocks(Cm, mag / norm)
     pos = state.lattice.mps_position
     return Cm[np.ix_(pos, pos)]
 

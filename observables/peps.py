@@ -38,6 +38,7 @@ import numpy as np
 from macrobell.tn import PEPSState
 
 from ._checks import region_arrays, site_array
+from ._pauli import PAULI, fill_diagonal_blocks
 
 __all__ = ["peps_reduced_state", "peps_reduced_states", "peps_pair_correlations", "peps_correlation_tensor",
            "PEPS_MAX_REGIONS", "PEPS_MAX_TUPLES"]
@@ -55,7 +56,6 @@ _LAYER_TAGS = ("KET", "BRA")
 #: than "auto" on 4 × 2 plaquettes at D = 4, "auto" searches ~5× longer than "greedy" on small ones.
 _GREEDY_MAX_SITES = 6
 
-_PAULI = np.array([[[1, 0], [0, 1]], [[0, 1], [1, 0]], [[0, -1j], [1j, 0]], [[1, 0], [0, -1]]], dtype=complex)
 
 
 def _check(state, where):
@@ -127,7 +127,7 @@ def _pauli_expectations(rho, k):
     letters = "abcdefghijklmnopqrstuvwxyz"
     s_idx, t_idx, a_idx = letters[:k], letters[k:2 * k], letters[2 * k:3 * k].upper()
     expr = s_idx + t_idx + "".join(f",{a_idx[X]}{t_idx[X]}{s_idx[X]}" for X in range(k)) + "->" + a_idx
-    return np.real(np.einsum(expr, r, *([_PAULI] * k), optimize=True))
+    return np.real(np.einsum(expr, r, *([PAULI] * k), optimize=True))
 
 
 def peps_pair_correlations(state: PEPSState) -> np.ndarray:
@@ -143,11 +143,7 @@ def peps_pair_correlations(state: PEPSState) -> np.ndarray:
     pairs = [(i, j) for i in range(n) for j in range(i + 1, n)]
     rhos = peps_reduced_states(state, [[i] for i in range(n)] + [list(p) for p in pairs])
     C = np.zeros((n, n, 4, 4))
-    for i in range(n):
-        m = _pauli_expectations(rhos[i], 1)
-        C[i, i] = np.eye(4)
-        C[i, i, 0, :] = m
-        C[i, i, :, 0] = m
+    fill_diagonal_blocks(C, [_pauli_expectations(rhos[i], 1) for i in range(n)])
     for (i, j), rho in zip(pairs, rhos[n:]):
         E = _pauli_expectations(rho, 2)
         C[i, j] = E

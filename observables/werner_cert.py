@@ -55,13 +55,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import thresholds as th
+from ._pauli import PAULI
 
 __all__ = ["WernerCertificate", "werner_certificate", "verify_werner_certificate", "werner_frame",
            "frame_rotation"]
 
 _PSI_MINUS = np.array([0.0, 1.0, -1.0, 0.0]) / math.sqrt(2.0)
 _GOLDEN = (math.sqrt(5.0) - 1.0) / 2.0
-_PAULI = np.array([[[0, 1], [1, 0]], [[0, -1j], [1j, 0]], [[1, 0], [0, -1]]], dtype=complex)
+_PAULI = PAULI[1:]  # sigma_x, sigma_y, sigma_z
 
 
 @dataclass(frozen=True)

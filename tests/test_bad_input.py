@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import macrobell as mb
+from conftest import chain_sweep_toml
 from macrobell.cli import main
 from macrobell.data import run_sweep
 from macrobell.data.sweep import Sweep, SweepError
@@ -19,19 +20,7 @@ from macrobell.tn import dmrg, exact, peps, purification
 from macrobell.tn._checks import (MAX_DISCARDED_WEIGHT, OPTION_RANGES, OptionError, check_options,
                                   peps_chi_range)
 
-SWEEP = """
-[lattice]
-kind = "chain"
-L = 4
-pbc = true
-[model]
-kind = "heisenberg"
-[state]
-method = "exact"
-temperatures = [0.0]
-[[partitions]]
-kind = "halves"
-"""
+SWEEP = chain_sweep_toml(L="4", Delta=None, temperatures="[0.0]", partitions=("halves",))
 
 
 def _refused_without_file(tmp_path, text, *fragments, error=SweepError):

@@ -5,30 +5,45 @@ import subprocess
 import sys
 from pathlib import Path
 
+import matplotlib
+import matplotlib.collections
+import matplotlib.image
+import numpy as np
 import pytest
 
+from conftest import chain_sweep_toml, horodecki_chsh_max, two_region_T, werner_level, xxz_ring_oracle
+import macrobell as mb
+import macrobell.data
 from macrobell.cli import main
 
-SWEEP = """
-[lattice]
-kind = "chain"
-L = [4, 6]
-pbc = true
-[model]
-kind = "heisenberg"
-[state]
-method = "exact"
-temperatures = [0.0, 1.0]
-[[partitions]]
-kind = "halves"
-[[partitions]]
-kind = "sublattices"
-"""
+SWEEP = chain_sweep_toml(Delta=None, temperatures="[0.0, 1.0]")
 
 
 def _cli_cmd():
     exe = Path(sys.executable).parent / "macrobell"
     return [str(exe)] if exe.exists() else [sys.executable, "-m", "macrobell.cli"]
+
+
+def _ring_werner_V(L, T, partition):
+    """Brute-force V = -<zz> over the region pairs of a Heisenberg ring (a Werner state by SU(2))."""
+    part = getattr(mb.lattice.Partition, partition)(mb.lattice.chain(L, pbc=True))
+    energy, rho = xxz_ring_oracle(L, 1.0, T)
+    T3 = two_region_T(rho, part.regions, L)
+    return energy, -T3[2, 2], T3
+
+
+def _captured_figures(monkeypatch):
+    """Make the CLI's ``plot`` calls keep their figures (the CLI closes them) for reading back."""
+    figs = []
+    real = macrobell.data.plot
+
+    def keep(*args, **kw):
+        fig = real(*args, **kw)
+        figs.append(fig)
+        return fig
+
+    monkeypatch.setattr(macrobell.data, "plot", keep)
+    return figs
 
 
 def _one_line_error(capsys, rc, pattern=""):
@@ -74,12 +89,21 @@ def test_bad_input_is_one_line_and_exit_2(capsys, argv, pattern):
     _one_line_error(capsys, main(argv), pattern)
 
 
-def test_run_resume_show_plot(tmp_path, capsys):
+def test_run_resume_show_plot(tmp_path, capsys, monkeypatch):
     toml = tmp_path / "s.toml"
     toml.write_text(SWEEP)
     out = tmp_path / "o.h5"
     assert main(["run", str(toml), "-o", str(out), "--workers", "1", "-q"]) == 0
     assert "4 points computed" in capsys.readouterr().out
+    # What the file holds: the brute-force values of each ring, temperature and partition.
+    df = macrobell.data.load(out)
+    assert len(df) == 2 * 2 * 2
+    for _, r in df.iterrows():
+        energy, V, T3 = _ring_werner_V(int(r["L"]), float(r["T"]), r["partition"])
+        assert r["energy"] == pytest.approx(energy, abs=1e-10)
+        assert r["werner_V"] == pytest.approx(V, abs=1e-9)
+        assert r["chsh_max"] == pytest.approx(horodecki_chsh_max(T3), abs=1e-9)
+        assert r["verdict"] == werner_level(V)
     _one_line_error(capsys, main(["run", str(toml), "-o", str(out), "--workers", "1", "-q"]), "already exists")
     assert main(["run", str(toml), "-o", str(out), "--workers", "1", "--resume", "-q"]) == 0
     assert "0 points computed, 4 already complete" in capsys.readouterr().out
@@ -92,14 +116,31 @@ def test_run_resume_show_plot(tmp_path, capsys):
     assert "4/4 points complete" in shown and "sublattices" in shown and 'kind = "chain"' in shown
 
     png = tmp_path / "f.png"
+    figs = _captured_figures(monkeypatch)
     assert main(["plot", str(out), "--x", "T", "--y", "chsh_max", "--hue", "L", "--col", "partition",
                  "-o", str(png)]) == 0
     assert png.stat().st_size > 1000
+    assert matplotlib.image.imread(png).ndim == 3
+    # One panel per partition, and its lines carry that partition's stored (T, chsh_max) values.
+    (fig,) = figs
+    panels = [ax for ax in fig.axes if any(ln.get_gid() == "data" for ln in ax.lines)]
+    assert len(panels) == 2
+    for ax in panels:
+        drawn = sorted((float(x), float(y)) for ln in ax.lines if ln.get_gid() == "data"
+                       for x, y in zip(ln.get_xdata(), ln.get_ydata()))
+        part = df[df.partition == ax.get_title().split("=")[-1].strip()]
+        assert len(part) == 4, ax.get_title()
+        np.testing.assert_allclose(drawn, sorted(zip(part["T"], part["chsh_max"])), atol=1e-12)
     capsys.readouterr()
     heat = tmp_path / "h.pdf"
     assert main(["plot", str(out), "--x", "T", "--y", "L", "--z", "werner_V", "--where", "partition=halves",
                  "-o", str(heat)]) == 0
     assert heat.read_bytes()[:4] == b"%PDF"
+    # The heat map's cells: werner_V of the halves rows, L (rows) x T (columns).
+    (mesh,) = [c for c in figs[-1].axes[0].collections if isinstance(c, matplotlib.collections.QuadMesh)]
+    table = df[df.partition == "halves"].pivot(index="L", columns="T", values="werner_V")
+    np.testing.assert_allclose(np.asarray(mesh.get_array()).reshape(2, 2),
+                               table.sort_index().sort_index(axis=1).to_numpy(), atol=1e-12)
     capsys.readouterr()
     _one_line_error(capsys, main(["plot", str(out), "--x", "T", "--y", "nope", "-o", str(png)]), "nope")
 
@@ -121,6 +162,19 @@ def test_demo_tiny(tmp_path, capsys):
                  "-q"]) == 0
     text = capsys.readouterr().out
     assert "verdict" in text and (tmp_path / "d.png").exists()
+    assert matplotlib.image.imread(tmp_path / "d.png").ndim == 3
+    # Each printed row against brute force: Werner states, so CHSH_max = 2 sqrt(2) V (Horodecki 1995),
+    # negativity max(0, (3V - 1)/4) (the partial transpose's lowest eigenvalue), distance to Werner 0.
+    rows = [ln.split() for ln in text.splitlines() if ln.split()[:1] in (["4"], ["6"])]
+    assert len(rows) == 2 * 2 * 2
+    for L, T, N, partition, chsh, _zb, V_s, dist, neg, verdict in rows:
+        assert int(N) == int(L)
+        _, V, _ = _ring_werner_V(int(L), float(T), partition)
+        assert float(V_s) == pytest.approx(V, abs=6e-5)
+        assert float(chsh) == pytest.approx(2 * np.sqrt(2) * V, abs=6e-5)
+        assert float(neg) == pytest.approx(max(0.0, (3 * V - 1) / 4), abs=6e-5)
+        assert float(dist) == pytest.approx(0.0, abs=6e-5)
+        assert verdict == werner_level(V)
 
 
 def test_console_script_in_a_subprocess(tmp_path):

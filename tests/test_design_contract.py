@@ -8,6 +8,8 @@ import numpy as np
 import pytest
 
 import macrobell as mb
+from conftest import werner_level
+from macrobell.observables.verdict import canonical_verdict
 
 
 def test_python_interface_of_design_section_5():
@@ -28,6 +30,21 @@ def test_python_interface_of_design_section_5():
     crit = eff.criteria()
     assert crit["verdict"] in ("separable", "local-povm", "local-projective", "local-correlations",
                                "local-2-setting", "chsh-violating", "unknown")
+    # The verdict the physics implies, from an independent value: the SU(2)-singlet ground state makes
+    # every two-region effective state a Werner state (T = -V 1, no marginals) with V = -<zz> averaged
+    # over the region pairs, here by brute force from the exact vector; the level follows from V alone.
+    psi = np.abs(np.asarray(ex.vector).reshape((2,) * 10)) ** 2
+    z = [1 - 2 * np.arange(2).reshape([2 if k == s else 1 for k in range(10)]) for s in range(10)]
+    for regions, expected in ((part, "separable"), ({"A": [4], "B": [5, 7]}, "local-projective"),
+                              ({"A": [4], "B": [5]}, "nonlocal")):
+        p = regions if isinstance(regions, mb.lattice.Partition) else mb.lattice.Partition.custom(lat, regions)
+        V = -np.mean([np.sum(psi * z[i] * z[j]) for i in p.regions[0] for j in p.regions[1]])
+        assert werner_level(V) == expected, (regions, V)  # the cases span three levels
+        e = mb.observables.effective_state(gs, p)
+        np.testing.assert_allclose(e.T, np.diag([1.0, -V, -V, -V]), atol=1e-6)
+        c = e.criteria()
+        assert c["werner_V"] == pytest.approx(V, abs=1e-6)
+        assert canonical_verdict(c["verdict"]) == expected, (regions, V, c["verdict"])
     for other in (st, st2):
         np.testing.assert_allclose(mb.observables.effective_state(other, part).T, eff.T, atol=1e-6)
     C = mb.observables.pair_correlations(gs)

@@ -41,6 +41,8 @@ from __future__ import annotations
 import numpy as np
 import scipy.linalg as sla
 
+from macrobell.lattice.models import _swap4
+
 __all__ = ["hamiltonian_pieces", "commuting_layers", "trotter_stages", "step_sequence", "merge_sequence",
            "exp_gate", "SCHEMES"]
 
@@ -52,10 +54,6 @@ SCHEMES = {
     "suzuki": (_P4, _P4, 1.0 - 4.0 * _P4, _P4, _P4),
     "forest-ruth": (_W1, 1.0 - 2.0 * _W1, _W1),
 }
-
-
-def _swap4(h):
-    return h.reshape(2, 2, 2, 2).transpose(1, 0, 3, 2).reshape(4, 4)
 
 
 def hamiltonian_pieces(model):

@@ -39,11 +39,13 @@ import warnings
 import numpy as np
 import scipy.linalg as sla
 
+from macrobell.lattice.models import PAULI
+
 from ._checks import OPTION_RANGES, call_backend, check_option, check_options, check_temperatures
 from .mpo import mpo_moments
 from .gates import commuting_layers, exp_gate, hamiltonian_pieces, merge_sequence, step_sequence, trotter_stages
 from .mpo import model_to_mpo
-from .state import ConvergenceWarning, Diagnostics, MixtureState, MPSState
+from .state import ConvergenceWarning, Diagnostics, MixtureState, MPSState, _right_canonical
 
 _log = logging.getLogger(__name__)  # -> the 'macrobell.tn' layer logger
 
@@ -244,18 +246,6 @@ class _Purified:
 
 
 # -- expectation values --------------------------------------------------------------------------------------
-def _right_canonical(arrays):
-    """Right-canonical, normalised copy (QR sweep from the right)."""
-    A = [a.copy() for a in arrays]
-    for c in range(len(A) - 1, 0, -1):
-        a = A[c]
-        q, r = sla.qr(a.reshape(a.shape[0], -1).T, mode="economic", check_finite=False)
-        A[c] = q.T.reshape(-1, a.shape[1], a.shape[2])
-        A[c - 1] = np.tensordot(A[c - 1], r.T, axes=(2, 0))
-    A[0] = A[0] / np.linalg.norm(A[0])
-    return A
-
-
 def purified_energy(arrays, bonds, singles=()):
     """``Σ_b Tr(ρ h_b)`` for a purified MPS given as arrays ``(χl, 4, χr)`` (s = 2p + a).
 
@@ -300,8 +290,7 @@ def _bond_reduced_states(arrays, bonds, singles=()):
     return energy, rhos
 
 
-_PAULI = np.array([[[1, 0], [0, 1]], [[0, 1], [1, 0]], [[0, -1j], [1j, 0]], [[1, 0], [0, -1]]])
-_PAULI2 = np.einsum("aij,bkl->abikjl", _PAULI, _PAULI).reshape(4, 4, 4, 4)
+_PAULI2 = np.einsum("aij,bkl->abikjl", PAULI, PAULI).reshape(4, 4, 4, 4)
 
 
 def _pauli_expectations(rhos):
@@ -311,7 +300,7 @@ def _pauli_expectations(rhos):
         if r.shape == (4, 4):
             out.append(np.real(np.einsum("abij,ji->ab", _PAULI2, r)))
         else:
-            out.append(np.real(np.einsum("aij,ji->a", _PAULI, r)))
+            out.append(np.real(np.einsum("aij,ji->a", PAULI, r)))
     return out
 
 
@@ -613,13 +602,14 @@ def _evolve(model, betas, bond_dim, dtau, order, cutoff, mode="weight", moments=
         # Isolated fields commute with everything: e^{-τ Σ f} is applied exactly, once.
         for k, f in singles:
             branch.one_site(k, exp_gate(f, target, dtype))
-        arrays = branch.copy_arrays()
+        # One QR sweep serves both contractions (_right_canonical skips an already right-isometric tail).
+        arrays = _right_canonical(branch.copy_arrays())
         energy, rhos = _bond_reduced_states(arrays, bonds, singles)
         paulis.append(_pauli_expectations(rhos))
         disc = branch.discarded
         variance = float("nan")
         if ham is not None:
-            e1, e2 = mpo_moments(_right_canonical(arrays), ham, purified=True)
+            e1, e2 = mpo_moments(arrays, ham, purified=True)
             variance = float(np.real(e2)) - float(np.real(e1)) ** 2
         info = {
             "method": "purification", "beta": float(beta), "trotter_order": order,

@@ -29,6 +29,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from .._pauli import rho_from_T
+
 __all__ = ["correlations", "correlators", "check_settings", "extended_vectors",
            "correlators_from_T", "bell_operator", "UNIT_TOL"]
 
@@ -176,10 +178,6 @@ def correlations(eff: Any, settings: Sequence[Any]) -> np.ndarray:
     return np.ascontiguousarray(Y.transpose(perm))
 
 
-_PAULI = np.array([[[1, 0], [0, 1]], [[0, 1], [1, 0]], [[0, -1j], [1j, 0]], [[1, 0], [0, -1]]],
-                  dtype=complex)
-
-
 def bell_operator(coefficients: np.ndarray, settings: Sequence[Any]) -> np.ndarray:
     """Bell operator ``sum_i beta[i] (x)_X W_X[i_X] . sigma`` as a ``2^K x 2^K`` matrix.
 
@@ -195,9 +193,5 @@ def bell_operator(coefficients: np.ndarray, settings: Sequence[Any]) -> np.ndarr
                          f"{tuple(n.shape[0] + 1 for n in settings)}")
     # Pauli coefficients of the operator: G[a_1..a_K] = sum_i beta[i] prod W[i_X, a_X].
     G = _contract(beta, [extended_vectors(n).T for n in settings])
-    K = len(settings)
-    X = G.astype(complex)
-    for _ in range(K):
-        X = np.tensordot(X, _PAULI, axes=([0], [0]))
-    perm = [2 * p for p in range(K)] + [2 * p + 1 for p in range(K)]
-    return X.transpose(perm).reshape(2**K, 2**K)
+    # rho_from_T is this Pauli expansion with the 2^-K of a density matrix.
+    return rho_from_T(G) * 2 ** len(settings)

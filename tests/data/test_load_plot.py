@@ -3,44 +3,30 @@
 import io
 
 import matplotlib
+import matplotlib.collections
+import matplotlib.image
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from macrobell.data import load, plot, run_demo, run_sweep  # noqa: E402
+import macrobell as mb  # noqa: E402
+from conftest import horodecki_chsh_max, two_region_T, werner_level, xxz_ring_oracle  # noqa: E402
+from macrobell.data import load, plot, run_demo  # noqa: E402
 from macrobell.data.demo import DEMO_THRESHOLDS  # noqa: E402
 from macrobell.observables import thresholds as th  # noqa: E402
 
-SWEEP = """
-[lattice]
-kind = "chain"
-L = [4, 6]
-pbc = true
-[model]
-kind = "heisenberg"
-Delta = [0.5, 1.0]
-[state]
-method = "exact"
-temperatures = [0.0, 1.0]
-[[partitions]]
-kind = "sublattices"
-[[partitions]]
-kind = "halves"
-"""
 
 
 @pytest.fixture(scope="module")
-def store(tmp_path_factory):
-    path = tmp_path_factory.mktemp("lp") / "s.h5"
-    run_sweep(SWEEP, path, workers=1, show_progress=False)
-    return path
+def store(exact_chain_store):
+    return exact_chain_store  # conftest.EXACT_CHAIN_SWEEP: L in {4, 6}, Delta in {0.5, 1}, T in {0, 0.5, 1}
 
 
 def test_tidy_frame(store):
     df = load(store)
-    assert len(df) == 2 * 2 * 2 * 2
+    assert len(df) == 2 * 2 * 3 * 2
     for c in ("lattice", "L", "pbc", "N", "model", "Delta", "method", "T", "partition", "energy", "converged",
               "chsh_max", "zb_max", "werner_V", "werner_distance", "ppt", "negativity", "concurrence",
               "steering", "grothendieck_local", "monogamy_bound", "min_settings_for_violation", "verdict",
@@ -48,8 +34,29 @@ def test_tidy_frame(store):
         assert c in df.columns, c
     assert df["partition"].tolist()[:2] == ["sublattices", "halves"]  # the sweep's order
     assert (df["N"] == df["L"]).all()
-    assert sorted(df["T"].unique()) == [0.0, 1.0]
+    assert sorted(df["T"].unique()) == [0.0, 0.5, 1.0]
     assert df.groupby("point_id").size().eq(2).all()
+
+
+def test_frame_values_against_brute_force(store):
+    """Every row's energy and CHSH value against Kronecker-product diagonalisation; on the SU(2) points
+    (Delta = 1: Werner states) also V = -<zz> over the region pairs and the verdict V implies."""
+    df = load(store)
+    levels = set()
+    for _, r in df.iterrows():
+        L, Delta, T = int(r["L"]), float(r["Delta"]), float(r["T"])
+        part = getattr(mb.lattice.Partition, r["partition"])(mb.lattice.chain(L, pbc=True))
+        energy, rho = xxz_ring_oracle(L, Delta, T)
+        T3 = two_region_T(rho, part.regions, L)
+        assert r["energy"] == pytest.approx(energy, abs=1e-10)
+        assert r["chsh_max"] == pytest.approx(horodecki_chsh_max(T3), abs=1e-9)
+        assert bool(r["converged"])
+        if Delta == 1.0:
+            np.testing.assert_allclose(T3, T3[2, 2] * np.eye(3), atol=1e-12)  # Werner form: T = -V 1
+            assert r["werner_V"] == pytest.approx(-T3[2, 2], abs=1e-9)
+            assert r["verdict"] == werner_level(-T3[2, 2]), (L, T, r["partition"])
+            levels.add(r["verdict"])
+    assert levels == {"separable", "local-povm", "local-projective"}  # the store spans three levels
 
 
 def test_line_plot_png_and_pdf_with_threshold_lines(store, tmp_path):
@@ -60,9 +67,19 @@ def test_line_plot_png_and_pdf_with_threshold_lines(store, tmp_path):
         labels = [t.get_text() for t in fig.axes[-1].texts]  # threshold labels: right margin of the last panel
         assert any("CHSH" in t for t in labels)
         assert any(np.allclose(line.get_ydata(), th.CHSH_CLASSICAL) for line in ax.lines)
+        # The data lines (all panels) carry exactly the stored (T, chsh_max) values, every row once.
+        df = load(store)
+        drawn = sorted((float(x), float(y)) for a in fig.axes for line in a.lines if line.get_gid() == "data"
+                       for x, y in zip(line.get_xdata(), line.get_ydata()))
+        assert len(drawn) == len(df)
+        np.testing.assert_allclose(drawn, sorted(zip(df["T"], df["chsh_max"])), rtol=0, atol=1e-12)
         plt.close(fig)
     with open(tmp_path / "f.png", "rb") as f:
         assert f.read(8) == b"\x89PNG\r\n\x1a\n"
+    # The PNG decodes to a drawn picture (not just a header): two panels side by side, not blank.
+    img = matplotlib.image.imread(tmp_path / "f.png")
+    assert img.ndim == 3 and img.shape[1] > img.shape[0] > 200
+    assert img[..., :3].std() > 0.05
     with open(tmp_path / "f.pdf", "rb") as f:
         assert f.read(4) == b"%PDF"
 
@@ -79,9 +96,9 @@ def test_werner_thresholds_and_lines_per_varying_parameter(store):
     plt.close(fig)
     fig = plot(df, x="N", y="werner_V", hue="T", col="partition")
     ax = fig.axes[0]
-    # T (hue) x Delta (also varies, so never averaged): 4 data lines per panel, L is not split (= N).
+    # T (hue) x Delta (also varies, so never averaged): 6 data lines per panel, L is not split (= N).
     data_lines = [line for line in ax.lines if line.get_gid() == "data"]
-    assert len(data_lines) == 4
+    assert len(data_lines) == 3 * 2
     assert len(fig.axes) == 2
     plt.close(fig)
 
@@ -91,6 +108,11 @@ def test_heat_map(store, tmp_path):
     sub = df[(df.partition == "sublattices") & (df.L == 6)]
     fig = plot(sub, x="T", y="Delta", z="werner_V", out=tmp_path / "h.png")
     assert (tmp_path / "h.png").exists()
+    # The cells are the stored werner_V, rows Delta and columns T (both ascending).
+    (mesh,) = [c for c in fig.axes[0].collections if isinstance(c, matplotlib.collections.QuadMesh)]
+    table = sub.pivot(index="Delta", columns="T", values="werner_V").sort_index().sort_index(axis=1)
+    np.testing.assert_allclose(np.asarray(mesh.get_array()).reshape(table.shape), table.to_numpy(), atol=1e-12)
+    assert matplotlib.image.imread(tmp_path / "h.png").ndim == 3
     plt.close(fig)
     with pytest.raises(ValueError, match="also vary"):
         plot(df, x="T", y="Delta", z="werner_V")

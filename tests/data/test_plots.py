@@ -11,6 +11,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
+from conftest import EXACT_CHAIN_SWEEP  # noqa: E402
 from macrobell.cli import main  # noqa: E402
 from macrobell.data import load, plot, run_sweep  # noqa: E402
 from macrobell.data.columns import COLUMNS, KINDS, axis_label  # noqa: E402
@@ -18,22 +19,7 @@ from macrobell.data.plot import VERDICT_COLOURS, VERDICT_MARKERS, WERNER_LINE_TO
 from macrobell.observables import thresholds as th  # noqa: E402
 from macrobell.observables.criteria import VERDICTS  # noqa: E402
 
-SWEEP = """
-[lattice]
-kind = "chain"
-L = [4, 6]
-pbc = true
-[model]
-kind = "heisenberg"
-Delta = [0.5, 1.0]
-[state]
-method = "exact"
-temperatures = [0.0, 0.5, 1.0]
-[[partitions]]
-kind = "sublattices"
-[[partitions]]
-kind = "halves"
-"""
+SWEEP = EXACT_CHAIN_SWEEP
 
 MATERIAL = """
 [lattice]
@@ -51,10 +37,8 @@ kind = "halves"
 
 
 @pytest.fixture(scope="module")
-def df(tmp_path_factory):
-    path = tmp_path_factory.mktemp("plots") / "s.h5"
-    run_sweep(SWEEP, path, workers=1, show_progress=False)
-    return load(path)
+def df(exact_chain_store):
+    return load(exact_chain_store)
 
 
 @pytest.fixture(autouse=True)
@@ -269,14 +253,38 @@ def test_phase_diagram(df, tmp_path):
     assert not (tmp_path / "bad.png").exists()
 
 
-def test_cli_plot_options(df, tmp_path, capsys):
+def test_cli_plot_options(df, tmp_path, capsys, monkeypatch):
+    import macrobell.data
+
+    figs = []
+    real = macrobell.data.plot
+    monkeypatch.setattr(macrobell.data, "plot", lambda *a, **kw: figs.append(real(*a, **kw)) or figs[-1])
     path = tmp_path / "c.h5"
     run_sweep(SWEEP.replace("L = [4, 6]", "L = 4"), path, workers=1, show_progress=False)
+    stored = load(path)
     png = tmp_path / "f.png"
     assert main(["plot", str(path), "--x", "T", "--y", "chsh_max", "--hue", "Delta", "--facet", "partition",
                  "--logy", "--title", "T sweep", "--xlabel", "kT/J", "-o", str(png)]) == 0
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # The options reach the figure, and its lines carry the stored values (every row once).
+    fig = figs[-1]
+    assert "T sweep" in fig.get_suptitle() + "".join(ax.get_title() for ax in fig.axes)
+    panels = [ax for ax in fig.axes if any(ln.get_gid() == "data" for ln in ax.lines)]
+    assert {ax.get_xlabel() for ax in panels} <= {"kT/J", ""} and any(ax.get_xlabel() == "kT/J" for ax in panels)
+    assert all(ax.get_yscale() == "log" for ax in panels)
+    drawn = sorted((float(x), float(y)) for ax in panels for ln in ax.lines if ln.get_gid() == "data"
+                   for x, y in zip(ln.get_xdata(), ln.get_ydata()))
+    np.testing.assert_allclose(drawn, sorted(zip(stored["T"], stored["chsh_max"])), atol=1e-12)
     phase = tmp_path / "p.png"
     assert main(["plot", str(path), "--phase", "--x", "Delta", "--y", "T", "-o", str(phase)]) == 0
     assert phase.stat().st_size > 1000
+    # Phase cells: the colour of each stored point's verdict, T (rows) x Delta (columns).
+    for ax, part in zip(figs[-1].axes, ["sublattices", "halves"]):
+        (mesh,) = [c for c in ax.collections if c.get_gid() == "phase:verdict"]
+        rows = stored[stored.partition == part]
+        Ts, Ds = sorted(rows["T"].unique()), sorted(rows["Delta"].unique())
+        codes = np.asarray(mesh.get_array()).reshape(len(Ts), len(Ds))
+        for _, r in rows.iterrows():
+            rgba = mesh.get_cmap()(mesh.norm(codes[Ts.index(r["T"]), Ds.index(r["Delta"])]))
+            assert matplotlib.colors.to_hex(rgba) == VERDICT_COLOURS[r["verdict"]]
     capsys.readouterr()

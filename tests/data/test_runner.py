@@ -13,25 +13,11 @@ import pandas as pd
 import pytest
 
 import macrobell as mb
+from conftest import chain_sweep_toml
 from macrobell.data import StoreError, Sweep, SweepError, load, run_sweep
 from macrobell.data import compute as compute_mod
 
-SWEEP = """
-[lattice]
-kind = "chain"
-L = [4, 6]
-pbc = true
-[model]
-kind = "heisenberg"
-Delta = [1.0, 0.5]
-[state]
-method = "exact"
-temperatures = [0.0, 0.5, 1.0]
-[[partitions]]
-kind = "halves"
-[[partitions]]
-kind = "sublattices"
-"""
+SWEEP = chain_sweep_toml(Delta="[1.0, 0.5]")
 N_POINTS = 12
 PY = sys.executable
 

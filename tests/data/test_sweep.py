@@ -6,25 +6,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from conftest import chain_sweep_toml
 from macrobell.data.sweep import Sweep, SweepError, point_id, to_toml
 
-BASE = """
-[lattice]
-kind = "chain"
-L = [4, 6]
-pbc = true
-[model]
-kind = "heisenberg"
-Delta = [0.5, 1.0]
-[state]
-method = "exact"
-temperatures = [0.0, 0.5, 1.0]
-[[partitions]]
-kind = "halves"
-[[partitions]]
-kind = "blocks"
-K = [2, 3]
-"""
+BASE = chain_sweep_toml(partitions=("halves", "blocks\nK = [2, 3]"))
 
 
 def test_grid_is_cartesian_with_temperature_innermost():
