@@ -32,6 +32,7 @@ import inspect
 import math
 import warnings
 from dataclasses import dataclass
+from typing import Mapping
 
 import numpy as np
 
@@ -134,50 +135,44 @@ class OptionRange:
 
 
 _BOND = "bond_dim"
-#: The meaningful range of every option of every backend (see the module docstring for the reasons).
-OPTION_RANGES = {
-    "exact": {
-        # ARPACK's relative eigenvalue tolerance; an energy tolerance (MAX_ENERGY_TOL).
-        "tol": OptionRange("number", 0.0, MAX_ENERGY_TOL, lo_open=True),
-        # Levels within it of E0 are mixed as the T -> 0 state: it must stay below the energy resolution
-        # the other backends' converged flags promise, or the mixture absorbs genuine excitations.
-        "degeneracy_tol": OptionRange("number", 0.0, MAX_ENERGY_TOL, lo_open=True),
-    },
-    "dmrg": {
-        _BOND: OptionRange("int", 1, _DMRG_MAX_BOND),
-        "cutoff": OptionRange("number", 0.0, MAX_DISCARDED_WEIGHT),  # quimb "sum2": a discarded weight
-        "tol": OptionRange("number", 0.0, MAX_ENERGY_TOL, lo_open=True),
-        # convergence is the energy change between two sweeps: fewer than two can never converge
-        "max_sweeps": OptionRange("int", 2),
-        "algorithm": OptionRange("choice", choices=("dmrg2", "dmrg1")),
-        "seed": OptionRange("seed"),
-        "ramp": OptionRange("bool"),
-        "verbosity": OptionRange("int", 0),
-        "degenerate": OptionRange("choice", choices=("warn", "mix", "ignore")),
-        # partners within it of E0 form the ground manifold: an energy resolution, as tol
-        "degeneracy_tol": OptionRange("number", 0.0, MAX_ENERGY_TOL, lo_open=True),
-    },
-    "purification": {
-        _BOND: OptionRange("int", 1, _PURIFICATION_MAX_BOND),
-        "dtau": OptionRange("number", 0.0, MAX_DTAU, lo_open=True),
-        "order": OptionRange("choice", choices=(2, 4)),
-        "cutoff": OptionRange("number", 0.0, MAX_DISCARDED_WEIGHT),  # a discarded weight per truncation, as DMRG's
-        # the former meaning of cutoff (deprecated): a relative singular-value cutoff, s < sv_cutoff·s_max
-        # weighs < sv_cutoff² of the largest, so the square root of the weight bound
-        "sv_cutoff": OptionRange("number", 0.0, math.sqrt(MAX_DISCARDED_WEIGHT), optional=True),
-        "error_tol": OptionRange("number", 0.0, MAX_OBSERVABLE_TOL, lo_open=True),
-        "trotter_check": OptionRange("bool"),
-    },
-    "peps": {
-        _BOND: OptionRange("int", 1, _PEPS_MAX_BOND),
-        "steps": OptionRange("int", 1),
-        "tau": OptionRange("number", 0.0, MAX_DTAU, lo_open=True),  # each stage's step, as dtau
-        "tol": OptionRange("number", 0.0, MAX_PEPS_TOL, lo_open=True),
-        "seed": OptionRange("seed"),
-        "init": OptionRange("choice", choices=("neel", "random")),
-        "verbosity": OptionRange("int", 0),
-    },
-}
+
+
+class _OptionRangesView(Mapping):
+    """``{backend: {option: OptionRange}}``, read from the backend registry (:mod:`.registry`).
+
+    The registry's option schemas are the single source; this read-only view
+    keeps the former table importable.
+    """
+
+    def _rows(self) -> dict:
+        from . import registry  # late: the registry imports this module
+
+        return {name: registry.get_backend(name).option_ranges for name in registry.backend_names()}
+
+    def __getitem__(self, backend):
+        from . import registry
+
+        if backend not in registry.backend_names():
+            raise KeyError(backend)
+        return registry.get_backend(backend).option_ranges
+
+    def __iter__(self):
+        from . import registry
+
+        return iter(registry.backend_names())
+
+    def __len__(self):
+        from . import registry
+
+        return len(registry.backend_names())
+
+    def __repr__(self):
+        return f"OPTION_RANGES({self._rows()!r})"
+
+
+#: The meaningful range of every option of every backend (see the module docstring for the reasons),
+#: a view of the registered backends' option schemas (declared at the bottom of each backend module).
+OPTION_RANGES = _OptionRangesView()
 
 
 def peps_chi_range(bond_dim: int) -> OptionRange:
@@ -209,28 +204,30 @@ def check_option(where: str, name: str, value, allowed: OptionRange):
 
 
 def check_options(where: str, backend: str, **values) -> dict:
-    """Validate backend options against :data:`OPTION_RANGES` ``[backend]``; returns them normalised.
+    """Validate backend options against the registered schema of ``backend``; returns them normalised.
 
-    For ``backend="peps"`` a given ``chi`` is also checked against
-    :func:`peps_chi_range` of the (validated) ``bond_dim``; ``chi=None``
-    (the default) passes. ``tau`` may be one number or a non-empty list.
+    Options with a custom check run after the plain ones (PEPS: a given
+    ``chi`` against :func:`peps_chi_range` of the validated ``bond_dim``;
+    ``chi=None``, the default, passes; ``tau`` may be one number or a
+    non-empty list).
     """
-    table = OPTION_RANGES[backend]
-    out = {}
-    for name, value in values.items():
-        if name == "chi" and backend == "peps":
-            continue
-        if name == "tau" and backend == "peps":
-            out[name] = _check_taus(where, value, table["tau"])
-            continue
-        out[name] = check_option(where, name, value, table[name])
-    if backend == "peps" and "chi" in values and values["chi"] is not None:
-        if _BOND not in out:
-            raise OptionError(f"{where}: chi is checked against bond_dim; give both", "chi")
-        out["chi"] = check_option(where, "chi", values["chi"], peps_chi_range(out[_BOND]))
-    elif "chi" in values:
-        out["chi"] = None
-    return out
+    from . import registry
+
+    return registry.get_backend(backend).check_options(where, **values)
+
+
+def check_peps_chi(where: str, chi, checked: dict):
+    """PEPS ``chi``: None (the default) or an integer in :func:`peps_chi_range` of the checked ``bond_dim``."""
+    if chi is None:
+        return None
+    if _BOND not in checked:
+        raise OptionError(f"{where}: chi is checked against bond_dim; give both", "chi")
+    return check_option(where, "chi", chi, peps_chi_range(checked[_BOND]))
+
+
+def check_taus(allowed: OptionRange):
+    """A custom check: one imaginary-time step or a non-empty list of them, each accepted by ``allowed``."""
+    return lambda where, tau, checked: _check_taus(where, tau, allowed)
 
 
 def _check_taus(where, tau, allowed: OptionRange) -> list:
