@@ -5,8 +5,10 @@ option and the allowed values; an out-of-range backend option raises
 :class:`OptionError` (a ``ValueError``) carrying the option's name, so the
 sweep-file validator can name its ``[state]`` key.
 
-The meaningful range of every backend option is declared once here
-(:data:`OPTION_RANGES`) and used both by the solvers (at their entry, before
+The meaningful range of every backend option is declared once, in its
+backend's option schema (:mod:`.registry`; the registration block at the
+bottom of each backend module, from the bounds defined here), viewed as
+:data:`OPTION_RANGES`, and used both by the solvers (at their entry, before
 any work) and by sweep-file validation, so the two never drift. The bounds
 follow from two requirements:
 
@@ -31,12 +33,15 @@ from __future__ import annotations
 import inspect
 import math
 import warnings
-from dataclasses import dataclass
 from typing import Mapping
 
 import numpy as np
 
 from macrobell.lattice import SpinModel
+
+from . import registry
+# The option types live with the registry (their schemas' home); importable from here as before.
+from .registry import OptionError, OptionRange, check_option
 
 __all__ = ["check_model", "check_temperatures", "call_backend", "check_int", "check_number", "OptionError", "OptionRange", "OPTION_RANGES",
            "check_option", "check_options", "peps_chi_range", "MAX_DISCARDED_WEIGHT", "MAX_ENERGY_TOL",
@@ -72,68 +77,6 @@ _PURIFICATION_MAX_BOND = math.isqrt(MAX_BLOCK_BYTES // _COMPLEX) // 4  # 4096
 _PEPS_MAX_BOND = int(round((MAX_BLOCK_BYTES / _COMPLEX / 16) ** (1 / 6)))  # 16
 
 
-class OptionError(ValueError):
-    """A backend option outside its allowed range; ``option`` is its name."""
-
-    def __init__(self, message: str, option: str):
-        self.option = option
-        super().__init__(message)
-
-    def __reduce__(self):  # picklable through process pools
-        return (type(self), (self.args[0], self.option))
-
-
-@dataclass(frozen=True)
-class OptionRange:
-    """The allowed values of one backend option.
-
-    ``kind``: ``"int"`` (an integer, not a bool, in [lo, hi]), ``"number"``
-    (a finite real in the interval, ``lo_open``/``hi_open`` exclude the
-    ends), ``"choice"`` (one of ``choices``), ``"seed"`` (None or an
-    integer >= 0), ``"bool"``. ``hi = None`` means unbounded.
-    """
-
-    kind: str
-    lo: float | None = None
-    hi: float | None = None
-    lo_open: bool = False
-    hi_open: bool = False
-    choices: tuple = ()
-    #: None is accepted too (an option that is off unless given, e.g. the deprecated ``sv_cutoff``).
-    optional: bool = False
-
-    def allowed(self) -> str:
-        """The allowed values in words, e.g. ``"a number in (0, 1e-05]"``."""
-        if self.kind == "choice":
-            return f"one of {list(self.choices)}"
-        if self.kind == "seed":
-            return "an integer >= 0 or None"
-        if self.kind == "bool":
-            return "true or false"
-        what = "an integer" if self.kind == "int" else "a finite number"
-        if self.hi is None:
-            return f"{what} {'>' if self.lo_open else '>='} {self.lo:g}"
-        return f"{what} in {'(' if self.lo_open else '['}{self.lo:g}, {self.hi:g}{')' if self.hi_open else ']'}"
-
-    def accepts(self, value) -> bool:
-        if value is None and self.optional:
-            return True
-        if self.kind == "choice":
-            return not isinstance(value, bool) and value in self.choices
-        if self.kind == "bool":
-            return isinstance(value, (bool, np.bool_))
-        integer = isinstance(value, (int, np.integer)) and not isinstance(value, bool)
-        if self.kind == "seed":
-            return value is None or (integer and value >= 0)
-        if self.kind == "int" and not integer:
-            return False
-        if not (integer or isinstance(value, (float, np.floating))) or not math.isfinite(value):
-            return False
-        if value < self.lo or (self.lo_open and value == self.lo):
-            return False
-        return self.hi is None or not (value > self.hi or (self.hi_open and value == self.hi))
-
-
 _BOND = "bond_dim"
 
 
@@ -145,25 +88,17 @@ class _OptionRangesView(Mapping):
     """
 
     def _rows(self) -> dict:
-        from . import registry  # late: the registry imports this module
-
         return {name: registry.get_backend(name).option_ranges for name in registry.backend_names()}
 
     def __getitem__(self, backend):
-        from . import registry
-
         if backend not in registry.backend_names():
             raise KeyError(backend)
         return registry.get_backend(backend).option_ranges
 
     def __iter__(self):
-        from . import registry
-
         return iter(registry.backend_names())
 
     def __len__(self):
-        from . import registry
-
         return len(registry.backend_names())
 
     def __repr__(self):
@@ -186,23 +121,6 @@ def peps_chi_range(bond_dim: int) -> OptionRange:
     return OptionRange("int", int(bond_dim) ** 2, math.isqrt(MAX_BLOCK_BYTES // _COMPLEX) // int(bond_dim))
 
 
-def check_option(where: str, name: str, value, allowed: OptionRange):
-    """``value`` if ``allowed`` accepts it (ints and floats normalised), else :class:`OptionError`."""
-    if not allowed.accepts(value):
-        raise OptionError(f"{where}: {name} must be {allowed.allowed()}, got {value!r}", name)
-    if value is None:
-        return None
-    if allowed.kind == "int":
-        return int(value)
-    if allowed.kind == "number":
-        return float(value)
-    if allowed.kind == "seed":
-        return None if value is None else int(value)
-    if allowed.kind == "bool":
-        return bool(value)
-    return value
-
-
 def check_options(where: str, backend: str, **values) -> dict:
     """Validate backend options against the registered schema of ``backend``; returns them normalised.
 
@@ -211,8 +129,6 @@ def check_options(where: str, backend: str, **values) -> dict:
     ``chi=None``, the default, passes; ``tau`` may be one number or a
     non-empty list).
     """
-    from . import registry
-
     return registry.get_backend(backend).check_options(where, **values)
 
 

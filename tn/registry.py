@@ -29,12 +29,13 @@ first look-up, so importing ``macrobell.tn`` stays cheap.
 from __future__ import annotations
 
 import importlib
+import math
 from dataclasses import dataclass, field
 from typing import Callable, Mapping
 
-from ._checks import OptionRange, check_option
+import numpy as np
 
-__all__ = ["Option", "Backend", "register_backend", "unregister_backend", "get_backend", "backend_names",
+__all__ = ["OptionError", "OptionRange", "check_option", "Option", "Backend", "register_backend", "unregister_backend", "get_backend", "backend_names",
            "ground_methods", "thermal_methods", "sweep_methods", "sweep_backends", "sweep_options",
            "options_for", "solver_defaults", "BUILTIN_MODULES"]
 
@@ -42,6 +43,85 @@ __all__ = ["Option", "Backend", "register_backend", "unregister_backend", "get_b
 BUILTIN_MODULES = ("macrobell.tn.exact", "macrobell.tn.dmrg", "macrobell.tn.purification", "macrobell.tn.peps")
 
 _SOLVER_KINDS = ("ground", "thermal")
+
+
+class OptionError(ValueError):
+    """A backend option outside its allowed range; ``option`` is its name."""
+
+    def __init__(self, message: str, option: str):
+        self.option = option
+        super().__init__(message)
+
+    def __reduce__(self):  # picklable through process pools
+        return (type(self), (self.args[0], self.option))
+
+
+@dataclass(frozen=True)
+class OptionRange:
+    """The allowed values of one backend option.
+
+    ``kind``: ``"int"`` (an integer, not a bool, in [lo, hi]), ``"number"``
+    (a finite real in the interval, ``lo_open``/``hi_open`` exclude the
+    ends), ``"choice"`` (one of ``choices``), ``"seed"`` (None or an
+    integer >= 0), ``"bool"``. ``hi = None`` means unbounded.
+    """
+
+    kind: str
+    lo: float | None = None
+    hi: float | None = None
+    lo_open: bool = False
+    hi_open: bool = False
+    choices: tuple = ()
+    #: None is accepted too (an option that is off unless given, e.g. the deprecated ``sv_cutoff``).
+    optional: bool = False
+
+    def allowed(self) -> str:
+        """The allowed values in words, e.g. ``"a number in (0, 1e-05]"``."""
+        if self.kind == "choice":
+            return f"one of {list(self.choices)}"
+        if self.kind == "seed":
+            return "an integer >= 0 or None"
+        if self.kind == "bool":
+            return "true or false"
+        what = "an integer" if self.kind == "int" else "a finite number"
+        if self.hi is None:
+            return f"{what} {'>' if self.lo_open else '>='} {self.lo:g}"
+        return f"{what} in {'(' if self.lo_open else '['}{self.lo:g}, {self.hi:g}{')' if self.hi_open else ']'}"
+
+    def accepts(self, value) -> bool:
+        if value is None and self.optional:
+            return True
+        if self.kind == "choice":
+            return not isinstance(value, bool) and value in self.choices
+        if self.kind == "bool":
+            return isinstance(value, (bool, np.bool_))
+        integer = isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+        if self.kind == "seed":
+            return value is None or (integer and value >= 0)
+        if self.kind == "int" and not integer:
+            return False
+        if not (integer or isinstance(value, (float, np.floating))) or not math.isfinite(value):
+            return False
+        if value < self.lo or (self.lo_open and value == self.lo):
+            return False
+        return self.hi is None or not (value > self.hi or (self.hi_open and value == self.hi))
+
+
+def check_option(where: str, name: str, value, allowed: OptionRange):
+    """``value`` if ``allowed`` accepts it (ints and floats normalised), else :class:`OptionError`."""
+    if not allowed.accepts(value):
+        raise OptionError(f"{where}: {name} must be {allowed.allowed()}, got {value!r}", name)
+    if value is None:
+        return None
+    if allowed.kind == "int":
+        return int(value)
+    if allowed.kind == "number":
+        return float(value)
+    if allowed.kind == "seed":
+        return None if value is None else int(value)
+    if allowed.kind == "bool":
+        return bool(value)
+    return value
 
 
 @dataclass(frozen=True)
