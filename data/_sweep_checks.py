@@ -99,8 +99,9 @@ def check_option_ranges(method, opt_axes: dict, temps) -> None:
         values = dict(zip(keys, combo))
         for b in backends + unused:
             table = _checked(b)
+            receives = any(b is u for u in backends)
             given = {k: v for k, v in values.items() if k in table
-                     and (b in backends or not any(k in _checked(u) for u in backends))}
+                     and (receives or not any(k in _checked(u) for u in backends))}
             for k in list(given):
                 for dep in b.options[k].depends_on:
                     given.setdefault(dep, b.options[dep].default)

@@ -34,7 +34,8 @@ def ground_state(model: SpinModel, method: str = "exact", **options) -> State:
     Parameters
     ----------
     model : SpinModel
-    method : {"exact", "dmrg", "peps"}
+    method : str
+        A backend with a ground-state solver (:func:`.registry.ground_methods`); built in:
         ``"exact"``: Lanczos on the sparse Hamiltonian (degenerate ground
         manifolds give their equal mixture, the T → 0 limit).
         ``"dmrg"``: quimb DMRG on the model's MPO in the lattice's MPS order;
@@ -70,7 +71,9 @@ def thermal_states(model: SpinModel, temperatures, method: str = "exact", **opti
     model : SpinModel
     temperatures : sequence of float
         Temperatures in units of the coupling, k_B = 1; each must be ≥ 0.
-    method : {"exact", "purification"}
+    method : str
+        A backend with a thermal solver (:func:`.registry.thermal_methods`); built in:
+        ``"exact"`` and ``"purification"``.
     **options
         Backend settings (e.g. ``bond_dim``, ``dtau``, ``order``,
         ``error_tol`` for purification).

@@ -210,6 +210,7 @@ class Backend:
 
 
 _REGISTRY: dict[str, Backend] = {}
+_ORDER: dict[str, tuple] = {}
 _loaded = False
 
 
@@ -229,6 +230,11 @@ def register_backend(backend: Backend, *, replace: bool = False) -> Backend:
     if backend.name in _REGISTRY and not replace and _REGISTRY[backend.name] is not backend:
         raise ValueError(f"register_backend: a backend named {backend.name!r} is already registered")
     _REGISTRY[backend.name] = backend
+    # listing order must not depend on which module happened to be imported first: built-ins in
+    # BUILTIN_MODULES order, then the others in registration order
+    mod = (backend.ground or backend.thermal).__module__
+    rank = BUILTIN_MODULES.index(mod) if mod in BUILTIN_MODULES else len(BUILTIN_MODULES)
+    _ORDER.setdefault(backend.name, (rank, len(_ORDER)))
     return backend
 
 
@@ -236,14 +242,15 @@ def unregister_backend(name: str) -> Backend:
     """Remove and return the backend ``name`` (a ``ValueError`` listing the registered ones if absent)."""
     _load_builtins()
     if name not in _REGISTRY:
-        raise ValueError(f"unregister_backend: no backend {name!r}; registered: {list(_REGISTRY)}")
+        raise ValueError(f"unregister_backend: no backend {name!r}; registered: {backend_names()}")
+    _ORDER.pop(name, None)
     return _REGISTRY.pop(name)
 
 
 def backend_names() -> list:
     """Every registered backend, built-ins first."""
     _load_builtins()
-    return list(_REGISTRY)
+    return sorted(_REGISTRY, key=_ORDER.__getitem__)
 
 
 def get_backend(name, where: str = "backend", allowed: list | None = None) -> Backend:
@@ -257,14 +264,12 @@ def get_backend(name, where: str = "backend", allowed: list | None = None) -> Ba
 
 def ground_methods() -> tuple:
     """Backends with a ground-state solver (``tn.ground_state`` methods)."""
-    _load_builtins()
-    return tuple(k for k, b in _REGISTRY.items() if b.ground is not None)
+    return tuple(k for k in backend_names() if _REGISTRY[k].ground is not None)
 
 
 def thermal_methods() -> tuple:
     """Backends with a thermal solver (``tn.thermal_states`` methods)."""
-    _load_builtins()
-    return tuple(k for k, b in _REGISTRY.items() if b.thermal is not None)
+    return tuple(k for k in backend_names() if _REGISTRY[k].thermal is not None)
 
 
 def sweep_methods() -> tuple:

@@ -60,6 +60,15 @@ def _ring4():
     return mb.lattice.heisenberg(mb.lattice.chain(4, pbc=True))
 
 
+def test_listing_order_does_not_depend_on_import_order():
+    import subprocess
+    import sys
+    code = ("import macrobell.tn.peps, macrobell.tn.purification; from macrobell.tn import registry; "
+            "print(registry.backend_names(), registry.ground_methods())")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "['exact', 'dmrg', 'purification', 'peps'] ('exact', 'dmrg', 'peps')"
+
+
 def test_builtin_backends_keep_their_public_tables():
     assert registry.backend_names()[:4] == ["exact", "dmrg", "purification", "peps"]
     assert mb.tn.GROUND_METHODS == ("exact", "dmrg", "peps")
