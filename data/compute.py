@@ -120,10 +120,11 @@ def _states(model, state_spec: Mapping, temps: list):
     options = {k: v for k, v in state_spec.items() if k != "method"}
     g, t = registry.sweep_backends(method)
     g_opts, t_opts = _split_options(options, method)
-    if all(x == 0 for x in temps) or t is None:  # T > 0 without a thermal backend: the validator refuses it
-        # e.g. exact: Lanczos, no full diagonalisation
+    # A ground-state-only group is one ground-state call (exact: Lanczos, no full diagonalisation); T > 0
+    # for a backend without a thermal one is refused by the sweep validator.
+    if g is not None and (all(x == 0 for x in temps) or t is None):
         return [tn.ground_state(model, method=g.name, **g_opts)] * len(temps)
-    if t.ground_state_backend is None or g is t:
+    if t.ground_state_backend is None or g is t or g is None:
         return list(tn.thermal_states(model, temps, method=t.name, **t_opts))
     # T = 0 by the ground-state backend (with its options), every T > 0 from one thermal run.
     if g_opts:

@@ -44,8 +44,8 @@ from . import registry
 from .registry import OptionError, OptionRange, check_option
 
 __all__ = ["check_model", "check_temperatures", "call_backend", "check_int", "check_number", "OptionError", "OptionRange", "OPTION_RANGES",
-           "check_option", "check_options", "peps_chi_range", "MAX_DISCARDED_WEIGHT", "MAX_ENERGY_TOL",
-           "MAX_BLOCK_BYTES", "MAX_DTAU", "MAX_PEPS_TOL", "MAX_OBSERVABLE_TOL"]
+           "check_option", "check_options", "check_peps_chi", "check_taus", "peps_chi_range", "MAX_DISCARDED_WEIGHT",
+           "MAX_ENERGY_TOL", "MAX_BLOCK_BYTES", "MAX_DTAU", "MAX_PEPS_TOL", "MAX_OBSERVABLE_TOL"]
 
 #: Largest discarded weight per truncation (see the module docstring: 2√(2ε) ≤ 0.009).
 MAX_DISCARDED_WEIGHT = 1e-5
