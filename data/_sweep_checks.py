@@ -1,4 +1,4 @@
-"""Checks of a sweep that need the backends: option ranges, exact-memory capacity, names.
+"""Checks of a sweep that need the backends (read from tn.registry): option ranges, capacity, names.
 
 Split from :mod:`macrobell.data.sweep` (which re-exports :class:`SweepError`);
 every check raises a :class:`SweepError` naming the section, the key and the
@@ -10,8 +10,8 @@ from __future__ import annotations
 import itertools
 from typing import Mapping
 
-__all__ = ["SweepError", "check_name", "check_option_ranges", "check_capacity", "precheck_exact_size",
-           "min_sites"]
+__all__ = ["SweepError", "check_name", "check_option_ranges", "check_capacity", "precheck_size",
+           "precheck_exact_size", "min_sites", "serving_backends"]
 
 
 class SweepError(ValueError):
@@ -47,64 +47,81 @@ def check_name(sec, key, name, what):
                              "characters such as NUL, no '/', not starting with '.')")
 
 
-def check_option_ranges(method, opt_axes: dict, temps) -> None:
-    """Every backend option value within its meaningful range (:data:`macrobell.tn._checks.OPTION_RANGES`).
+def serving_backends(method, temps) -> tuple[list, list]:
+    """``([(backend, its temperatures), …], [unused backends])`` of a sweep of ``method`` (tn.registry).
 
-    ``dmrg``/``purification`` sweeps pass their options to DMRG (T = 0
-    points) and to the purification (T > 0 points): a value is checked
-    against each backend that receives it. Combinations are checked too
-    (PEPS ``chi`` against ``bond_dim``).
+    A backend serves the temperatures its solvers cover; the rest go to the
+    backend it names (``ground_state_backend`` / ``thermal_backend``, e.g.
+    ``dmrg`` sweeps: T = 0 by DMRG, T > 0 by purification). A backend no
+    temperature reaches is *unused*; a method none of whose backends is
+    reached (T > 0 for a ground-state-only one) is checked as itself.
     """
-    from macrobell.tn._checks import OPTION_RANGES, OptionError, check_options
+    from macrobell.tn import registry
 
-    if method in ("dmrg", "purification"):
-        backends = (["dmrg"] if any(t == 0 for t in temps) else []) + (["purification"] if any(t > 0 for t in temps)
-                                                                        else [])
-    else:
-        backends = [method]
+    g, t = registry.sweep_backends(method)
+    cands = []
+    for b in (g, t):
+        if b is not None and all(b is not c for c in cands):
+            cands.append(b)
+    serving = []
+    for b in cands:
+        ts = [x for x in temps if (x == 0 and b is g) or (x > 0 and b is t)]
+        if ts:
+            serving.append((b, ts))
+    if not serving:
+        serving = [(registry.get_backend(method), list(temps))]
+    used = [b for b, _ in serving]
+    return serving, [b for b in cands if all(b is not u for u in used)]
+
+
+def _checked(backend) -> set:
+    """Options with a range or a custom check (the rest, e.g. a memory limit, are the solver's business)."""
+    return {k for k, o in backend.options.items() if o.range is not None or o.check is not None}
+
+
+def check_option_ranges(method, opt_axes: dict, temps) -> None:
+    """Every backend option value within its meaningful range (the backends' schemas in tn.registry,
+    viewed as :data:`macrobell.tn._checks.OPTION_RANGES`).
+
+    A method whose T = 0 and T > 0 points go to different backends (``dmrg``
+    / ``purification``: DMRG ground states, one purification evolution) passes
+    its options to each: a value is checked against each backend that
+    receives it. Combinations are checked too (an option's ``depends_on``,
+    e.g. PEPS ``chi`` against ``bond_dim``, its default when not given).
+    """
+    from macrobell.tn._checks import OptionError, check_options
+
+    serving, unused = serving_backends(method, temps)
+    backends = [b for b, _ in serving]
     # An option no backend of this sweep receives (dtau in a T = 0 sweep) is still checked, by its own backend.
-    unused = [b for b in ("dmrg", "purification") if method in ("dmrg", "purification") and b not in backends]
     keys = list(opt_axes)
     for combo in itertools.product(*opt_axes.values()):
         values = dict(zip(keys, combo))
         for b in backends + unused:
-            table = OPTION_RANGES[b]
-            given = {k: v for k, v in values.items() if (k in table or (b == "peps" and k == "chi"))
-                     and (b in backends or not any(k in OPTION_RANGES[u] for u in backends))}
-            if b == "peps" and "chi" in given:
-                given.setdefault("bond_dim", _peps_default_bond_dim())
+            table = _checked(b)
+            receives = any(b is u for u in backends)
+            given = {k: v for k, v in values.items() if k in table
+                     and (receives or not any(k in _checked(u) for u in backends))}
+            for k in list(given):
+                for dep in b.options[k].depends_on:
+                    given.setdefault(dep, b.options[dep].default)
             try:
-                check_options(f"backend {b!r}", b, **given)
+                check_options(f"backend {b.name!r}", b.name, **given)
             except OptionError as exc:
                 raise _err("state", exc.option, str(exc)) from None
 
 
-def _peps_default_bond_dim() -> int:
-    import inspect as _inspect
-
-    from macrobell.tn import peps as pe
-    return _inspect.signature(pe.peps_ground_state).parameters["bond_dim"].default
-
-
-
 def check_capacity(method, model, temps, lat_spec):
-    """Refuse, before any work, what the backend would refuse: an exact request over the memory
-    guard, a PEPS on a lattice or model it cannot hold."""
-    if method == "peps":
-        from macrobell.tn import peps as pe
+    """Refuse, before any work, what a backend would refuse: its feasibility and memory check
+    (``Backend.check``: e.g. an exact request over the memory guard, a PEPS on a lattice or model it
+    cannot hold)."""
+    for b, ts in serving_backends(method, temps)[0]:
+        if b.check is None:
+            continue
         try:
-            pe.model_to_local_ham(model)
-        except ValueError as exc:
+            b.check(model, ts)
+        except (ValueError, MemoryError) as exc:
             raise _err("state", "method", f"lattice {_fmt(lat_spec)}: {exc}") from None
-        return
-    if method != "exact":
-        return
-    from macrobell.tn import exact as ex
-    mixed = any(t > 0 for t in temps)
-    try:
-        ex.check_exact_model_memory(model, "full" if mixed else "lanczos", n_temperatures=len(temps))
-    except (ValueError, MemoryError) as exc:
-        raise _err("state", "method", f"lattice {_fmt(lat_spec)}: {exc}") from None
 
 
 def min_sites(lat_spec: Mapping, cap: int = 10**9) -> int:
@@ -121,18 +138,23 @@ def min_sites(lat_spec: Mapping, cap: int = 10**9) -> int:
     return n
 
 
-def precheck_exact_size(method, temps, lat_spec):
-    """Refuse an exact request in O(1), before the lattice is built (10^6 sites take seconds to build).
+def precheck_size(method, temps, lat_spec):
+    """Refuse a request in O(1), before the lattice is built (10^6 sites take seconds to build).
 
-    The exact backend's estimate for :func:`min_sites` sites and a single
-    flip pattern is a lower bound on its memory.
+    Each serving backend's ``precheck`` gets :func:`min_sites` (the exact
+    backend's memory estimate for that many sites and a single flip pattern
+    is a lower bound on its memory).
     """
-    if method != "exact":
+    serving = [(b, ts) for b, ts in serving_backends(method, temps)[0] if b.precheck is not None]
+    if not serving:
         return
     n = min_sites(lat_spec)
-    from macrobell.tn import exact as ex
-    try:
-        ex.check_exact_memory(n, "full" if any(t > 0 for t in temps) else "lanczos", n_ops=1,
-                              n_temperatures=len(temps))
-    except (ValueError, MemoryError) as exc:
-        raise _err("state", "method", f"lattice {_fmt(lat_spec)}: at least {n} sites: {exc}") from None
+    for b, ts in serving:
+        try:
+            b.precheck(n, ts)
+        except (ValueError, MemoryError) as exc:
+            raise _err("state", "method", f"lattice {_fmt(lat_spec)}: at least {n} sites: {exc}") from None
+
+
+#: Former name of :func:`precheck_size` (exact was the only backend with a size precheck).
+precheck_exact_size = precheck_size

@@ -91,41 +91,46 @@ def state_diagnostics(state, method: str) -> dict:
     return out
 
 
-def _split_options(options: Mapping) -> tuple[dict, dict]:
-    """Split MPS options into (DMRG ground-state options, purification options) by signature."""
-    import inspect
+def _split_options(options: Mapping, method: str) -> tuple[dict, dict]:
+    """Split a sweep's options into (T = 0 backend's, T > 0 backend's) by their option schemas (tn.registry).
 
-    from macrobell.tn import dmrg, purification
+    For ``dmrg`` / ``purification`` sweeps: (DMRG ground-state options, purification options).
+    """
+    from macrobell.tn import registry
 
-    d_names = set(inspect.signature(dmrg.dmrg_ground_state).parameters)
-    p_names = set(inspect.signature(purification.purification_thermal_states).parameters)
-    d_opts = {k: v for k, v in options.items() if k in d_names}
-    p_opts = {k: v for k, v in options.items() if k in p_names}
-    return d_opts, p_opts
+    g, t = registry.sweep_backends(method)
+    g_opts = registry.options_for(g, "ground", options) if g is not None else {}
+    t_opts = registry.options_for(t, "thermal", options) if t is not None else {}
+    return g_opts, t_opts
 
 
 def _states(model, state_spec: Mapping, temps: list):
-    """One backend call for every temperature of the group."""
+    """One backend call for every temperature of the group.
+
+    The registry says which backend serves T = 0 and which T > 0
+    (:func:`macrobell.tn.registry.sweep_backends`): a ground-state-only group
+    is one ground-state call; otherwise one thermal call serves every
+    temperature, handing T = 0 to its ``ground_state_backend`` (DMRG for the
+    purification) with that backend's options.
+    """
     import macrobell.tn as tn
+    from macrobell.tn import registry
 
     method = state_spec["method"]
     options = {k: v for k, v in state_spec.items() if k != "method"}
-    ground_only = all(t == 0 for t in temps)
-    if method == "exact":
-        if ground_only:  # Lanczos, no full diagonalisation
-            return [tn.ground_state(model, method="exact", **options)] * len(temps)
-        return list(tn.thermal_states(model, temps, method="exact", **options))
-    if method in ("dmrg", "purification"):
-        d_opts, p_opts = _split_options(options)
-        if ground_only:
-            return [tn.ground_state(model, method="dmrg", **d_opts)] * len(temps)
-        # T = 0 by DMRG (with its options), every T > 0 from one purification evolution.
-        if d_opts:
-            d_opts.setdefault("bond_dim", p_opts.get("bond_dim", 64))
-        return list(tn.thermal_states(model, temps, method="purification", **p_opts,
-                                      ground_state_options=d_opts or None))
-    # peps: ground states only (the sweep validator refuses T > 0)
-    return [tn.ground_state(model, method=method, **options)] * len(temps)
+    g, t = registry.sweep_backends(method)
+    g_opts, t_opts = _split_options(options, method)
+    # A ground-state-only group is one ground-state call (exact: Lanczos, no full diagonalisation); T > 0
+    # for a backend without a thermal one is refused by the sweep validator.
+    if g is not None and (all(x == 0 for x in temps) or t is None):
+        return [tn.ground_state(model, method=g.name, **g_opts)] * len(temps)
+    if t.ground_state_backend is None or g is t or g is None:
+        return list(tn.thermal_states(model, temps, method=t.name, **t_opts))
+    # T = 0 by the ground-state backend (with its options), every T > 0 from one thermal run.
+    if g_opts:
+        for k in t.inherited_options:
+            g_opts.setdefault(k, t_opts.get(k, t.options[k].default))
+    return list(tn.thermal_states(model, temps, method=t.name, **t_opts, ground_state_options=g_opts or None))
 
 
 def compute_group(task: Mapping) -> list:

@@ -17,11 +17,11 @@ Format (see also docs/architecture.md)::
     # temperature_unit = "K"  # "K": T / J_ref is stored as T, the kelvin value as T_K; "J": T in units of J_ref
     # h_tesla = [0.0, 5.0]    # field in tesla -> h = g (mu_B/k_B) B / J_ref[K] (stored as h beside h_tesla)
     [state]
-    method = "exact"          # exact | dmrg | purification | peps (ground states only)
+    method = "exact"          # a registered backend (tn.registry): exact | dmrg | purification | peps (T = 0 only)
     temperatures = [0.0, 0.5] # 0 = ground state; never a computation per temperature
     # dmrg / purification: T = 0 by DMRG, all T > 0 from one purification evolution;
     # options (bond_dim, cutoff, tol, max_sweeps, seed, dtau, order) are the backends' arguments,
-    # each within the backend's range (macrobell.tn._checks.OPTION_RANGES)
+    # each within the backend's range (its option schema in macrobell.tn.registry)
     [[partitions]]
     kind = "halves"           # PARTITION_KINDS; blocks: K, strips: axis, K; custom: regions table
     [observables]
@@ -67,13 +67,11 @@ from ._sweep_checks import SweepError, _err, _fmt
 from ._sweep_checks import check_capacity as _check_capacity
 from ._sweep_checks import check_name as _check_name
 from ._sweep_checks import check_option_ranges as _check_option_ranges
-from ._sweep_checks import precheck_exact_size as _precheck_exact_size
+from ._sweep_checks import precheck_size as _precheck_exact_size
 from ._toml import TomlWriteError, to_toml
 
 __all__ = ["Sweep", "SweepError", "Point", "METHODS", "point_id", "canonical_json", "to_toml"]
 
-#: State methods a sweep may name.
-METHODS = ("exact", "dmrg", "purification", "peps")
 SECTIONS = ("lattice", "model", "state", "partitions", "observables")
 TOP_LEVEL_KEYS = ("description",)
 OBSERVABLE_KEYS = {"pairs": bool, "M": int, "bell_settings": list, "bell_restarts": int, "bell_seed": int,
@@ -86,15 +84,18 @@ MATERIAL_KEYS = ("material", "temperature_unit", "h_tesla")
 #: Model arguments that may be a table per bond group (``J = {leg = 1.0, rung = [0.25, 0.5]}``).
 PER_GROUP_KEYS = ("J", "J1", "J2", "Delta", "Jx", "Jy", "Jz")
 
-# Backend options when the backend module cannot be inspected (type, lower bound, strict).
-_STATIC_OPTIONS = {
-    "exact": {},
-    "dmrg": {"bond_dim": int, "cutoff": float, "tol": float, "max_sweeps": int, "seed": int},
-    "purification": {"bond_dim": int, "cutoff": float, "dtau": float, "order": int},
-    "peps": {"bond_dim": int},
-}
 # Backend arguments a sweep file cannot set (they clash with [state] keys or are not scalars).
 _RESERVED_OPTIONS = ("method", "temperatures", "verbosity", "ground_state_options")
+
+
+def __getattr__(name):
+    # METHODS: the state methods a sweep may name, read from the backend registry (tn.registry) on each
+    # access, so a registered backend is a sweep method without touching this module.
+    if name == "METHODS":
+        from macrobell.tn import registry
+
+        return registry.sweep_methods()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _typename(t):
@@ -404,8 +405,9 @@ class Sweep:
         # [state]
         st_raw = dict(raw["state"])
         method = st_raw.pop("method", "exact")
-        if method not in METHODS:
-            raise _err("state", "method", f"unknown method {method!r}; allowed: {list(METHODS)}")
+        methods = __getattr__("METHODS")
+        if not isinstance(method, str) or method not in methods:
+            raise _err("state", "method", f"unknown method {method!r}; allowed: {list(methods)}")
         if "temperatures" not in st_raw:
             raise _err("state", "temperatures", "missing; give a list of temperatures >= 0 (0 = ground state)")
         temps = _axis("state", "temperatures", st_raw.pop("temperatures"), float)
@@ -416,9 +418,7 @@ class Sweep:
         _unknown("state", st_raw, ["method", "temperatures", *options])
         opt_axes = {k: _axis("state", k, v, options[k]) for k, v in st_raw.items()}
         _check_option_ranges(method, opt_axes, temps)
-        if method == "peps" and any(t != 0 for t in temps):
-            raise _err("state", "temperatures", "method 'peps' computes ground states only: temperatures must "
-                                                "all be 0 (use method 'purification' or 'exact' for T > 0)")
+        _check_temperature_support(method, temps)
         st_cfg = {"method": method, "temperatures": temps,
                   **{k: (v if len(v) > 1 else v[0]) for k, v in opt_axes.items()}}
 
@@ -549,44 +549,28 @@ def _mat_names():
         return []
 
 
-def _backend_functions(method: str) -> list:
-    """``[(function, n_positional), …]`` of the backends a method uses (empty when not importable).
-
-    ``dmrg`` and ``purification`` are both MPS methods: T = 0 points are DMRG
-    ground states, T > 0 points come from one purification evolution, so
-    both accept the options of both backends.
-    """
-    try:
-        if method == "exact":
-            from macrobell.tn import exact as m
-            return [(m.exact_thermal_states, 2)]
-        if method in ("dmrg", "purification"):
-            from macrobell.tn import dmrg as d
-            from macrobell.tn import purification as p
-            return [(d.dmrg_ground_state, 1), (p.purification_thermal_states, 2)]
-        if method == "peps":
-            from macrobell.tn import peps as pe
-            return [(pe.peps_ground_state, 1)]
-    except (ImportError, AttributeError):
-        pass
-    return []
-
-
 def _backend_options(method: str) -> dict:
-    """``{option: type}`` accepted by the backends of ``method`` (introspected when importable)."""
-    funcs = _backend_functions(method)
-    if not funcs:
-        static = dict(_STATIC_OPTIONS.get(method, {}))
-        if method in ("dmrg", "purification"):
-            static = {**_STATIC_OPTIONS["dmrg"], **_STATIC_OPTIONS["purification"]}
-        return static
-    out = {}
-    for f, skip in funcs:
-        for name, (typ, _) in _factory_params(f, skip=skip).items():
-            if name in _RESERVED_OPTIONS:
-                continue
-            out[name] = typ or _STATIC_OPTIONS["dmrg"].get(name) or _STATIC_OPTIONS["purification"].get(name)
-    return out
+    """``{option: type}`` a sweep of ``method`` may set: its backends' option schemas (tn.registry).
+
+    A method whose T = 0 and T > 0 points go to different backends (``dmrg``
+    and ``purification``: DMRG ground states, one purification evolution)
+    accepts the options of both.
+    """
+    from macrobell.tn import registry
+
+    return {k: o.type for k, o in registry.sweep_options(method).items() if k not in _RESERVED_OPTIONS}
+
+
+def _check_temperature_support(method: str, temps) -> None:
+    """T > 0 for a method no thermal backend serves is refused, naming the methods that can."""
+    from macrobell.tn import registry
+
+    if registry.sweep_backends(method)[1] is not None or all(t == 0 for t in temps):
+        return
+    # methods with a thermal solver of their own, those without a ground solver first
+    alts = sorted(registry.thermal_methods(), key=lambda m: registry.get_backend(m).ground is not None)
+    raise _err("state", "temperatures", f"method {method!r} computes ground states only: temperatures must "
+                                        f"all be 0 (use method {' or '.join(repr(m) for m in alts)} for T > 0)")
 
 
 def _partitions(raw) -> list:

@@ -155,6 +155,28 @@ def _methods_taking(name: str) -> list[str]:
     return [m for m in METHODS if name in _backend_options(m)]
 
 
+def _auto_help() -> str:
+    """What ``--method auto`` picks and which methods compute ground states only, from the registry."""
+    from macrobell.tn import registry
+
+    backends = [registry.get_backend(m) for m in registry.sweep_methods()]
+    sized = [b.name for b in backends if b.auto_max_sites is not None]
+    fallback = [b for b in backends if b.auto_fallback]
+    text = f"{' or '.join(sized)} when it is small enough" if sized else ""
+    if fallback:
+        f = fallback[0]
+        g, t = registry.sweep_backends(f.name)
+        if g is not None and t is not None and g is not t:
+            how = f"MPS: {g.name.upper()} at T = 0, {t.name} at T > 0"
+        else:
+            how = f.name
+        text = f"{text}, else {how}" if text else how
+    ground_only = [m for m in registry.sweep_methods() if registry.sweep_backends(m)[1] is None]
+    if ground_only:
+        text += f"; {', '.join(ground_only)}: ground states only"
+    return text
+
+
 def _add_point_parser(sub):
     """The ``point`` subcommand; every list of allowed values is read from the code's tables."""
     from macrobell.data.sweep import METHODS
@@ -200,8 +222,8 @@ def _add_point_parser(sub):
     q.add_argument("--axis", type=int, default=None,
                    help=f"lattice axis, for partitions: {', '.join(_kinds_taking(PARTITION_KINDS, 'axis', 1))}")
     q.add_argument("--method", default="auto",
-                   help=f"{' | '.join(METHODS)} | auto (default auto: exact when it is small enough, "
-                        "else MPS: DMRG at T = 0, purification at T > 0; peps: ground states only)")
+                   help=f"{' | '.join(METHODS)} | auto (default auto: {_auto_help()}; "
+                        "macrobell.tn.registry lists the backends)")
     for opt, what in (("bond_dim", "bond dimension"), ("cutoff", "truncation cutoff"),
                       ("max_sweeps", "most DMRG sweeps"), ("dtau", "imaginary-time step"),
                       ("order", "Trotter order"), ("seed", "random seed")):
@@ -374,24 +396,34 @@ def _custom_partition(a) -> list:
     return [{"kind": "custom", "regions": regions}]
 
 
-#: ``--method auto`` uses exact states up to these sizes (full diagonalisation for T > 0, Lanczos at T = 0).
+#: ``--method auto`` uses exact states up to these sizes (full diagonalisation for T > 0, Lanczos at T = 0):
+#: the exact backend's ``auto_max_sites`` in the registry (macrobell.tn.registry), kept here for old imports.
 AUTO_EXACT_MAX_THERMAL = 12
 AUTO_EXACT_MAX_GROUND = 20
 
 
 def _auto_method(lat: dict, temps) -> str:
+    """The first registered backend whose ``auto_max_sites`` holds the lattice, else the ``auto_fallback`` one.
+
+    Exact states when they are small enough, else MPS (DMRG at T = 0, purification at T > 0).
+    """
     from macrobell.data._sweep_checks import min_sites
     from macrobell.lattice import LATTICE_KINDS
+    from macrobell.tn import registry
 
+    backends = [registry.get_backend(m) for m in registry.sweep_methods()]
+    sized = [b for b in backends if b.auto_max_sites is not None]
+    fallback = next((b.name for b in backends if b.auto_fallback), sized[-1].name if sized else backends[0].name)
+    if not sized:
+        return fallback
     thermal = any(t > 0 for t in temps)
-    limit = AUTO_EXACT_MAX_THERMAL if thermal else AUTO_EXACT_MAX_GROUND
-    if min_sites(lat) > limit:  # a huge lattice goes to MPS without being built here (10^6 sites: seconds)
-        return "dmrg"
+    if min_sites(lat) > max(b.auto_max_sites[1 if thermal else 0] for b in sized):
+        return fallback  # a huge lattice goes to MPS without being built here (10^6 sites: seconds)
     try:
         n = LATTICE_KINDS[lat["kind"]](**{k: v for k, v in lat.items() if k != "kind"}).n_sites
     except Exception:  # the validator reports bad lattices with the proper message
-        return "exact"
-    return "exact" if n <= limit else "dmrg"
+        return sized[0].name
+    return next((b.name for b in sized if n <= b.auto_max_sites[1 if thermal else 0]), fallback)
 
 
 def _fmt_value(v) -> str:

@@ -1,12 +1,13 @@
 """Public observables of any state: effective states, pair correlators, reduced states.
 
-Each function validates its input, then dispatches on the state's backend:
-dense states go to the numba kernels of :mod:`.dense`, MPS states (plain or
+Each function validates its input, then dispatches on the state's class
+through one table (:mod:`._dispatch`), filled by the backend modules: dense
+states go to the numba kernels of :mod:`.dense`, MPS states (plain or
 purified) to the one-sweep recurrences of :mod:`.mps`, PEPS states to the
 boundary contractions of :mod:`.peps`; a mixture state
-(:class:`~macrobell.tn.state.MixtureState`) gives the weighted average of
-its components' values (all of these observables are linear in ρ). Sites
-and regions are always lattice indices.
+(:class:`~macrobell.tn.state.MixtureState`, registered here) gives the
+weighted average of its components' values (all of these observables are
+linear in ρ). Sites and regions are always lattice indices.
 """
 
 from __future__ import annotations
@@ -17,10 +18,11 @@ import numpy as np
 
 from macrobell._threads import pin_threads
 from macrobell.lattice import Partition
-from macrobell.tn import DenseState, MPSState, PEPSState, State
+from macrobell.tn import State
 from macrobell.tn.state import MixtureState
 
 from ._checks import site_array
+from ._dispatch import implementation, register_observables, registered_classes
 from .effective import EffectiveState
 
 __all__ = ["effective_state", "pair_correlations", "reduced_state", "reduced_states", "correlation_tensor",
@@ -37,7 +39,7 @@ MAX_TUPLES = 200_000
 def _check_state(state, where):
     if not isinstance(state, State):
         raise ValueError(f"{where}: expected a macrobell state (from macrobell.tn), got {type(state).__name__}")
-    if not isinstance(state, (DenseState, MPSState, PEPSState, MixtureState)):
+    if not isinstance(state, registered_classes()):
         raise ValueError(f"{where}: no observables for backend {type(state).__name__}")
 
 
@@ -58,16 +60,14 @@ def _check_partition(state, partition, where):
 def correlation_tensor(state: State, regions) -> np.ndarray:
     """``T[a_1…a_K] = <Π_X m^X_{a_X}>`` with ``m^X_a = (1/N_X) Σ_{i∈R_X} σ^i_a`` (σ_0 = 1)."""
     regions = [np.asarray(r, dtype=int) for r in regions]
-    if isinstance(state, MixtureState):
-        return _mixed(state, correlation_tensor, regions)
-    if isinstance(state, DenseState):
-        from .dense import dense_correlation_tensor
-        return dense_correlation_tensor(state, regions)
-    if isinstance(state, PEPSState):
-        from .peps import peps_correlation_tensor
-        return peps_correlation_tensor(state, regions)
-    from .mps import mps_correlation_tensor
-    return mps_correlation_tensor(state, regions)
+    return _impl(state, "correlation_tensor", "correlation_tensor")(state, regions)
+
+
+def _impl(state, operation, where):
+    func = implementation(state, operation)
+    if func is None:
+        raise ValueError(f"{where}: no observables for backend {type(state).__name__}")
+    return func
 
 
 def effective_state(state: State, partition: Partition, M: int = 1, context: dict | None = None) -> EffectiveState:
@@ -105,14 +105,11 @@ def effective_state(state: State, partition: Partition, M: int = 1, context: dic
         return EffectiveState(T=T, sizes=sizes, names=partition.names, M=1, context=context)
     from ._mbody import check_body_order
     M = check_body_order(M, sizes, "effective_state", names=partition.names)
-    if isinstance(state, DenseState):
-        from .dense import dense_mbody_tensor
-        T = dense_mbody_tensor(state, partition.regions, M)
-    elif isinstance(state, MPSState):
-        from .mps import mps_mbody_tensor
-        T = mps_mbody_tensor(state, partition.regions, M)
+    mbody = implementation(state, "mbody_tensor")
+    if mbody is not None:
+        T = mbody(state, partition.regions, M)
     else:
-        # PEPS: no sweep; the tuple average of boundary-contracted reduced states, size-limited
+        # no one-pass recurrence (PEPS): the tuple average of reduced states, size-limited
         from .criteria import T_from_rho
         T = T_from_rho(_tuple_average_rho(state, partition.regions, M))
     return EffectiveState(T=T, sizes=sizes, names=partition.names, M=M, context=context)
@@ -162,16 +159,7 @@ def pair_correlations(state: State) -> np.ndarray:
     """
     pin_threads()
     _check_state(state, "pair_correlations")
-    if isinstance(state, MixtureState):
-        return _mixed(state, pair_correlations)
-    if isinstance(state, DenseState):
-        from .dense import dense_pair_correlations
-        return dense_pair_correlations(state)
-    if isinstance(state, PEPSState):
-        from .peps import peps_pair_correlations
-        return peps_pair_correlations(state)
-    from .mps import mps_pair_correlations
-    return mps_pair_correlations(state)
+    return _impl(state, "pair_correlations", "pair_correlations")(state)
 
 
 def reduced_states(state: State, groups) -> list:
@@ -183,15 +171,9 @@ def reduced_states(state: State, groups) -> list:
     pin_threads()
     _check_state(state, "reduced_state")
     groups = [site_array(g, state.n_sites, "reduced_state") for g in groups]
-    if isinstance(state, MixtureState):
-        parts = [reduced_states(c, groups) for c in state.components]
-        return [sum(p * part[j] for p, part in zip(state.weights, parts)) for j in range(len(groups))]
-    if isinstance(state, MPSState):
-        from .mps import mps_reduced_states
-        return mps_reduced_states(state, groups)
-    if isinstance(state, PEPSState):
-        from .peps import peps_reduced_states
-        return peps_reduced_states(state, groups)
+    many = implementation(state, "reduced_states")
+    if many is not None:
+        return many(state, groups)
     return [reduced_state(state, g) for g in groups]
 
 
@@ -204,13 +186,29 @@ def reduced_state(state: State, sites) -> np.ndarray:
     pin_threads()
     _check_state(state, "reduced_state")
     s = site_array(sites, state.n_sites, "reduced_state")
-    if isinstance(state, MixtureState):
-        return _mixed(state, reduced_state, s)
-    if isinstance(state, DenseState):
-        from .dense import dense_reduced_state
-        return dense_reduced_state(state, s)
-    if isinstance(state, PEPSState):
-        from .peps import peps_reduced_state
-        return peps_reduced_state(state, s)
-    from .mps import mps_reduced_state
-    return mps_reduced_state(state, s)
+    return _impl(state, "reduced_state", "reduced_state")(state, s)
+
+
+# --------------------------------------------------------------------------- mixtures (linear in rho)
+
+def _mixture_reduced_states(state, groups) -> list:
+    parts = [reduced_states(c, groups) for c in state.components]
+    return [sum(p * part[j] for p, part in zip(state.weights, parts)) for j in range(len(groups))]
+
+
+def _mixture_mbody_tensor(state, regions, M: int) -> np.ndarray:
+    comps = []
+    for c in state.components:
+        mbody = implementation(c, "mbody_tensor")
+        if mbody is None:
+            from .criteria import T_from_rho
+            comps.append(T_from_rho(_tuple_average_rho(c, regions, M)))
+        else:
+            comps.append(mbody(c, regions, M))
+    return sum(p * np.asarray(t) for p, t in zip(state.weights, comps))
+
+
+register_observables(MixtureState, correlation_tensor=lambda st, regions: _mixed(st, correlation_tensor, regions),
+                     pair_correlations=lambda st: _mixed(st, pair_correlations),
+                     reduced_state=lambda st, s: _mixed(st, reduced_state, s),
+                     reduced_states=_mixture_reduced_states, mbody_tensor=_mixture_mbody_tensor)

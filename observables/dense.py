@@ -269,3 +269,11 @@ def dense_mbody_tensor(state: DenseState, regions, M: int) -> np.ndarray:
 
     recurse(arr, 0, ())
     return mbd.assemble_tensor(U, [r.size for r in regs], M, real_basis=True)
+
+
+# --------------------------------------------------------------------------- registration (observables._dispatch)
+from ._dispatch import register_observables  # noqa: E402  (the registration block ends the module)
+
+register_observables(DenseState, correlation_tensor=dense_correlation_tensor,
+                     pair_correlations=dense_pair_correlations, reduced_state=dense_reduced_state,
+                     mbody_tensor=dense_mbody_tensor)

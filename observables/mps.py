@@ -511,3 +511,11 @@ def _batches(rows, chi):
     step = max(1, _MBODY_BATCH_BYTES // (16 * 8 * chi * chi))
     for s in range(0, rows.size, step):
         yield rows[s:s + step]
+
+
+# --------------------------------------------------------------------------- registration (observables._dispatch)
+from ._dispatch import register_observables  # noqa: E402  (the registration block ends the module)
+
+register_observables(MPSState, correlation_tensor=mps_correlation_tensor, pair_correlations=mps_pair_correlations,
+                     reduced_state=mps_reduced_state, reduced_states=mps_reduced_states,
+                     mbody_tensor=mps_mbody_tensor)

@@ -179,3 +179,12 @@ def peps_correlation_tensor(state: PEPSState, regions) -> np.ndarray:
     tuples = [list(t) for t in itertools.product(*[r.tolist() for r in regs])]
     rho = sum(peps_reduced_states(state, tuples)) / count
     return _pauli_expectations(rho, K)
+
+
+# --------------------------------------------------------------------------- registration (observables._dispatch)
+from ._dispatch import register_observables  # noqa: E402  (the registration block ends the module)
+
+# no mbody_tensor: M > 1 averages one boundary-contracted reduced state per site tuple (api, size-limited)
+register_observables(PEPSState, correlation_tensor=peps_correlation_tensor,
+                     pair_correlations=peps_pair_correlations, reduced_state=peps_reduced_state,
+                     reduced_states=peps_reduced_states)

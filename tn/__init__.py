@@ -5,9 +5,18 @@
 ``thermal_states`` start work).
 """
 
-from .api import GROUND_METHODS, THERMAL_METHODS, from_dense, from_quimb, ground_state, thermal_states
+from . import registry
+from .api import from_dense, from_quimb, ground_state, thermal_states
 from .interop import from_tenpy, to_tenpy
 from .state import ConvergenceWarning, DenseState, MixtureState, MPSState, PEPSState, State
 
 __all__ = ["ground_state", "thermal_states", "from_dense", "from_quimb", "from_tenpy", "to_tenpy", "State", "DenseState", "MPSState", "PEPSState", "MixtureState",
            "GROUND_METHODS", "THERMAL_METHODS", "ConvergenceWarning"]
+
+
+def __getattr__(name):
+    # GROUND_METHODS / THERMAL_METHODS follow the backend registry (tn.registry)
+    if name in ("GROUND_METHODS", "THERMAL_METHODS"):
+        from . import api
+        return getattr(api, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -5,8 +5,10 @@ option and the allowed values; an out-of-range backend option raises
 :class:`OptionError` (a ``ValueError``) carrying the option's name, so the
 sweep-file validator can name its ``[state]`` key.
 
-The meaningful range of every backend option is declared once here
-(:data:`OPTION_RANGES`) and used both by the solvers (at their entry, before
+The meaningful range of every backend option is declared once, in its
+backend's option schema (:mod:`.registry`; the registration block at the
+bottom of each backend module, from the bounds defined here), viewed as
+:data:`OPTION_RANGES`, and used both by the solvers (at their entry, before
 any work) and by sweep-file validation, so the two never drift. The bounds
 follow from two requirements:
 
@@ -31,15 +33,19 @@ from __future__ import annotations
 import inspect
 import math
 import warnings
-from dataclasses import dataclass
+from typing import Mapping
 
 import numpy as np
 
 from macrobell.lattice import SpinModel
 
+from . import registry
+# The option types live with the registry (their schemas' home); importable from here as before.
+from .registry import OptionError, OptionRange, check_option
+
 __all__ = ["check_model", "check_temperatures", "call_backend", "check_int", "check_number", "OptionError", "OptionRange", "OPTION_RANGES",
-           "check_option", "check_options", "peps_chi_range", "MAX_DISCARDED_WEIGHT", "MAX_ENERGY_TOL",
-           "MAX_BLOCK_BYTES", "MAX_DTAU", "MAX_PEPS_TOL", "MAX_OBSERVABLE_TOL"]
+           "check_option", "check_options", "check_peps_chi", "check_taus", "peps_chi_range", "MAX_DISCARDED_WEIGHT",
+           "MAX_ENERGY_TOL", "MAX_BLOCK_BYTES", "MAX_DTAU", "MAX_PEPS_TOL", "MAX_OBSERVABLE_TOL"]
 
 #: Largest discarded weight per truncation (see the module docstring: 2√(2ε) ≤ 0.009).
 MAX_DISCARDED_WEIGHT = 1e-5
@@ -71,113 +77,37 @@ _PURIFICATION_MAX_BOND = math.isqrt(MAX_BLOCK_BYTES // _COMPLEX) // 4  # 4096
 _PEPS_MAX_BOND = int(round((MAX_BLOCK_BYTES / _COMPLEX / 16) ** (1 / 6)))  # 16
 
 
-class OptionError(ValueError):
-    """A backend option outside its allowed range; ``option`` is its name."""
-
-    def __init__(self, message: str, option: str):
-        self.option = option
-        super().__init__(message)
-
-    def __reduce__(self):  # picklable through process pools
-        return (type(self), (self.args[0], self.option))
+_BOND = "bond_dim"
 
 
-@dataclass(frozen=True)
-class OptionRange:
-    """The allowed values of one backend option.
+class _OptionRangesView(Mapping):
+    """``{backend: {option: OptionRange}}``, read from the backend registry (:mod:`.registry`).
 
-    ``kind``: ``"int"`` (an integer, not a bool, in [lo, hi]), ``"number"``
-    (a finite real in the interval, ``lo_open``/``hi_open`` exclude the
-    ends), ``"choice"`` (one of ``choices``), ``"seed"`` (None or an
-    integer >= 0), ``"bool"``. ``hi = None`` means unbounded.
+    The registry's option schemas are the single source; this read-only view
+    keeps the former table importable.
     """
 
-    kind: str
-    lo: float | None = None
-    hi: float | None = None
-    lo_open: bool = False
-    hi_open: bool = False
-    choices: tuple = ()
-    #: None is accepted too (an option that is off unless given, e.g. the deprecated ``sv_cutoff``).
-    optional: bool = False
+    def _rows(self) -> dict:
+        return {name: registry.get_backend(name).option_ranges for name in registry.backend_names()}
 
-    def allowed(self) -> str:
-        """The allowed values in words, e.g. ``"a number in (0, 1e-05]"``."""
-        if self.kind == "choice":
-            return f"one of {list(self.choices)}"
-        if self.kind == "seed":
-            return "an integer >= 0 or None"
-        if self.kind == "bool":
-            return "true or false"
-        what = "an integer" if self.kind == "int" else "a finite number"
-        if self.hi is None:
-            return f"{what} {'>' if self.lo_open else '>='} {self.lo:g}"
-        return f"{what} in {'(' if self.lo_open else '['}{self.lo:g}, {self.hi:g}{')' if self.hi_open else ']'}"
+    def __getitem__(self, backend):
+        if backend not in registry.backend_names():
+            raise KeyError(backend)
+        return registry.get_backend(backend).option_ranges
 
-    def accepts(self, value) -> bool:
-        if value is None and self.optional:
-            return True
-        if self.kind == "choice":
-            return not isinstance(value, bool) and value in self.choices
-        if self.kind == "bool":
-            return isinstance(value, (bool, np.bool_))
-        integer = isinstance(value, (int, np.integer)) and not isinstance(value, bool)
-        if self.kind == "seed":
-            return value is None or (integer and value >= 0)
-        if self.kind == "int" and not integer:
-            return False
-        if not (integer or isinstance(value, (float, np.floating))) or not math.isfinite(value):
-            return False
-        if value < self.lo or (self.lo_open and value == self.lo):
-            return False
-        return self.hi is None or not (value > self.hi or (self.hi_open and value == self.hi))
+    def __iter__(self):
+        return iter(registry.backend_names())
+
+    def __len__(self):
+        return len(registry.backend_names())
+
+    def __repr__(self):
+        return f"OPTION_RANGES({self._rows()!r})"
 
 
-_BOND = "bond_dim"
-#: The meaningful range of every option of every backend (see the module docstring for the reasons).
-OPTION_RANGES = {
-    "exact": {
-        # ARPACK's relative eigenvalue tolerance; an energy tolerance (MAX_ENERGY_TOL).
-        "tol": OptionRange("number", 0.0, MAX_ENERGY_TOL, lo_open=True),
-        # Levels within it of E0 are mixed as the T -> 0 state: it must stay below the energy resolution
-        # the other backends' converged flags promise, or the mixture absorbs genuine excitations.
-        "degeneracy_tol": OptionRange("number", 0.0, MAX_ENERGY_TOL, lo_open=True),
-    },
-    "dmrg": {
-        _BOND: OptionRange("int", 1, _DMRG_MAX_BOND),
-        "cutoff": OptionRange("number", 0.0, MAX_DISCARDED_WEIGHT),  # quimb "sum2": a discarded weight
-        "tol": OptionRange("number", 0.0, MAX_ENERGY_TOL, lo_open=True),
-        # convergence is the energy change between two sweeps: fewer than two can never converge
-        "max_sweeps": OptionRange("int", 2),
-        "algorithm": OptionRange("choice", choices=("dmrg2", "dmrg1")),
-        "seed": OptionRange("seed"),
-        "ramp": OptionRange("bool"),
-        "verbosity": OptionRange("int", 0),
-        "degenerate": OptionRange("choice", choices=("warn", "mix", "ignore")),
-        # partners within it of E0 form the ground manifold: an energy resolution, as tol
-        "degeneracy_tol": OptionRange("number", 0.0, MAX_ENERGY_TOL, lo_open=True),
-    },
-    "purification": {
-        _BOND: OptionRange("int", 1, _PURIFICATION_MAX_BOND),
-        "dtau": OptionRange("number", 0.0, MAX_DTAU, lo_open=True),
-        "order": OptionRange("choice", choices=(2, 4)),
-        "cutoff": OptionRange("number", 0.0, MAX_DISCARDED_WEIGHT),  # a discarded weight per truncation, as DMRG's
-        # the former meaning of cutoff (deprecated): a relative singular-value cutoff, s < sv_cutoff·s_max
-        # weighs < sv_cutoff² of the largest, so the square root of the weight bound
-        "sv_cutoff": OptionRange("number", 0.0, math.sqrt(MAX_DISCARDED_WEIGHT), optional=True),
-        "error_tol": OptionRange("number", 0.0, MAX_OBSERVABLE_TOL, lo_open=True),
-        "trotter_check": OptionRange("bool"),
-    },
-    "peps": {
-        _BOND: OptionRange("int", 1, _PEPS_MAX_BOND),
-        "steps": OptionRange("int", 1),
-        "tau": OptionRange("number", 0.0, MAX_DTAU, lo_open=True),  # each stage's step, as dtau
-        "tol": OptionRange("number", 0.0, MAX_PEPS_TOL, lo_open=True),
-        "seed": OptionRange("seed"),
-        "init": OptionRange("choice", choices=("neel", "random")),
-        "verbosity": OptionRange("int", 0),
-    },
-}
+#: The meaningful range of every option of every backend (see the module docstring for the reasons),
+#: a view of the registered backends' option schemas (declared at the bottom of each backend module).
+OPTION_RANGES = _OptionRangesView()
 
 
 def peps_chi_range(bond_dim: int) -> OptionRange:
@@ -191,46 +121,29 @@ def peps_chi_range(bond_dim: int) -> OptionRange:
     return OptionRange("int", int(bond_dim) ** 2, math.isqrt(MAX_BLOCK_BYTES // _COMPLEX) // int(bond_dim))
 
 
-def check_option(where: str, name: str, value, allowed: OptionRange):
-    """``value`` if ``allowed`` accepts it (ints and floats normalised), else :class:`OptionError`."""
-    if not allowed.accepts(value):
-        raise OptionError(f"{where}: {name} must be {allowed.allowed()}, got {value!r}", name)
-    if value is None:
-        return None
-    if allowed.kind == "int":
-        return int(value)
-    if allowed.kind == "number":
-        return float(value)
-    if allowed.kind == "seed":
-        return None if value is None else int(value)
-    if allowed.kind == "bool":
-        return bool(value)
-    return value
-
-
 def check_options(where: str, backend: str, **values) -> dict:
-    """Validate backend options against :data:`OPTION_RANGES` ``[backend]``; returns them normalised.
+    """Validate backend options against the registered schema of ``backend``; returns them normalised.
 
-    For ``backend="peps"`` a given ``chi`` is also checked against
-    :func:`peps_chi_range` of the (validated) ``bond_dim``; ``chi=None``
-    (the default) passes. ``tau`` may be one number or a non-empty list.
+    Options with a custom check run after the plain ones (PEPS: a given
+    ``chi`` against :func:`peps_chi_range` of the validated ``bond_dim``;
+    ``chi=None``, the default, passes; ``tau`` may be one number or a
+    non-empty list).
     """
-    table = OPTION_RANGES[backend]
-    out = {}
-    for name, value in values.items():
-        if name == "chi" and backend == "peps":
-            continue
-        if name == "tau" and backend == "peps":
-            out[name] = _check_taus(where, value, table["tau"])
-            continue
-        out[name] = check_option(where, name, value, table[name])
-    if backend == "peps" and "chi" in values and values["chi"] is not None:
-        if _BOND not in out:
-            raise OptionError(f"{where}: chi is checked against bond_dim; give both", "chi")
-        out["chi"] = check_option(where, "chi", values["chi"], peps_chi_range(out[_BOND]))
-    elif "chi" in values:
-        out["chi"] = None
-    return out
+    return registry.get_backend(backend).check_options(where, **values)
+
+
+def check_peps_chi(where: str, chi, checked: dict):
+    """PEPS ``chi``: None (the default) or an integer in :func:`peps_chi_range` of the checked ``bond_dim``."""
+    if chi is None:
+        return None
+    if _BOND not in checked:
+        raise OptionError(f"{where}: chi is checked against bond_dim; give both", "chi")
+    return check_option(where, "chi", chi, peps_chi_range(checked[_BOND]))
+
+
+def check_taus(allowed: OptionRange):
+    """A custom check: one imaginary-time step or a non-empty list of them, each accepted by ``allowed``."""
+    return lambda where, tau, checked: _check_taus(where, tau, allowed)
 
 
 def _check_taus(where, tau, allowed: OptionRange) -> list:

@@ -1,7 +1,7 @@
 """Public entry points of the tensor-network layer: one interface, several backends.
 
 ``ground_state`` / ``thermal_states`` validate the request, then hand it to
-the backend module (``exact``, ``dmrg``, ``purification``, ``peps``). Backend options
+the solver of the backend registered under ``method`` (:mod:`.registry`). Backend options
 are keyword arguments; an unknown option is a ``ValueError`` that lists the
 allowed ones.
 """
@@ -11,14 +11,21 @@ from __future__ import annotations
 from macrobell._threads import pin_threads
 from macrobell.lattice import Lattice, SpinModel
 
+from . import registry
 from ._checks import call_backend as _call_backend
 from ._checks import check_model, check_temperatures
 from .state import DenseState, MPSState, State
 
 __all__ = ["ground_state", "thermal_states", "from_dense", "from_quimb", "GROUND_METHODS", "THERMAL_METHODS"]
 
-GROUND_METHODS = ("exact", "dmrg", "peps")
-THERMAL_METHODS = ("exact", "purification")
+
+def __getattr__(name):
+    # GROUND_METHODS / THERMAL_METHODS: read from the registry, so registered backends appear in them
+    if name == "GROUND_METHODS":
+        return registry.ground_methods()
+    if name == "THERMAL_METHODS":
+        return registry.thermal_methods()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def ground_state(model: SpinModel, method: str = "exact", **options) -> State:
@@ -27,7 +34,8 @@ def ground_state(model: SpinModel, method: str = "exact", **options) -> State:
     Parameters
     ----------
     model : SpinModel
-    method : {"exact", "dmrg", "peps"}
+    method : str
+        A backend with a ground-state solver (:func:`.registry.ground_methods`); built in:
         ``"exact"``: Lanczos on the sparse Hamiltonian (degenerate ground
         manifolds give their equal mixture, the T → 0 limit).
         ``"dmrg"``: quimb DMRG on the model's MPO in the lattice's MPS order;
@@ -48,16 +56,8 @@ def ground_state(model: SpinModel, method: str = "exact", **options) -> State:
     """
     pin_threads()
     check_model(model, "ground_state")
-    if method == "exact":
-        from .exact import exact_ground_state
-        return _call_backend(exact_ground_state, "ground_state(method='exact')", model, **options)
-    if method == "dmrg":
-        from .dmrg import dmrg_ground_state
-        return _call_backend(dmrg_ground_state, "ground_state(method='dmrg')", model, **options)
-    if method == "peps":
-        from .peps import peps_ground_state
-        return _call_backend(peps_ground_state, "ground_state(method='peps')", model, **options)
-    raise ValueError(f"ground_state: unknown method {method!r}; allowed: {list(GROUND_METHODS)}")
+    b = registry.get_backend(method, "ground_state", list(registry.ground_methods()))
+    return _call_backend(b.ground, f"ground_state(method={method!r})", model, **options)
 
 
 def thermal_states(model: SpinModel, temperatures, method: str = "exact", **options) -> list:
@@ -71,7 +71,9 @@ def thermal_states(model: SpinModel, temperatures, method: str = "exact", **opti
     model : SpinModel
     temperatures : sequence of float
         Temperatures in units of the coupling, k_B = 1; each must be ≥ 0.
-    method : {"exact", "purification"}
+    method : str
+        A backend with a thermal solver (:func:`.registry.thermal_methods`); built in:
+        ``"exact"`` and ``"purification"``.
     **options
         Backend settings (e.g. ``bond_dim``, ``dtau``, ``order``,
         ``error_tol`` for purification).
@@ -79,14 +81,8 @@ def thermal_states(model: SpinModel, temperatures, method: str = "exact", **opti
     pin_threads()
     check_model(model, "thermal_states")
     temps = check_temperatures(temperatures)
-    if method == "exact":
-        from .exact import exact_thermal_states
-        return _call_backend(exact_thermal_states, "thermal_states(method='exact')", model, temps, **options)
-    if method == "purification":
-        from .purification import purification_thermal_states
-        return _call_backend(purification_thermal_states, "thermal_states(method='purification')",
-                             model, temps, **options)
-    raise ValueError(f"thermal_states: unknown method {method!r}; allowed: {list(THERMAL_METHODS)}")
+    b = registry.get_backend(method, "thermal_states", list(registry.thermal_methods()))
+    return _call_backend(b.thermal, f"thermal_states(method={method!r})", model, temps, **options)
 
 
 def from_dense(array, lattice: Lattice, model: SpinModel | None = None) -> DenseState:

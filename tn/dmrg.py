@@ -552,3 +552,39 @@ def _ground_manifold(W, arrays0, e0, bond_dim, tol, degeneracy_tol, seed, dtype,
     else:  # the manifold may be larger than MAX_MANIFOLD
         gap = float("nan")
     return list(zip(fixed[1:], weights)), gap, sweeps, ok
+
+
+# --------------------------------------------------------------------------- registration (tn.registry)
+
+def _register() -> None:
+    from ._checks import _DMRG_MAX_BOND, MAX_DISCARDED_WEIGHT, MAX_ENERGY_TOL, OptionRange
+    from .registry import Backend, Option, register_backend, solver_defaults
+
+    d = solver_defaults(dmrg_ground_state)
+    energy = OptionRange("number", 0.0, MAX_ENERGY_TOL, lo_open=True)
+    options = {
+        "bond_dim": Option(int, d["bond_dim"], "largest MPS bond dimension", OptionRange("int", 1, _DMRG_MAX_BOND)),
+        # quimb "sum2": a discarded weight
+        "cutoff": Option(float, d["cutoff"], "discarded weight per truncation",
+                         OptionRange("number", 0.0, MAX_DISCARDED_WEIGHT)),
+        "tol": Option(float, d["tol"], "energy change between sweeps that counts as converged", energy),
+        # convergence is the energy change between two sweeps: fewer than two can never converge
+        "max_sweeps": Option(int, d["max_sweeps"], "most sweeps", OptionRange("int", 2)),
+        "algorithm": Option(None, d["algorithm"], "one-site or two-site DMRG",
+                            OptionRange("choice", choices=DMRG_METHODS)),
+        "seed": Option(int, d["seed"], "seed of the initial random MPS", OptionRange("seed")),
+        "ramp": Option(bool, d["ramp"], "ramp the bond dimension up over the sweeps", OptionRange("bool")),
+        "verbosity": Option(int, d["verbosity"], "quimb's progress output", OptionRange("int", 0)),
+        "degenerate": Option(None, d["degenerate"], "a (near-)degenerate ground manifold: warn, mix or ignore",
+                             OptionRange("choice", choices=("warn", "mix", "ignore"))),
+        # partners within it of E0 form the ground manifold: an energy resolution, as tol
+        "degeneracy_tol": Option(float, d["degeneracy_tol"], "partners within it of E0 form the ground manifold",
+                                 energy),
+    }
+    register_backend(Backend(
+        "dmrg", MPSState, options, ground=dmrg_ground_state, thermal_backend="purification", auto_fallback=True,
+        doc="DMRG on the model's MPO in the lattice's MPS order (any lattice); sweeps: T > 0 by purification"),
+        replace=True)
+
+
+_register()

@@ -641,3 +641,38 @@ def _user_diagnostics(energy, variance, info) -> Diagnostics:
     """The record of a user-supplied dense state: nothing solved (``converged=True``, as before), nothing
     discarded; ``energy`` and ``energy_variance`` of the model when one was given, else ``nan``."""
     return Diagnostics(converged=True, energy=energy, energy_variance=variance, discarded_weight=0.0, extra=info)
+
+
+# --------------------------------------------------------------------------- registration (tn.registry)
+
+def _register() -> None:
+    from ._checks import MAX_ENERGY_TOL, OptionRange
+    from .registry import Backend, Option, register_backend, solver_defaults
+
+    d = solver_defaults(exact_ground_state, exact_thermal_states)
+    # ARPACK's relative eigenvalue tolerance; an energy tolerance (MAX_ENERGY_TOL). Levels within
+    # degeneracy_tol of E0 are mixed as the T -> 0 state: it must stay below the energy resolution the other
+    # backends' converged flags promise, or the mixture absorbs genuine excitations.
+    energy = OptionRange("number", 0.0, MAX_ENERGY_TOL, lo_open=True)
+    options = {
+        "tol": Option(float, d["tol"], "Lanczos (ARPACK) relative eigenvalue tolerance", energy, solvers=("ground",)),
+        "degeneracy_tol": Option(float, d["degeneracy_tol"], "levels within it of E0 form the T = 0 mixture", energy),
+        "max_memory_gb": Option(float, d["max_memory_gb"], "memory limit in GB (None: the machine's)"),
+    }
+
+    def check(model, temperatures):
+        check_exact_model_memory(model, "full" if any(t > 0 for t in temperatures) else "lanczos",
+                                 n_temperatures=len(temperatures))
+
+    def precheck(n_sites, temperatures):
+        # one flip pattern: a lower bound on the memory of any model on n_sites
+        check_exact_memory(n_sites, "full" if any(t > 0 for t in temperatures) else "lanczos", n_ops=1,
+                           n_temperatures=len(temperatures))
+
+    register_backend(Backend(
+        "exact", DenseState, options, ground=exact_ground_state, thermal=exact_thermal_states, check=check,
+        precheck=precheck, auto_max_sites=(20, 12),
+        doc="exact diagonalisation: Lanczos at T = 0, full diagonalisation for T > 0"), replace=True)
+
+
+_register()

@@ -389,3 +389,36 @@ def peps_ground_state(model: SpinModel, *, bond_dim: int = 4, chi: int | None = 
                        n_sweeps=steps * len(taus), elapsed_s=time.perf_counter() - t0, warnings=messages, extra=info)
     return PEPSState(lattice=model.lattice, model=model, energy=energy, temperature=0.0, peps=psi, coords=coords,
                      chi=chi, diagnostics=diag)
+
+
+# --------------------------------------------------------------------------- registration (tn.registry)
+
+def _register() -> None:
+    from ._checks import _PEPS_MAX_BOND, MAX_DTAU, MAX_PEPS_TOL, OptionRange, check_peps_chi, check_taus
+    from .registry import Backend, Option, register_backend, solver_defaults
+
+    d = solver_defaults(peps_ground_state)
+    tau = OptionRange("number", 0.0, MAX_DTAU, lo_open=True)  # each stage's step, as dtau
+    options = {
+        "bond_dim": Option(int, d["bond_dim"], "PEPS bond dimension D", OptionRange("int", 1, _PEPS_MAX_BOND)),
+        "chi": Option(int, d["chi"], "boundary-contraction bond (None: 4 D^2), at least D^2", check=check_peps_chi,
+                      depends_on=("bond_dim",)),
+        "tau": Option(None, d["tau"], "simple-update imaginary-time step(s), one stage each", tau,
+                      check=check_taus(tau)),
+        "steps": Option(int, d["steps"], "most steps per stage", OptionRange("int", 1)),
+        "tol": Option(float, d["tol"], "energy change per site that ends a stage",
+                      OptionRange("number", 0.0, MAX_PEPS_TOL, lo_open=True)),
+        "seed": Option(int, d["seed"], "seed of a random initial state", OptionRange("seed")),
+        "init": Option(None, d["init"], "initial product state", OptionRange("choice", choices=PEPS_INITS)),
+        "verbosity": Option(int, d["verbosity"], "progress output", OptionRange("int", 0)),
+    }
+
+    def check(model, temperatures):
+        model_to_local_ham(model)  # open square/ladder grids with nearest-neighbour terms only
+
+    register_backend(Backend(
+        "peps", PEPSState, options, ground=peps_ground_state, check=check,
+        doc="PEPS simple update on open square/ladder lattices, ground states only"), replace=True)
+
+
+_register()

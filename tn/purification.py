@@ -41,7 +41,7 @@ import scipy.linalg as sla
 
 from macrobell.lattice.models import PAULI
 
-from ._checks import OPTION_RANGES, call_backend, check_option, check_options, check_temperatures
+from ._checks import MAX_DISCARDED_WEIGHT, OptionRange, call_backend, check_option, check_options, check_temperatures
 from .mpo import mpo_moments
 from .gates import commuting_layers, exp_gate, hamiltonian_pieces, merge_sequence, step_sequence, trotter_stages
 from .mpo import model_to_mpo
@@ -70,7 +70,7 @@ TRUNCATION_FACTOR = 3.0
 DEFAULT_CUTOFF = 1e-20
 #: Allowed ``sv_cutoff`` (the former meaning of ``cutoff``): a dropped singular value
 #: ``s < sv_cutoff · s_max`` weighs < sv_cutoff² of the largest, so √MAX_DISCARDED_WEIGHT.
-SV_CUTOFF_RANGE = OPTION_RANGES["purification"]["sv_cutoff"]
+SV_CUTOFF_RANGE = OptionRange("number", 0.0, math.sqrt(MAX_DISCARDED_WEIGHT), optional=True)
 #: Former flag threshold on the accumulated discarded weight. No longer decides ``converged`` (observable
 #: errors grow like the weight's square root, so 1e-6 let errors of 5e-4 pass); kept for old imports.
 DISCARDED_WEIGHT_TOL = 1e-6
@@ -628,3 +628,37 @@ def _evolve(model, betas, bond_dim, dtau, order, cutoff, mode="weight", moments=
         results.append(MPSState(lattice=model.lattice, model=model, energy=energy, diagnostics=diag,
                                 mps=_to_quimb(arrays), purified=True))
     return results, paulis
+
+
+# --------------------------------------------------------------------------- registration (tn.registry)
+
+def _register() -> None:
+    from ._checks import _PURIFICATION_MAX_BOND, MAX_DTAU, MAX_OBSERVABLE_TOL
+    from .registry import Backend, Option, register_backend, solver_defaults
+
+    d = solver_defaults(purification_thermal_states)
+    options = {
+        "bond_dim": Option(int, d["bond_dim"], "largest bond dimension of the purified MPS",
+                           OptionRange("int", 1, _PURIFICATION_MAX_BOND)),
+        "dtau": Option(float, d["dtau"], "imaginary-time step (units of 1/J)",
+                       OptionRange("number", 0.0, MAX_DTAU, lo_open=True)),
+        "order": Option(int, d["order"], "Trotter order", OptionRange("choice", choices=(2, 4))),
+        # a discarded weight per truncation, as DMRG's
+        "cutoff": Option(float, d["cutoff"], "discarded weight per truncation",
+                         OptionRange("number", 0.0, MAX_DISCARDED_WEIGHT)),
+        "error_tol": Option(float, d["error_tol"], "largest observable error estimate that counts as converged",
+                            OptionRange("number", 0.0, MAX_OBSERVABLE_TOL, lo_open=True)),
+        "trotter_check": Option(bool, d["trotter_check"], "estimate the Trotter error by a second, coarser run",
+                                OptionRange("bool")),
+        "ground_state_options": Option(None, None, "options of the DMRG run at T = 0 (set by sweeps, not in TOML)"),
+        # the former meaning of cutoff (deprecated): a relative singular-value cutoff
+        "sv_cutoff": Option(None, d["sv_cutoff"], "deprecated: relative singular-value cutoff", SV_CUTOFF_RANGE),
+    }
+    register_backend(Backend(
+        "purification", MPSState, options, thermal=purification_thermal_states, ground_state_backend="dmrg",
+        inherited_options=("bond_dim",),
+        doc="MPS purification, one imaginary-time evolution for every T > 0 (any lattice); T = 0 by DMRG"),
+        replace=True)
+
+
+_register()
