@@ -11,6 +11,11 @@ request whose estimated memory exceeds a limit (:func:`check_exact_memory`).
   (shifted up) and Lanczos run again until the next eigenvalue lies above
   ``E0 + degeneracy_tol``. A degenerate ground manifold gives its equal
   mixture ``ρ = P_0 / g``, the ``T → 0`` limit of the thermal state.
+  When H conserves total S^z (``model.conserves_sz``) and the space is
+  above ``FULL_DIAG_MAX_DIM``, the search runs sector by sector on blocks
+  built directly in each sector (:func:`sector_hamiltonian`; memory ∝
+  C(N, N/2), 6.2× less than 2^N at N = 24), and the ground manifold is the
+  union over sectors of the levels within ``degeneracy_tol`` of the lowest.
 * :func:`exact_thermal_states` — one full diagonalisation ``H = Σ E_n |n><n|``
   serves every temperature: ``ρ(T) = Σ_n p_n |n><n|`` with Boltzmann weights
   ``p_n ∝ exp(−(E_n − E_0)/T)`` (shifted by ``E_0`` so nothing overflows).
@@ -418,7 +423,8 @@ def _check_sector_memory(model: SpinModel, max_memory_gb, degenerate_rho: bool =
     # per sector as estimate_exact_memory's "lanczos" (COO triplets instead of CSR: + 2 index arrays), plus
     # the basis, its search positions, and the ground vectors embedded in the full 2^N space
     build = (2 * item + 4 + 16) * n_ops * dmax + 48 * dmax
-    est = max(build, n_ops * dmax * (item + 4) + 64 * dmax * item) + 16 * dmax + 4 * (2 ** n) * item
+    basis = 17 * 2 ** n if n <= 26 else 8 * dmax  # sector_basis filters arange(2^N) (int64 + popcount + mask)
+    est = max(build, n_ops * dmax * (item + 4) + 64 * dmax * item, basis) + 16 * dmax + 4 * (2 ** n) * item
     limit = memory_limit_bytes(max_memory_gb)
     if est > limit:
         raise ExactTooLargeError(
