@@ -490,7 +490,7 @@ def _sector_ground_manifold(model, tol, degeneracy_tol, messages):
 
 
 def exact_ground_state(model: SpinModel, *, tol: float = 1e-12, degeneracy_tol: float = 1e-8,
-                       max_memory_gb: float | None = None, sz_sectors: bool | None = None) -> DenseState:
+                       max_memory_gb: float | None = None) -> DenseState:
     """Ground state of ``model`` by exact diagonalisation.
 
     Hilbert spaces up to ``FULL_DIAG_MAX_DIM`` are diagonalised densely;
@@ -508,11 +508,13 @@ def exact_ground_state(model: SpinModel, *, tol: float = 1e-12, degeneracy_tol: 
         belong to the ground manifold; in (0, 1e-5].
     max_memory_gb : float, optional
         Memory limit (see :func:`check_exact_memory`).
-    sz_sectors : bool, optional
-        Run Lanczos sector by sector in total ``S^z`` (:func:`sector_hamiltonian`;
-        the largest block of 24 sites, C(24, 12), is 6.2× smaller than 2^24,
-        which brings N = 24 within memory). Default ``None``: whenever
-        ``model.conserves_sz`` and the space is above ``FULL_DIAG_MAX_DIM``.
+
+    Notes
+    -----
+    S^z sectors: whenever ``model.conserves_sz`` and the space is above
+        ``FULL_DIAG_MAX_DIM``, Lanczos runs sector by sector in total ``S^z``
+        (:func:`sector_hamiltonian`; the largest block of 24 sites,
+        C(24, 12), is 6.2× smaller than 2^24, which brings N = 24 within memory).
         Each sector's lowest levels are found with the same Lanczos +
         deflation search; the ground energy is the minimum over sectors and
         the ground manifold the union of every sector's levels within
@@ -520,7 +522,8 @@ def exact_ground_state(model: SpinModel, *, tol: float = 1e-12, degeneracy_tol: 
         the full-space search does). With isotropic exchange and no field
         the scan goes outwards from ``S^z = 0`` (or ±1/2) and stops at the
         first sector above ``E0 + degeneracy_tol``; otherwise every sector
-        is diagonalised, one at a time. ``False`` forces the full space.
+        is diagonalised, one at a time. (``_ground_state(..., sz_sectors=False)``
+        forces the full space, for comparisons.)
 
     Returns
     -------
@@ -538,6 +541,11 @@ def exact_ground_state(model: SpinModel, *, tol: float = 1e-12, degeneracy_tol: 
         spectrum is degenerate), ``mixed``, ``n_sites``, ``dim``. Lanczos
         non-convergence emits :class:`~macrobell.tn.state.ConvergenceWarning`.
     """
+    return _ground_state(model, tol=tol, degeneracy_tol=degeneracy_tol, max_memory_gb=max_memory_gb)
+
+
+def _ground_state(model, *, tol=1e-12, degeneracy_tol=1e-8, max_memory_gb=None, sz_sectors=None) -> DenseState:
+    """:func:`exact_ground_state`; ``sz_sectors``: None (auto), True (sectors) or False (the full space)."""
     where = "ground_state(method='exact')"
     check_model(model, where)
     o = check_options(where, "exact", tol=tol, degeneracy_tol=degeneracy_tol)
@@ -547,6 +555,8 @@ def exact_ground_state(model: SpinModel, *, tol: float = 1e-12, degeneracy_tol: 
     t0 = time.perf_counter()
     n = model.n_sites
     full = n < 64 and 2**n <= FULL_DIAG_MAX_DIM
+    # O(1) first: the result alone is a 2^N vector (refuses N = 10^6 before any O(N) look at the terms)
+    check_exact_memory(n, "vector", max_memory_gb, is_complex=not model.is_real)
     if sz_sectors is True and not model.conserves_sz:
         raise ValueError(f"{where}: sz_sectors=True needs a model that conserves total S^z (XXZ-type exchange "
                          "with equal xx and yy couplings, fields along z); allowed: None or False for this model")

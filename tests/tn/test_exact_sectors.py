@@ -9,7 +9,7 @@ import macrobell as mb
 from macrobell.lattice import Partition
 from macrobell.observables import effective_state
 from macrobell.tn.exact import (ExactTooLargeError, _check_sector_memory, check_exact_model_memory,
-                                exact_ground_state, sector_basis, sector_hamiltonian)
+                                exact_ground_state, _ground_state, sector_basis, sector_hamiltonian)
 
 
 def _random_xxz(n, seed):
@@ -46,9 +46,9 @@ def test_sector_hamiltonian_refuses_non_conserving_models():
     with pytest.raises(ValueError, match="does not conserve total S\\^z"):
         sector_hamiltonian(model, 3)
     with pytest.raises(ValueError, match="sz_sectors=True needs"):
-        exact_ground_state(model, sz_sectors=True)
+        _ground_state(model, sz_sectors=True)
     with pytest.raises(ValueError, match="sz_sectors must be"):
-        exact_ground_state(mb.lattice.heisenberg(mb.lattice.chain(6)), sz_sectors="yes")
+        _ground_state(mb.lattice.heisenberg(mb.lattice.chain(6)), sz_sectors="yes")
 
 
 CASES = [
@@ -69,8 +69,8 @@ CASES = [
 @pytest.mark.parametrize("make", CASES)
 def test_sector_ground_state_equals_full_space(make):
     model = make()
-    full = exact_ground_state(model, sz_sectors=False)
-    sec = exact_ground_state(model, sz_sectors=True)
+    full = _ground_state(model, sz_sectors=False)
+    sec = _ground_state(model, sz_sectors=True)
     assert sec.info["sz_sectors"] >= 1 and full.info.get("sz_sectors") is None
     assert sec.energy == pytest.approx(full.energy, abs=1e-10)
     assert sec.info["degeneracy"] == full.info["degeneracy"]
