@@ -4,8 +4,10 @@ The MPO is built by :func:`macrobell.tn.mpo.model_to_mpo` in the lattice's
 MPS order, so long-range bonds (rings, ladders, J2, 2D snakes) are handled.
 Sweeps alternate right/left with a bond-dimension ramp (16, 32, … up to
 ``bond_dim``, two sweeps per step); convergence is declared only once the
-ramp has reached ``bond_dim`` and the energy changed by less than ``tol``
-between two sweeps. The truncation uses quimb's ``cutoff_mode="sum2"``:
+ramp has reached ``bond_dim`` and the energy changed by less than
+``tol · N`` (``tol`` is per site) between two sweeps; ``info["stopped_by"]``
+says whether that tolerance (``"tolerance"``) or the sweep limit
+(``"max_sweeps"``) ended the run. The truncation uses quimb's ``cutoff_mode="sum2"``:
 the *discarded weight* (sum of squared discarded singular values of the
 normalised state) per bond is kept below ``cutoff``, so the default 1e-12
 never caps the bond dimension silently at the accuracy local observables
@@ -23,7 +25,8 @@ produced the returned MPS; 0 for DMRG1, which does not truncate),
 (one per sweep), ``variance`` (= ``energy_variance``), ``sweeps``
 (= ``n_sweeps``), ``max_discarded_weight`` (largest single split of the
 final sweep), ``discarded_weights`` (per sweep), ``method``, ``algorithm``,
-``bond_dims`` (the schedule used), ``bond_dim``, ``cutoff``, ``tol``,
+``bond_dims`` (the schedule used), ``bond_dim``, ``cutoff``, ``tol`` (per
+site), ``tol_total`` (``tol · N``, the threshold applied), ``stopped_by``,
 ``seed``, ``mpo_bond``, and from the ground-manifold check (see
 :func:`dmrg_ground_state`, option ``degenerate``) ``gap``,
 ``ground_manifold_dim``, ``ground_manifold_complete``,
@@ -147,9 +150,14 @@ def dmrg_ground_state(model: SpinModel, *, bond_dim: int = 128, cutoff: float = 
         adjacent verdict thresholds). The same meaning as the purification's
         ``cutoff``.
     tol : float
-        Change of the *total* energy (not per site; units of the coupling)
-        between consecutive half sweeps at full ``bond_dim`` below which the
-        run counts as converged, in (0, 1e-5].
+        Change of the energy *per site* (units of the coupling) between
+        consecutive half sweeps at full ``bond_dim`` below which the run
+        counts as converged, in (0, 1e-5]: the total energy must change by
+        less than ``tol · N``. (Until issue 12 this was a total-energy
+        tolerance, which a 1000-site χ = 64 chain could not meet within 30
+        sweeps: the sweep-to-sweep change of an extensive energy grows with
+        N.) The partner runs of the ground-manifold check use the same
+        ``tol · N``.
     max_sweeps : int
         Maximum number of (half) sweeps, ramp included; >= 2 (convergence
         compares two sweeps).
@@ -233,6 +241,8 @@ def dmrg_ground_state(model: SpinModel, *, bond_dim: int = 128, cutoff: float = 
     energies, bds, sweep_weights = [], [], []
     messages = []
     converged = False
+    # The energy is extensive: a per-site tolerance keeps the stopping rule meaningful from 8 to 10^3 sites.
+    tol_total = tol * n
     for sweep in range(max_sweeps):
         bd = sched[min(sweep, len(sched) - 1)]
         direction = "R" if sweep % 2 == 0 else "L"
@@ -255,10 +265,11 @@ def dmrg_ground_state(model: SpinModel, *, bond_dim: int = 128, cutoff: float = 
             print(f"dmrg sweep {sweep + 1} ({direction}) max_bond={solver._k.max_bond()}/{bd} "
                   f"E={energies[-1]:.12f}", flush=True)
         at_full = sweep + 1 >= len(sched) + 1  # two sweeps at the final bond dimension
-        if at_full and abs(energies[-1] - energies[-2]) < tol:
+        if at_full and abs(energies[-1] - energies[-2]) < tol_total:
             converged = True
             break
 
+    stopped_by = "tolerance" if converged else "max_sweeps"
     psi = solver.state
     psi /= psi.norm()
     state = MPSState(lattice=model.lattice, model=model, temperature=0.0, mps=psi, purified=False)
@@ -269,7 +280,8 @@ def dmrg_ground_state(model: SpinModel, *, bond_dim: int = 128, cutoff: float = 
     var_limit = VARIANCE_TOL_PER_SITE * n
     reasons = []
     if not converged:
-        reasons.append(f"energy not converged to tol={tol:g} in {len(energies)} sweeps "
+        reasons.append(f"energy not converged to tol={tol:g} per site (max_sweeps={max_sweeps} reached) in "
+                       f"{len(energies)} sweeps "
                        f"(last change {abs(energies[-1] - energies[-2]) if len(energies) > 1 else float('nan'):.3g})")
     if variance > var_limit:
         reasons.append(f"energy variance {variance:.3g} > {var_limit:.3g} (= {VARIANCE_TOL_PER_SITE:g} N)")
@@ -285,7 +297,7 @@ def dmrg_ground_state(model: SpinModel, *, bond_dim: int = 128, cutoff: float = 
         at_c = [e for e, b in zip(energies, bds) if b == chi_c]
         err_c = (at_c[-1] - energy) if at_c else 0.0
         W = mpo_arrays(ham)
-        partners, gap, gap_sweeps, gap_ok = _ground_manifold(W, arrays, energy, bond_dim, tol, degeneracy_tol, seed,
+        partners, gap, gap_sweeps, gap_ok = _ground_manifold(W, arrays, energy, bond_dim, tol_total, degeneracy_tol, seed,
                                                              dtype, err_c)
         t_gap = time.perf_counter() - t1
     dim = 1 + len(partners)
@@ -297,7 +309,7 @@ def dmrg_ground_state(model: SpinModel, *, bond_dim: int = 128, cutoff: float = 
     if dim > 1 and degenerate == "mix" and not gap_ok:
         converged = False
         _warn(messages, f"dmrg_ground_state ({model.name}, N={n}): a partner state of the degenerate ground "
-                        f"manifold did not converge to tol={tol:g} in {_GAP_REFINE_SWEEPS} half-sweeps; the mixture is "
+                        f"manifold did not converge to tol={tol:g} per site in {_GAP_REFINE_SWEEPS} half-sweeps; the mixture is "
                         "approximate")
     if dim > 1 and degenerate == "warn":
         _warn(messages, f"dmrg_ground_state ({model.name}, N={n}): degenerate ground manifold: "
@@ -325,6 +337,8 @@ def dmrg_ground_state(model: SpinModel, *, bond_dim: int = 128, cutoff: float = 
         "bond_dim": bond_dim,
         "cutoff": cutoff,
         "tol": tol,
+        "tol_total": tol_total,
+        "stopped_by": stopped_by,
         "seed": seed,
         "mpo_bond": int(ham.max_bond()),
     }

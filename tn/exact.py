@@ -11,6 +11,11 @@ request whose estimated memory exceeds a limit (:func:`check_exact_memory`).
   (shifted up) and Lanczos run again until the next eigenvalue lies above
   ``E0 + degeneracy_tol``. A degenerate ground manifold gives its equal
   mixture ``ρ = P_0 / g``, the ``T → 0`` limit of the thermal state.
+  When H conserves total S^z (``model.conserves_sz``) and the space is
+  above ``FULL_DIAG_MAX_DIM``, the search runs sector by sector on blocks
+  built directly in each sector (:func:`sector_hamiltonian`; memory ∝
+  C(N, N/2), 6.2× less than 2^N at N = 24), and the ground manifold is the
+  union over sectors of the levels within ``degeneracy_tol`` of the lowest.
 * :func:`exact_thermal_states` — one full diagonalisation ``H = Σ E_n |n><n|``
   serves every temperature: ``ρ(T) = Σ_n p_n |n><n|`` with Boltzmann weights
   ``p_n ∝ exp(−(E_n − E_0)/T)`` (shifted by ``E_0`` so nothing overflows).
@@ -35,6 +40,7 @@ from ._checks import check_model, check_options, check_temperatures
 from .state import ConvergenceWarning, DenseState, Diagnostics
 
 __all__ = ["exact_ground_state", "exact_thermal_states", "dense_state_from_array", "check_exact_memory",
+           "sector_basis", "sector_hamiltonian",
            "check_exact_model_memory", "ExactTooLargeError", "memory_limit_bytes", "FULL_DIAG_MAX_DIM"]
 
 #: Ground states of Hilbert spaces up to this dimension use dense ``eigh``
@@ -43,6 +49,9 @@ FULL_DIAG_MAX_DIM = 1024
 #: Largest ground-state degeneracy searched for with Lanczos before falling
 #: back to full diagonalisation (when that fits in memory).
 MAX_LANCZOS_DEGENERACY = 256
+#: S^z sectors up to this dimension use dense ``eigh``; larger ones Lanczos (a 924-dimensional sector, the
+#: middle one of 12 sites, takes ~10x longer by ``eigh`` than by ARPACK on a shared core).
+SECTOR_FULL_DIAG_MAX_DIM = 128
 _SEED = 20110605  # fixed Lanczos start vectors: reproducible results
 
 
@@ -309,6 +318,177 @@ def _full_manifold(H, degeneracy_tol):
     return float(e[0]), v[:, ground], E1
 
 
+def _popcount(a: np.ndarray) -> np.ndarray:
+    if hasattr(np, "bitwise_count"):
+        return np.bitwise_count(a)
+    c = np.zeros(a.shape, dtype=np.int64)
+    a = a.copy()
+    while a.any():
+        c += a & 1
+        a >>= 1
+    return c
+
+
+def sector_basis(n: int, k: int) -> np.ndarray:
+    """Sorted basis states (integers, site 0 = most significant bit) with ``k`` one-bits (k spins ↓).
+
+    The magnetisation sector ``S^z_total = (N − 2k)/2`` of :meth:`SpinModel.to_sparse`'s basis.
+    """
+    if n <= 26:
+        a = np.arange(1 << n, dtype=np.int64)
+        return a[_popcount(a) == k]
+    from itertools import combinations
+    out = np.fromiter((sum(1 << (n - 1 - s) for s in c) for c in combinations(range(n), k)), dtype=np.int64)
+    return np.sort(out)
+
+
+def sector_hamiltonian(model: SpinModel, k: int, states: np.ndarray | None = None):
+    """The block of ``model.to_sparse()`` on the sector with ``k`` one-bits, built without the full matrix.
+
+    Same construction as :meth:`SpinModel.to_sparse` (one value per basis
+    state and flip pattern, ``H[r, r ^ f]`` = the value at input ``r ^ f``),
+    restricted to the sector's states: memory ∝ ``C(N, k)`` instead of
+    ``2^N``. Requires ``model.conserves_sz`` (then no entry leaves the
+    sector: the ``xx`` and ``yy`` parts of a flip of two equal bits cancel).
+
+    Returns
+    -------
+    (scipy.sparse.csr_matrix, numpy.ndarray)
+        The ``C(N, k) × C(N, k)`` block and the sector's sorted basis states.
+    """
+    import scipy.sparse as sp
+
+    if not model.conserves_sz:
+        raise ValueError("sector_hamiltonian: the model does not conserve total S^z (allowed: XXZ-type exchange "
+                         "with equal xx and yy couplings, fields along z)")
+    n = model.n_sites
+    idx = sector_basis(n, k) if states is None else states
+    d = idx.size
+    dtype = np.dtype(np.float64 if model.is_real else np.complex128)
+    blocks = {}
+    for sites, ops, coef in model.pauli_strings():
+        flip = 0
+        phase = np.full(d, coef, dtype=complex)
+        for s, o in zip(sites, ops):
+            bit = (idx >> (n - 1 - s)) & 1
+            if o != "z":
+                flip |= 1 << (n - 1 - s)
+            if o == "y":
+                phase *= np.where(bit == 0, 1j, -1j)
+            elif o == "z":
+                phase *= 1 - 2 * bit
+        vals = phase.real if dtype.kind == "f" else phase
+        blocks[flip] = blocks[flip] + vals if flip in blocks else vals.astype(dtype)
+    rows, cols, data = [], [], []
+    scale = max((float(np.abs(v).max()) for v in blocks.values() if v.size), default=0.0)
+    for f, vals in blocks.items():
+        out = idx ^ f  # output state of each input state idx
+        pos = np.searchsorted(idx, out)
+        pos = np.minimum(pos, d - 1)
+        inside = idx[pos] == out
+        leak = float(np.abs(vals[~inside]).max()) if (~inside).any() else 0.0
+        if leak > 1e-12 * max(scale, 1e-300):  # a flip leaving the sector with a nonzero amplitude
+            raise ValueError(f"sector_hamiltonian: flip pattern {f:#x} leaves the sector (amplitude {leak:.3g})")
+        keep = inside & (vals != 0)
+        rows.append(pos[keep])
+        cols.append(np.flatnonzero(keep))
+        data.append(vals[keep])
+    itype = np.int32 if d < 2**31 else np.int64
+    H = sp.csr_matrix((np.concatenate(data), (np.concatenate(rows).astype(itype), np.concatenate(cols).astype(itype))),
+                      shape=(d, d))
+    H.sum_duplicates()
+    return H, idx
+
+
+def _su2_no_field(model: SpinModel) -> bool:
+    """Isotropic exchange on every bond (xx = yy = zz) and no field: H commutes with every S^a_total."""
+    if any(f.coefficient != 0 for f in model.fields):
+        return False
+    coeffs = {}
+    for t in model.terms:
+        if t.ops not in ("xx", "yy", "zz"):
+            return False
+        for i, j in t.bonds:
+            c = coeffs.setdefault((min(int(i), int(j)), max(int(i), int(j))), {"xx": 0.0, "yy": 0.0, "zz": 0.0})
+            c[t.ops] += t.coefficient
+    return all(np.isclose(c["xx"], c["zz"]) and np.isclose(c["yy"], c["zz"]) for c in coeffs.values())
+
+
+def _check_sector_memory(model: SpinModel, max_memory_gb, degenerate_rho: bool = False) -> int:
+    """Peak-memory estimate of the sector ground state (largest sector's build + Lanczos, full-space result)."""
+    n = model.n_sites
+    item = 8 if model.is_real else 16
+    dmax = math.comb(n, n // 2)
+    n_ops = _n_ops(model)
+    # per sector as estimate_exact_memory's "lanczos" (COO triplets instead of CSR: + 2 index arrays), plus
+    # the basis, its search positions, and the ground vectors embedded in the full 2^N space
+    build = (2 * item + 4 + 16) * n_ops * dmax + 48 * dmax
+    basis = 17 * 2 ** n if n <= 26 else 8 * dmax  # sector_basis filters arange(2^N) (int64 + popcount + mask)
+    est = max(build, n_ops * dmax * (item + 4) + 64 * dmax * item, basis) + 16 * dmax + 4 * (2 ** n) * item
+    limit = memory_limit_bytes(max_memory_gb)
+    if est > limit:
+        raise ExactTooLargeError(
+            f"exact backend: N={n} sites (Lanczos in the largest S^z sector, dim {dmax}) needs an estimated "
+            f"{_fmt_bytes(est)}, above the limit of {_fmt_bytes(limit)} (set by max_memory_gb, "
+            "$MACROBELL_MAX_MEMORY_GB, or half the available memory); use method='dmrg' (MPS) for this size")
+    return est
+
+
+def _sector_order(n: int) -> list:
+    """Sectors k = number of one-bits, from the middle (S^z = 0 or ±1/2) outwards."""
+    return sorted(range(n + 1), key=lambda k: (abs(2 * k - n), k))
+
+
+def _sector_ground_manifold(model, tol, degeneracy_tol, messages):
+    """Ground manifold over the S^z sectors: each sector's lowest levels, the minimum over sectors.
+
+    With isotropic exchange and no field every S multiplet has a member in the
+    middle sector, so a sector's lowest energy cannot decrease with ``|S^z|``:
+    the scan stops at the first sector above ``E0 + degeneracy_tol``. Otherwise
+    every sector is diagonalised (memory: one sector at a time).
+
+    Returns ``(E0, [(states, vectors, H_block)], E1, converged, n_sectors)``.
+    """
+    n = model.n_sites
+    monotone = _su2_no_field(model)
+    rng = np.random.default_rng(_SEED)
+    found, E1, converged, done = [], np.inf, True, 0
+    E0 = np.inf
+    for k in _sector_order(n):
+        Hk, states = sector_hamiltonian(model, k)
+        d = states.size
+        done += 1
+        if d <= SECTOR_FULL_DIAG_MAX_DIM:
+            e0k, Vk, e1k = _full_manifold(Hk, degeneracy_tol)
+            e1k = np.inf if not math.isfinite(e1k) else e1k
+        else:
+            try:
+                e0k, Vk, e1k, ok = _lanczos_manifold(Hk, model, tol, degeneracy_tol, rng, messages)
+            except RuntimeError:
+                if d * d * (16 if Hk.dtype.kind == "c" else 8) * 3 > memory_limit_bytes(None):
+                    raise
+                e0k, Vk, e1k = _full_manifold(Hk, degeneracy_tol)
+                ok = True
+            converged &= ok
+        if e0k < E0 - degeneracy_tol:
+            # a new, lower manifold: what was found so far lies above it
+            E1 = min([E1, e1k] + [f[3] for f in found])
+            found = []
+            E0 = e0k
+        if e0k <= E0 + degeneracy_tol:
+            E0 = min(E0, e0k)
+            found.append((states, Vk, Hk, e0k))
+            E1 = min(E1, e1k)
+        else:
+            E1 = min(E1, e0k)
+            if monotone:
+                break
+    # drop members that a later, slightly lower sector pushed out of the window
+    keep = [f for f in found if f[3] <= E0 + degeneracy_tol]
+    E1 = min([E1] + [f[3] for f in found if f[3] > E0 + degeneracy_tol])
+    return float(E0), [(s, V, H) for s, V, H, _ in keep], float(E1), converged, done
+
+
 def exact_ground_state(model: SpinModel, *, tol: float = 1e-12, degeneracy_tol: float = 1e-8,
                        max_memory_gb: float | None = None) -> DenseState:
     """Ground state of ``model`` by exact diagonalisation.
@@ -329,6 +509,22 @@ def exact_ground_state(model: SpinModel, *, tol: float = 1e-12, degeneracy_tol: 
     max_memory_gb : float, optional
         Memory limit (see :func:`check_exact_memory`).
 
+    Notes
+    -----
+    S^z sectors: whenever ``model.conserves_sz`` and the space is above
+        ``FULL_DIAG_MAX_DIM``, Lanczos runs sector by sector in total ``S^z``
+        (:func:`sector_hamiltonian`; the largest block of 24 sites,
+        C(24, 12), is 6.2× smaller than 2^24, which brings N = 24 within memory).
+        Each sector's lowest levels are found with the same Lanczos +
+        deflation search; the ground energy is the minimum over sectors and
+        the ground manifold the union of every sector's levels within
+        ``degeneracy_tol`` of it (mixed as a degenerate manifold, exactly as
+        the full-space search does). With isotropic exchange and no field
+        the scan goes outwards from ``S^z = 0`` (or ±1/2) and stops at the
+        first sector above ``E0 + degeneracy_tol``; otherwise every sector
+        is diagonalised, one at a time. (``_ground_state(..., sz_sectors=False)``
+        forces the full space, for comparisons.)
+
     Returns
     -------
     DenseState
@@ -345,13 +541,27 @@ def exact_ground_state(model: SpinModel, *, tol: float = 1e-12, degeneracy_tol: 
         spectrum is degenerate), ``mixed``, ``n_sites``, ``dim``. Lanczos
         non-convergence emits :class:`~macrobell.tn.state.ConvergenceWarning`.
     """
+    return _ground_state(model, tol=tol, degeneracy_tol=degeneracy_tol, max_memory_gb=max_memory_gb)
+
+
+def _ground_state(model, *, tol=1e-12, degeneracy_tol=1e-8, max_memory_gb=None, sz_sectors=None) -> DenseState:
+    """:func:`exact_ground_state`; ``sz_sectors``: None (auto), True (sectors) or False (the full space)."""
     where = "ground_state(method='exact')"
     check_model(model, where)
     o = check_options(where, "exact", tol=tol, degeneracy_tol=degeneracy_tol)
     tol, degeneracy_tol = o["tol"], o["degeneracy_tol"]
+    if sz_sectors not in (None, True, False):
+        raise ValueError(f"{where}: sz_sectors must be None (auto), True or False, got {sz_sectors!r}")
     t0 = time.perf_counter()
     n = model.n_sites
     full = n < 64 and 2**n <= FULL_DIAG_MAX_DIM
+    # O(1) first: the result alone is a 2^N vector (refuses N = 10^6 before any O(N) look at the terms)
+    check_exact_memory(n, "vector", max_memory_gb, is_complex=not model.is_real)
+    if sz_sectors is True and not model.conserves_sz:
+        raise ValueError(f"{where}: sz_sectors=True needs a model that conserves total S^z (XXZ-type exchange "
+                         "with equal xx and yy couplings, fields along z); allowed: None or False for this model")
+    if sz_sectors or (sz_sectors is None and not full and model.conserves_sz):
+        return _sector_ground_state(model, tol, degeneracy_tol, max_memory_gb, t0)
     check_exact_model_memory(model, "full" if full else "lanczos", max_memory_gb, n_temperatures=1)
     dim = 2**n
     is_complex = not model.is_real
@@ -392,6 +602,52 @@ def exact_ground_state(model: SpinModel, *, tol: float = 1e-12, degeneracy_tol: 
     HV = H @ V
     # <H²> of the equal mixture: the mean of |H v_k|² over its orthonormal vectors
     variance = float(np.real(np.vdot(HV, HV))) / g - E0 ** 2
+    state.diagnostics = Diagnostics(converged=bool(converged), energy=E0, energy_variance=variance,
+                                    discarded_weight=0.0, elapsed_s=time.perf_counter() - t0,
+                                    warnings=messages, extra=info)
+    return state
+
+
+def _sector_ground_state(model, tol, degeneracy_tol, max_memory_gb, t0) -> DenseState:
+    """:func:`exact_ground_state` by S^z sectors (see its ``sz_sectors``); the same outputs and diagnostics."""
+    n = model.n_sites
+    if n >= 64:
+        check_exact_model_memory(model, "lanczos", max_memory_gb)  # refuses, O(1)
+    _check_sector_memory(model, max_memory_gb)
+    dim = 2**n
+    messages = []
+    E0, parts, E1, converged, n_done = _sector_ground_manifold(model, tol, degeneracy_tol, messages)
+    g = sum(V.shape[1] for _, V, _ in parts)
+    dtype = np.result_type(*[V.dtype for _, V, _ in parts])
+    sq = 0.0
+    vecs = []
+    for states, V, Hk in parts:
+        HV = Hk @ V
+        sq += float(np.real(np.vdot(HV, HV)))
+        for j in range(V.shape[1]):
+            vecs.append((states, V[:, j]))
+    variance = sq / g - E0 ** 2
+    info = {"method": "exact", "solver": "lanczos", "degeneracy": int(g),
+            "gap": float(E1 - E0) if math.isfinite(E1) else float("nan"), "mixed": g > 1,
+            "n_sites": n, "dim": dim, "sz_sectors": int(n_done),
+            "sz_ground_sectors": [float((n - 2 * int(_popcount(s[:1])[0])) / 2) for s, _, _ in parts]}
+    if g == 1:
+        v = np.zeros(dim, dtype=dtype)
+        v[vecs[0][0]] = vecs[0][1]
+        state = DenseState(model.lattice, model, energy=E0, temperature=0.0, info=info, vector=_fix_phase(v))
+    else:
+        check_exact_memory(n, "density", max_memory_gb, is_complex=np.dtype(dtype).kind == "c")
+        V = np.zeros((dim, g), dtype=dtype)
+        for j, (states, v) in enumerate(vecs):
+            V[states, j] = v
+        rho = (V @ V.conj().T) / g
+        info["note"] = (f"degenerate ground manifold ({g} states within {degeneracy_tol:g} of E0): "
+                        "the equal mixture, the T -> 0 limit of the thermal state")
+        state = DenseState(model.lattice, model, energy=E0, temperature=0.0, info=info, rho=rho)
+    if not converged:
+        msg = "exact ground state: Lanczos did not fully converge (diagnostics.converged = False)"
+        messages.append(msg)
+        warnings.warn(msg, ConvergenceWarning, stacklevel=3)
     state.diagnostics = Diagnostics(converged=bool(converged), energy=E0, energy_variance=variance,
                                     discarded_weight=0.0, elapsed_s=time.perf_counter() - t0,
                                     warnings=messages, extra=info)
