@@ -213,6 +213,34 @@ class SpinModel:
             masks.add(sum(1 << (n - 1 - s) for s, o in zip(sites, ops) if o != "z"))
         return sorted(masks)
 
+    def flip_blocks(self, states: np.ndarray, dtype) -> dict:
+        """The Hamiltonian's action on basis states, grouped by bit-flip pattern.
+
+        Returns ``{flip: values}`` with ``values[i] = <states[i] ^ flip| H_flip |states[i]>``, where
+        ``H_flip`` is the sum of the Pauli strings (coefficients in Pauli units, :meth:`pauli_strings`)
+        that flip the bits ``flip`` (site 0 = most significant bit). ``states`` is any int64 array of
+        basis states: all ``2^N`` (:meth:`to_sparse`) or one S^z sector.
+        """
+        n = self.n_sites
+        dtype = np.dtype(dtype)
+        blocks = {}
+        for sites, ops, coef in self.pauli_strings():
+            flip = 0
+            phase = np.full(states.size, coef, dtype=complex)
+            for s, o in zip(sites, ops):
+                bit = (states >> (n - 1 - s)) & 1
+                if o != "z":
+                    flip |= 1 << (n - 1 - s)
+                if o == "y":
+                    # <b⊕1| σy |b> : σy|0> = i|1>, σy|1> = -i|0>
+                    phase *= np.where(bit == 0, 1j, -1j)
+                elif o == "z":
+                    phase *= 1 - 2 * bit
+            vals = phase.real if dtype.kind == "f" else phase
+            blocks[flip] = blocks[flip] + vals if flip in blocks else vals.astype(dtype)
+            del phase, vals
+        return blocks
+
     def to_sparse(self, dtype=None) -> sp.csr_matrix:
         """The Hamiltonian as a sparse ``2^N × 2^N`` CSR matrix (site 0 = most significant bit).
 
@@ -231,22 +259,7 @@ class SpinModel:
         dim = 1 << n
         dtype = np.dtype(dtype or (np.float64 if self.is_real else np.complex128))
         idx = np.arange(dim, dtype=np.int64)
-        blocks = {}
-        for sites, ops, coef in self.pauli_strings():
-            flip = 0
-            phase = np.full(dim, coef, dtype=complex)
-            for s, o in zip(sites, ops):
-                bit = (idx >> (n - 1 - s)) & 1
-                if o != "z":
-                    flip |= 1 << (n - 1 - s)
-                if o == "y":
-                    # <b⊕1| σy |b> : σy|0> = i|1>, σy|1> = -i|0>
-                    phase *= np.where(bit == 0, 1j, -1j)
-                elif o == "z":
-                    phase *= 1 - 2 * bit
-            vals = phase.real if dtype.kind == "f" else phase
-            blocks[flip] = blocks[flip] + vals if flip in blocks else vals.astype(dtype)
-            del phase, vals
+        blocks = self.flip_blocks(idx, dtype)
         blocks.setdefault(0, np.zeros(dim, dtype=dtype))
         flips = sorted(blocks)
         itype = np.int32 if dim < 2**31 else np.int64

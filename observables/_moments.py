@@ -127,7 +127,6 @@ def _dense_moments(state):
 def _pairs_moments(state):
     from .api import pair_correlations
     C = pair_correlations(state)
-    n = C.shape[0]
     first = np.einsum("iia->a", C[:, :, 0, 1:])
     off = C[:, :, 1:, 1:].sum(axis=(0, 1)) - np.einsum("iiab->ab", C[:, :, 1:, 1:])
     return first, off

@@ -365,20 +365,7 @@ def sector_hamiltonian(model: SpinModel, k: int, states: np.ndarray | None = Non
     idx = sector_basis(n, k) if states is None else states
     d = idx.size
     dtype = np.dtype(np.float64 if model.is_real else np.complex128)
-    blocks = {}
-    for sites, ops, coef in model.pauli_strings():
-        flip = 0
-        phase = np.full(d, coef, dtype=complex)
-        for s, o in zip(sites, ops):
-            bit = (idx >> (n - 1 - s)) & 1
-            if o != "z":
-                flip |= 1 << (n - 1 - s)
-            if o == "y":
-                phase *= np.where(bit == 0, 1j, -1j)
-            elif o == "z":
-                phase *= 1 - 2 * bit
-        vals = phase.real if dtype.kind == "f" else phase
-        blocks[flip] = blocks[flip] + vals if flip in blocks else vals.astype(dtype)
+    blocks = model.flip_blocks(idx.astype(np.int64, copy=False), dtype)
     rows, cols, data = [], [], []
     scale = max((float(np.abs(v).max()) for v in blocks.values() if v.size), default=0.0)
     for f, vals in blocks.items():
