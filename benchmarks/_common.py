@@ -1,7 +1,8 @@
 """Shared helpers of the benchmarks: timing, single-thread GEMM throughput, TeNPy conversion.
 
-Importing macrobell pins BLAS to ``$MACROBELL_THREADS`` threads (default 1),
-so every figure here — ours, TeNPy's and the GEMM reference — is measured
+Importing this module pins BLAS/numba to ``$MACROBELL_THREADS`` threads
+(default 1; importing macrobell itself leaves the pools alone), so every
+figure here — ours, TeNPy's and the GEMM reference — is measured
 single-threaded in the same process.
 """
 
@@ -11,7 +12,9 @@ import time
 
 import numpy as np
 
-import macrobell as mb  # noqa: F401  (pins BLAS threads)
+import macrobell as mb
+
+mb.set_threads()  # before any timing: the GEMM baseline and TeNPy run in these pools too
 
 
 def best_time(fn, reps: int = 3, min_time: float = 0.0):
