@@ -144,8 +144,12 @@ def run_sweep(sweep, out_path, workers: int | None = None, scheduler=None, resum
         raise StoreError(f"output directory {str(out.parent)!r} does not exist")
 
     def plan(done):
-        return [make_task(sweep, g, {i for i in g["point_ids"] if i not in done})
-                for g in sweep.groups if any(i not in done for i in g["point_ids"])]
+        tasks = [make_task(sweep, g, {i for i in g["point_ids"] if i not in done})
+                 for g in sweep.groups if any(i not in done for i in g["point_ids"])]
+        # Most expensive groups first (longest-processing-time scheduling): the largest points no longer
+        # set the critical path at the end of a parallel run. Results are keyed by point id, so the
+        # order of the work never changes the file.
+        return sorted(tasks, key=lambda t: -sum(point_costs(t)))
 
     def executor_for(tasks):
         # A single work unit gains nothing from a process pool (and would pay its start-up).

@@ -158,3 +158,39 @@ def test_measured_compute_time_calibrates_the_eta_without_start_up():
     assert bar.eta == pytest.approx(8.0)
     bar.parallel = 2
     assert bar.eta == pytest.approx(4.0)
+
+
+def test_expensive_groups_are_scheduled_first(tmp_path, monkeypatch):
+    """Longest-processing-time order: the largest lattice's group is handed out first, whatever the file order."""
+    from macrobell.data import runner
+
+    seen = []
+    real = runner.make_executor
+
+    def spy(*a, **kw):
+        ex = real(*a, **kw)
+        imap = ex.imap
+
+        def watched(fn, tasks, *args, **kwargs):
+            seen.extend(t["lattice"]["L"] for t in tasks)
+            return imap(fn, tasks, *args, **kwargs)
+
+        ex.imap = watched
+        return ex
+
+    monkeypatch.setattr(runner, "make_executor", spy)
+    toml = """
+[lattice]
+kind = "chain"
+L = [4, 8, 6]
+pbc = true
+[model]
+kind = "heisenberg"
+[state]
+method = "exact"
+temperatures = [0.0]
+[[partitions]]
+kind = "halves"
+"""
+    s = runner.run_sweep(toml, tmp_path / "o.h5", workers=1, show_progress=False)
+    assert seen == [8, 6, 4] and s["computed"] == 3
