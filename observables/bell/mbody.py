@@ -50,8 +50,8 @@ import numpy as np
 
 from .._pauli import T_from_rho
 from ..effective import EffectiveState
-from .lp import MAX_SETTINGS_TOTAL, VIOLATION_TOL, BellInequality, inequality_from_dual, visibility_from_correlators
-from .search import CHSH_COEFFICIENTS, I3322_COEFFICIENTS
+from .lp import VIOLATION_TOL, BellInequality, inequality_from_dual, visibility_from_correlators
+from .search import CHSH_COEFFICIENTS, I3322_COEFFICIENTS, counts_for
 
 __all__ = ["MBodySearch", "StateSearch", "mbody_search", "mbody_correlators", "check_observables",
            "random_observables", "maximise_observables", "bell_operator_mbody", "lifted_operator",
@@ -77,27 +77,6 @@ def _check_eff(eff: Any, where: str) -> tuple[int, int]:
         raise ValueError(f"{where}: rho has shape {np.shape(rho)}, expected {(2 ** (K * M),) * 2} "
                          f"for K={K} parties of M={M} qubits")
     return K, M
-
-
-def _counts(K: int, settings: Any, where: str) -> list[int]:
-    if isinstance(settings, (bool, np.bool_)):
-        raise ValueError(f"{where}: settings must be an int >= 1 or a list of K={K} ints, got {settings!r}")
-    if isinstance(settings, (int, np.integer)):
-        S = [int(settings)] * K
-    else:
-        try:
-            S = [int(s) for s in settings]
-            ok = all(not isinstance(s, bool) and int(s) == s for s in settings)
-        except (TypeError, ValueError):
-            ok = False
-        if not ok:
-            raise ValueError(f"{where}: settings must be an int >= 1 or a list of K={K} ints, got {settings!r}")
-    if len(S) != K or min(S) < 1:
-        raise ValueError(f"{where}: settings must give K={K} counts >= 1, got {S}")
-    if sum(S) > MAX_SETTINGS_TOTAL:
-        raise ValueError(f"{where}: {sum(S)} settings in total give 2^{sum(S)} deterministic strategies; "
-                         f"at most sum_X S_X = {MAX_SETTINGS_TOTAL} is supported")
-    return S
 
 
 def _count(value: Any, name: str, where: str) -> int:
@@ -301,15 +280,12 @@ def _seesaw(rho, obs, max_rounds):
     return best
 
 
-def _start(r: int, rho, S, d, rng):
-    """Random observables (even starts) or observables tuned to a random +-1 correlation
-    inequality / a relabelled CHSH or I3322 (odd starts), as in :func:`.search.search`."""
-    obs = random_observables(S, d, rng)
-    if r % 2 == 0:
-        return obs
+def _start_inequality(S, rng, facet: bool) -> np.ndarray:
+    """A seed inequality in extended-correlator form: for K = 2 (``facet``) a relabelled I3322 (every
+    S_X >= 3) or CHSH on random settings, else a random +-1 full-correlation inequality."""
     K = len(S)
     beta = np.zeros(tuple(s + 1 for s in S))
-    if r % 4 == 3 and K == 2 and min(S) >= 2:
+    if facet and K == 2 and min(S) >= 2:
         base = I3322_COEFFICIENTS if min(S) >= 3 else CHSH_COEFFICIENTS
         m = base.shape[0] - 1
         rows = np.concatenate([[0], 1 + rng.choice(S[0], size=m, replace=False)])
@@ -317,6 +293,16 @@ def _start(r: int, rho, S, d, rng):
         beta[np.ix_(rows, cols)] = base if rng.random() < 0.5 else base.T
     else:
         beta[(slice(1, None),) * K] = rng.choice([-1.0, 1.0], size=tuple(S))
+    return beta
+
+
+def _start(r: int, rho, S, d, rng):
+    """Random observables (even starts) or observables tuned to a random +-1 correlation
+    inequality / a relabelled CHSH or I3322 (odd starts), as in :func:`.search.search`."""
+    obs = random_observables(S, d, rng)
+    if r % 2 == 0:
+        return obs
+    beta = _start_inequality(S, rng, facet=r % 4 == 3)
     return maximise_observables(rho, beta, obs, max_sweeps=100)[0]
 
 
@@ -367,7 +353,7 @@ def mbody_search(eff: Any, settings: Any = 2, restarts: int = 20, seed: Any = 0,
     """
     where = "mbody_search"
     K, M = _check_eff(eff, where)
-    S = _counts(K, settings, where)
+    S = counts_for(K, settings, where)
     restarts = _count(restarts, "restarts", where)
     max_rounds = _count(max_rounds, "max_rounds", where)
     rng = np.random.default_rng(seed)
@@ -445,16 +431,8 @@ def _inequality_state_start(r, sizes, M, S, rng, sweeps=40):
     lowers its value; from a random state the LP dual is often a trivial
     (positivity) facet whose seesaw stalls at visibility 1.
     """
-    K, d = len(S), 2**M
-    beta = np.zeros(tuple(s + 1 for s in S))
-    if r % 2 == 1 and K == 2 and min(S) >= 2:
-        base = I3322_COEFFICIENTS if min(S) >= 3 else CHSH_COEFFICIENTS
-        m = base.shape[0] - 1
-        rows = np.concatenate([[0], 1 + rng.choice(S[0], size=m, replace=False)])
-        cols = np.concatenate([[0], 1 + rng.choice(S[1], size=m, replace=False)])
-        beta[np.ix_(rows, cols)] = base if rng.random() < 0.5 else base.T
-    else:
-        beta[(slice(1, None),) * K] = rng.choice([-1.0, 1.0], size=tuple(S))
+    d = 2**M
+    beta = _start_inequality(S, rng, facet=r % 2 == 1)
     N = int(sum(sizes))
     psi = rng.standard_normal(2**N) + 1j * rng.standard_normal(2**N)
     psi /= np.linalg.norm(psi)
@@ -507,7 +485,7 @@ def state_search(sizes: Sequence[int], M: int = 1, settings: Any = 2, restarts: 
         raise ValueError(f"{where}: need K >= 2 regions each with >= M={M} sites, got sizes={sizes}")
     if sum(sizes) > MAX_STATE_QUBITS:
         raise ValueError(f"{where}: {sum(sizes)} qubits; at most MAX_STATE_QUBITS={MAX_STATE_QUBITS} (dense vectors)")
-    S = _counts(len(sizes), settings, where)
+    S = counts_for(len(sizes), settings, where)
     restarts, rounds = _count(restarts, "restarts", where), _count(rounds, "rounds", where)
     observable_restarts = _count(observable_restarts, "observable_restarts", where)
     rng = np.random.default_rng(seed)

@@ -26,7 +26,7 @@ from .lp import (MAX_SETTINGS_TOTAL, VIOLATION_TOL, BellInequality, inequality_f
                  visibility_from_correlators)
 
 __all__ = ["BellSearch", "search", "CHSH_COEFFICIENTS", "I3322_COEFFICIENTS", "maximise_settings", "inequality_value", "random_settings",
-           "principal_settings", "settings_counts"]
+           "principal_settings", "settings_counts", "counts_for"]
 
 #: CHSH ``<A1B1> + <A1B2> + <A2B1> - <A2B2> <= 2`` in extended-correlator form
 #: (index 0 = not measured; :mod:`.behaviour`).
@@ -172,8 +172,12 @@ def maximise_settings(T: np.ndarray, beta: np.ndarray, settings: Sequence[np.nda
 
 
 def settings_counts(eff: Any, settings: Any, where: str) -> list[int]:
-    """Validate ``settings`` as an int (every party) or one int per party."""
-    K = len(eff.sizes)
+    """Validate ``settings`` as an int (every party) or one int per party of ``eff``."""
+    return counts_for(len(eff.sizes), settings, where)
+
+
+def counts_for(K: int, settings: Any, where: str) -> list[int]:
+    """Validate ``settings`` as an int (every one of ``K`` parties) or one int per party."""
     if isinstance(settings, (bool, np.bool_)):
         raise ValueError(f"{where}: settings must be an int >= 1 or a list of K={K} ints, got {settings!r}")
     if isinstance(settings, (int, np.integer)):
