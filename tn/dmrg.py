@@ -51,6 +51,7 @@ import numpy as np
 
 from macrobell.lattice import SpinModel
 
+from . import _dmrg_u1
 from ._checks import check_options
 from .mpo import model_to_mpo, mpo_arrays, mpo_expectation, mpo_moments, mpo_transpose
 from .state import ConvergenceWarning, Diagnostics, MixtureState, MPSState, _right_canonical
@@ -58,7 +59,8 @@ from .state import ConvergenceWarning, Diagnostics, MixtureState, MPSState, _rig
 _log = logging.getLogger(__name__)  # -> the 'macrobell.tn' layer logger; quiet unless the application listens
 
 __all__ = ["dmrg_ground_state", "ConvergenceWarning", "DMRG_METHODS", "mpo_expectation", "mpo_moments",
-           "VARIANCE_TOL_PER_SITE", "random_mps", "DEGENERATE_MODES", "GAP_PENALTY", "GAP_CHECK_BOND"]
+           "VARIANCE_TOL_PER_SITE", "random_mps", "DEGENERATE_MODES", "GAP_PENALTY", "GAP_CHECK_BOND",
+           "CONSERVE_MODES"]
 
 #: DMRG flavours: two-site (bond dimension grows adaptively) and one-site.
 DMRG_METHODS = ("dmrg2", "dmrg1")
@@ -133,7 +135,8 @@ def _schedule(bond_dim: int, ramp: bool) -> list:
 
 def dmrg_ground_state(model: SpinModel, *, bond_dim: int = 128, cutoff: float = 1e-12, tol: float = 1e-9,
                       max_sweeps: int = 30, algorithm: str = "dmrg2", seed=None, ramp: bool = True,
-                      verbosity: int = 0, degenerate: str = "warn", degeneracy_tol: float = 1e-6):
+                      verbosity: int = 0, degenerate: str = "warn", degeneracy_tol: float = 1e-6,
+                      conserve: str = "auto", sz_total="lowest"):
     """Ground state of ``model`` by DMRG (quimb), as an :class:`MPSState`.
 
     Parameters
@@ -182,6 +185,30 @@ def dmrg_ground_state(model: SpinModel, *, bond_dim: int = 128, cutoff: float = 
     degeneracy_tol : float
         A partner whose energy lies within ``degeneracy_tol`` of the ground
         energy belongs to the ground manifold.
+    conserve : {"auto", "Sz", "none"}
+        ``"auto"`` (default): the U(1)-symmetric engine
+        (:mod:`macrobell.tn._dmrg_u1`, TeNPy's block-sparse DMRG, the
+        ``symmetric`` extra) when the model conserves ``S^z_total``
+        (:attr:`SpinModel.conserves_sz`: XXZ-type exchange, fields along z)
+        and TeNPy is installed, else the dense quimb path; ``"Sz"``: the
+        U(1) engine or a ValueError (model not conserving ``S^z``, or TeNPy
+        missing); ``"none"``: the dense quimb path.
+    sz_total : "lowest" or float
+        Magnetisation sector ``S^z_total`` (spin-1/2 units: a multiple of
+        1/2 in [−N/2, N/2] with ``2 S^z ≡ N`` mod 2) of the U(1) engine, or
+        ``"lowest"`` (default): the lowest state over all sectors. For an
+        isotropic model without field (SU(2)) every multiplet has a member
+        with ``S^z = 0`` (1/2 for odd N), so ``E_min(|S^z|)`` is
+        non-decreasing (the exact backend's sector-scan argument) and the
+        ground state is searched in that sector alone; otherwise every
+        sector (``S^z ≥ 0`` only without field, where the spin flip maps
+        ``S^z`` to ``−S^z``) gets a cheap run at bond
+        :data:`GAP_CHECK_BOND`, and, lowest cheap energy first, every
+        sector whose cheap energy lies within twice the largest cheap-to-full
+        drop seen (plus ``degeneracy_tol``) of the best full energy gets the
+        full schedule; the lowest full energy wins. A fixed sector needs the
+        U(1) engine (a ValueError otherwise) and restricts the
+        ground-manifold search to that sector.
 
     Returns
     -------
@@ -206,6 +233,23 @@ def dmrg_ground_state(model: SpinModel, *, bond_dim: int = 128, cutoff: float = 
     (``ground_manifold_dim > 1``; ``None`` with ``"ignore"``) and
     ``gap_check_sweeps`` / ``gap_check_s`` (its cost).
 
+    The U(1) engine searches the manifold sector by sector: partners in
+    the ground state's sector by TeNPy DMRG orthogonal to the states found
+    (cheap at :data:`GAP_CHECK_BOND`, refined only when close, as above),
+    the exact spin-flip partner ``∏σ^x|ψ>`` in sector ``−S^z`` when there
+    is no field, and (SU(2) models) the sectors ``|S^z| + 1, + 2, …`` while
+    their lowest states stay within ``degeneracy_tol``; ``gap`` is the
+    lowest variational energy found above the manifold minus ``E0`` (an
+    upper estimate of ``E_1 − E_0``). ``info`` adds ``engine``
+    (``"tenpy-u1"``), ``conserve``, ``sz_total`` (the sector returned),
+    ``sz_sector_mode`` (``"fixed"``, ``"su2-minimal"``, ``"scan"``),
+    ``sector_energies`` (full runs), ``sector_energies_cheap``,
+    ``engine_energy`` (TeNPy's ``<H>``; the returned ``energy`` is
+    recomputed from macrobell's MPO and must agree to 1e-10, else a
+    RuntimeError) and ``ground_manifold_sectors``. The variance comes from
+    TeNPy's block-sparse MPO; ``seed`` is recorded but unused there (the
+    start is a deterministic Néel-like product state in the sector).
+
     ``converged=True`` certifies the energy (converged to ``tol``) and the
     variance (the state lies in the ground manifold to
     :data:`VARIANCE_TOL_PER_SITE` · N). With a degenerate manifold and
@@ -221,11 +265,16 @@ def dmrg_ground_state(model: SpinModel, *, bond_dim: int = 128, cutoff: float = 
         raise ValueError(f"dmrg_ground_state: model must be a SpinModel, got {type(model).__name__}")
     o = check_options(_WHERE, "dmrg", bond_dim=bond_dim, cutoff=cutoff, tol=tol, max_sweeps=max_sweeps,
                       algorithm=algorithm, seed=seed, ramp=ramp, verbosity=verbosity, degenerate=degenerate,
-                      degeneracy_tol=degeneracy_tol)
+                      degeneracy_tol=degeneracy_tol, conserve=conserve, sz_total=sz_total)
     bond_dim, cutoff, tol, max_sweeps = o["bond_dim"], o["cutoff"], o["tol"], o["max_sweeps"]
-    degeneracy_tol = o["degeneracy_tol"]
+    degeneracy_tol, conserve, sz_total = o["degeneracy_tol"], o["conserve"], o["sz_total"]
 
     t0 = time.perf_counter()
+    if _use_u1(model, conserve, sz_total):
+        return _dmrg_u1.u1_ground_state(model, bond_dim=bond_dim, cutoff=cutoff, tol=tol, max_sweeps=max_sweeps,
+                                        algorithm=algorithm, seed=o["seed"], ramp=ramp, verbosity=verbosity,
+                                        degenerate=degenerate, degeneracy_tol=degeneracy_tol, sz_total=sz_total,
+                                        t0=t0)
     n = model.n_sites
     ham = model_to_mpo(model)
     dtype = np.float64 if model.is_real else np.complex128
@@ -351,6 +400,29 @@ def dmrg_ground_state(model: SpinModel, *, bond_dim: int = 128, cutoff: float = 
     return _mixture(model, state, partners, ham, bool(converged), messages)
 
 
+def _use_u1(model: SpinModel, conserve: str, sz_total) -> bool:
+    """Whether the U(1) engine runs; a ValueError when ``conserve`` / ``sz_total`` cannot be honoured."""
+    where = "dmrg_ground_state"
+    if conserve == "none":
+        if sz_total != "lowest":
+            raise ValueError(f"{where}: sz_total={sz_total!r} needs the U(1) engine (conserve='auto' or 'Sz'); "
+                             "conserve='none' allows only sz_total='lowest'")
+        return False
+    if not model.conserves_sz:
+        if conserve == "Sz" or sz_total != "lowest":
+            what = "conserve='Sz'" if conserve == "Sz" else f"sz_total={sz_total!r}"
+            raise ValueError(f"{where}: {what} needs a model that conserves total S^z (XXZ-type exchange with equal "
+                             f"xx and yy couplings, fields along z); {model.name!r} does not (use conserve='none' "
+                             "and sz_total='lowest')")
+        return False
+    _dmrg_u1.check_sz_total(where, model, sz_total)
+    if not _dmrg_u1.engine_available():
+        if conserve == "Sz" or sz_total != "lowest":
+            raise ValueError(f"{where}: {_dmrg_u1.INSTALL_HINT}")
+        return False
+    return True
+
+
 def _mixture(model, first, partners, ham, converged, messages):
     """Equal mixture of ``first`` and the partner states (right-canonical arrays, discarded weight), as a
     MixtureState.
@@ -403,6 +475,22 @@ MAX_MANIFOLD = 4
 #: Half-sweeps of the cheap gap estimate and the most of its refinement.
 _GAP_SWEEPS, _GAP_REFINE_SWEEPS = 4, 20
 DEGENERATE_MODES = ("warn", "mix", "ignore")
+#: ``conserve`` values: U(1) when possible, U(1) required, dense path.
+CONSERVE_MODES = ("auto", "Sz", "none")
+
+
+def _check_sz_form(where: str, value, checked: dict):
+    """``sz_total``: ``"lowest"`` or a finite multiple of 1/2 (the range in N is checked with the model)."""
+    from .registry import OptionError
+
+    if isinstance(value, str) and value == "lowest":
+        return value
+    ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool) \
+        and bool(np.isfinite(value)) and float(2 * value).is_integer()
+    if not ok:
+        raise OptionError(f"{where}: sz_total must be 'lowest' or a multiple of 1/2 (S^z_total, with 2*sz_total of "
+                          f"the parity of N, |sz_total| <= N/2), got {value!r}", "sz_total")
+    return float(value)
 
 
 def _random_arrays(n, chi, rng, dtype):
@@ -594,6 +682,12 @@ def _register() -> None:
         # partners within it of E0 form the ground manifold: an energy resolution, as tol
         "degeneracy_tol": Option(float, d["degeneracy_tol"], "partners within it of E0 form the ground manifold",
                                  energy),
+        "conserve": Option(str, d["conserve"], "U(1) S^z conservation: auto (when the model conserves it and "
+                           "TeNPy is installed), Sz (required) or none (dense path)",
+                           OptionRange("choice", choices=CONSERVE_MODES)),
+        # the N-dependent range (|S^z| <= N/2, parity of N) is checked against the model at the solver's entry
+        "sz_total": Option(None, d["sz_total"], "S^z_total sector of the U(1) engine, or 'lowest' over all sectors",
+                           check=_check_sz_form),
     }
     register_backend(Backend(
         "dmrg", MPSState, options, ground=dmrg_ground_state, thermal_backend="purification", auto_fallback=True,

@@ -1,0 +1,516 @@
+"""U(1)-symmetric DMRG engine: TeNPy's charge-conserving DMRG, driven half sweep by half sweep.
+
+Private to :mod:`macrobell.tn.dmrg` (which registers the one backend
+``"dmrg"`` and decides when this engine runs). When H commutes with
+``S^z_total`` (:attr:`SpinModel.conserves_sz`: XXZ-type exchange, fields
+along z) every MPS tensor is block sparse in the magnetisation of its bonds
+(McCulloch & Gulácsi, Europhys. Lett. 57, 852 (2002); the implementation is
+TeNPy's ``np_conserved``, Hauschild & Pollmann, SciPost Phys. Lect. Notes 5
+(2018)): the two-site eigenproblem and the SVD split into blocks, which on
+cylinders cuts the cost several-fold (``benchmarks/bench_symmetric_dmrg.py``).
+
+Conventions. The TeNPy chain is built in macrobell's MPS order
+(``lattice.order``): TeNPy site ``p`` = MPS position ``p``, so the result
+needs no reordering. ``S = σ/2`` on both sides; ``c (S^x S^x + S^y S^y)`` is
+written ``c/2 (S^+ S^- + S^- S^+)``. TeNPy's ``SpinHalfSite(conserve="Sz")``
+orders its basis by charge; the conversion to quimb (:func:`quimb_mps`)
+permutes it to macrobell's ``|0> = |↑>``. Sectors are named by
+``2 S^z_total`` (an integer with the parity of N) internally.
+
+The sweeps reproduce the dense path's schedule (:func:`macrobell.tn.dmrg`):
+half sweeps alternately right and left, bond dimension ``sched[h]`` in half
+sweep ``h``, truncation by discarded weight (TeNPy ``trunc_cut = √cutoff``
+on the normalised Schmidt values is the same ``Σ s² ≤ cutoff`` rule as
+quimb's ``"sum2"``). TeNPy's density-matrix mixer (White, PRB 72, 180403
+(2005)) is on while the bond dimension still ramps up (at least two half
+sweeps), so that charge sectors missing from the product-state start are
+populated, and off for the half sweeps that decide convergence.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from macrobell.lattice import SpinModel
+
+_log = logging.getLogger("macrobell.tn.dmrg")
+
+#: The extra that installs the engine.
+ENGINE_EXTRA = "symmetric"
+INSTALL_HINT = ("the U(1)-symmetric DMRG engine needs TeNPy: pip install 'macrobell[symmetric]' "
+                "(physics-tenpy>=1.0)")
+
+
+def engine_available() -> bool:
+    """Whether TeNPy (the U(1) engine) can be imported."""
+    return importlib.util.find_spec("tenpy") is not None
+
+
+def spin_flip_symmetric(model: SpinModel) -> bool:
+    """Whether ``∏ σ^x`` commutes with H (a U(1) model without field): sectors ``±m`` are degenerate."""
+    return model.conserves_sz and not model.fields
+
+
+def _bond_couplings(model: SpinModel):
+    """``{(p, q): [c_perp, c_zz]}`` over bonds in MPS positions ``p < q``; ``{p: h}`` of the z fields."""
+    pos = model.lattice.mps_position
+    bonds = {}
+    for t in model.terms:
+        for i, j in t.bonds:
+            p, q = sorted((int(pos[i]), int(pos[j])))
+            c = bonds.setdefault((p, q), {"xx": 0.0, "yy": 0.0, "zz": 0.0})
+            c[t.ops] += t.coefficient
+    fields = {}
+    for f in model.fields:
+        for s in f.sites:
+            fields[int(pos[s])] = fields.get(int(pos[s]), 0.0) + f.coefficient
+    return {k: (0.5 * (c["xx"] + c["yy"]), c["zz"]) for k, c in bonds.items()}, fields
+
+
+def tenpy_model(model: SpinModel):
+    """The TeNPy ``CouplingMPOModel`` of ``model`` on a chain in MPS order, conserving ``S^z``."""
+    from tenpy.models.lattice import Chain
+    from tenpy.models.model import CouplingModel, MPOModel
+    from tenpy.networks.site import SpinHalfSite
+
+    if not model.conserves_sz:
+        raise ValueError("U(1) DMRG: the model does not conserve total S^z")
+    bonds, fields = _bond_couplings(model)
+    n = model.n_sites
+
+    class _U1Model(CouplingModel, MPOModel):
+        def __init__(self):
+            lat = Chain(n, SpinHalfSite(conserve="Sz"), bc="open", bc_MPS="finite")
+            CouplingModel.__init__(self, lat)
+            for (p, q), (cp, cz) in bonds.items():
+                if cp != 0:
+                    # c (SxSx + SySy) = c/2 (S+S- + S-S+)
+                    self.add_coupling_term(0.5 * cp, p, q, "Sp", "Sm")
+                    self.add_coupling_term(0.5 * cp, p, q, "Sm", "Sp")
+                if cz != 0:
+                    self.add_coupling_term(cz, p, q, "Sz", "Sz")
+            for p, h in fields.items():
+                if h != 0:
+                    self.add_onsite_term(h, p, "Sz")
+            MPOModel.__init__(self, lat, self.calc_H_MPO())
+
+    return _U1Model()
+
+
+def product_labels(model: SpinModel, two_m: int) -> list:
+    """A product state with ``2 S^z = two_m``, in MPS order: ``"up"`` / ``"down"`` per position.
+
+    The up spins go to sublattice 0 first (the Néel state for ``m = 0`` on a
+    bipartite lattice), then to sublattice 1, each evenly spread along the
+    MPS order; a deterministic start close to the antiferromagnetic ground
+    states.
+    """
+    n = model.n_sites
+    n_up = (n + two_m) // 2
+    lat = model.lattice
+    order = np.asarray(lat.order)
+    sub = np.asarray(lat.sublattice)[order] if getattr(lat, "sublattice", None) is not None else np.arange(n) % 2
+    a = [p for p in range(n) if sub[p] == sub[0]]
+    b = [p for p in range(n) if sub[p] != sub[0]]
+
+    def spread(items, k):
+        if k <= 0:
+            return []
+        idx = np.unique(np.floor(np.arange(k) * len(items) / k).astype(int))
+        return [items[i] for i in idx]
+
+    ups = spread(a, min(n_up, len(a))) + spread(b, n_up - len(a)) if n_up > len(a) else spread(a, n_up)
+    labels = ["down"] * n
+    for p in ups:
+        labels[p] = "up"
+    assert labels.count("up") == n_up
+    return labels
+
+
+@dataclass
+class SectorRun:
+    """One DMRG run in one sector: the TeNPy MPS and the per-half-sweep record."""
+
+    two_m: int
+    psi: object
+    energies: list = field(default_factory=list)        # energy after each half sweep
+    weights: list = field(default_factory=list)         # discarded weights of each half sweep's splits
+    bond_dims: list = field(default_factory=list)
+    converged: bool = False
+    energy: float = float("nan")                        # <psi|H|psi> of the final MPS (TeNPy's MPO)
+
+    @property
+    def n_sweeps(self) -> int:
+        return len(self.energies)
+
+
+def _engine_class(algorithm):
+    from tenpy.algorithms.dmrg import SingleSiteDMRGEngine, TwoSiteDMRGEngine
+
+    base = TwoSiteDMRGEngine if algorithm == "dmrg2" else SingleSiteDMRGEngine
+
+    class _HalfSweepEngine(base):
+        """TeNPy's engine with ``sweep()`` doing one half sweep (``half`` = "R" or "L")."""
+
+        half = "R"
+
+        def get_sweep_schedule(self):
+            sched = list(super().get_sweep_schedule())
+            k = len(sched) // 2
+            return iter(sched[:k] if self.half == "R" else sched[k:])
+
+    return _HalfSweepEngine
+
+
+def run_sector(tmodel, model: SpinModel, two_m: int, sched: list, *, cutoff: float, tol_total: float,
+               max_sweeps: int, algorithm: str = "dmrg2", orthogonal_to=None, verbosity: int = 0,
+               label: str = "") -> SectorRun:
+    """Ground state of ``tmodel`` in the sector ``2 S^z = two_m`` (or the lowest state orthogonal to the
+    TeNPy MPS in ``orthogonal_to``), following the half-sweep schedule ``sched``.
+
+    Converged: ``|E_h − E_{h−1}| < tol_total`` for a half sweep ``h ≥ len(sched)`` (two half sweeps at
+    the final bond dimension), the dense path's rule.
+    """
+    from tenpy.networks.mps import MPS
+
+    n = model.n_sites
+    psi = MPS.from_product_state(tmodel.lat.mps_sites(), product_labels(model, two_m), bc="finite",
+                                 unit_cell_width=n)
+    # one-site DMRG grows bonds only through the mixer (subspace expansion): keep it on for the whole ramp
+    n_mix = max(len(sched) - 1, 2) if algorithm == "dmrg2" else max(len(sched) + 1, 4)
+    opts = {"trunc_params": {"chi_max": int(sched[0]), "svd_min": 1e-14, "trunc_cut": float(np.sqrt(cutoff))
+                             if cutoff > 0 else None},
+            "mixer": True,
+            "mixer_params": {"amplitude": 1e-5, "decay": 2.0, "disable_after": 10 ** 6},
+            "combine": True}
+    if opts["trunc_params"]["trunc_cut"] is None:
+        del opts["trunc_params"]["trunc_cut"]
+    Engine = _engine_class(algorithm)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        eng = Engine(psi, tmodel, opts, orthogonal_to=list(orthogonal_to or []))
+    run = SectorRun(two_m=two_m, psi=psi)
+    eng.mixer_activate()
+    for h in range(max_sweeps):
+        bd = int(sched[min(h, len(sched) - 1)])
+        eng.trunc_params["chi_max"] = bd
+        if eng.mixer is not None and h >= n_mix:
+            eng.mixer_deactivate()
+        eng.half = "R" if h % 2 == 0 else "L"
+        start = len(eng.update_stats["E_total"])
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            eng.sweep()
+        es = eng.update_stats["E_total"][start:]
+        errs = eng.update_stats["err"][start:]
+        run.energies.append(float(np.real(es[-1])))
+        run.weights.append([float(e.eps) for e in errs])
+        run.bond_dims.append(bd)
+        _log.info("u1 sweep %d (%s) 2Sz=%d E=%.12g max_bond=%d/%d", h + 1, eng.half, two_m, run.energies[-1],
+                  max(psi.chi), bd, extra={"solver": "dmrg-u1", "sweep": h + 1, "energy": run.energies[-1],
+                                           "max_bond": int(max(psi.chi)), "bond_dim": bd})
+        if verbosity:
+            print(f"dmrg[U(1){label} 2Sz={two_m}] sweep {h + 1} ({eng.half}) max_bond={max(psi.chi)}/{bd} "
+                  f"E={run.energies[-1]:.12f}", flush=True)
+        if h >= len(sched) and abs(run.energies[-1] - run.energies[-2]) < tol_total:
+            run.converged = True
+            break
+    if eng.mixer is not None:
+        eng.mixer_deactivate()
+    eng.mixer_cleanup()
+    psi.canonical_form()
+    psi.norm = 1.0
+    run.energy = float(np.real(tmodel.H_MPO.expectation_value(psi)))
+    return run
+
+
+def variance(tmodel, psi, energy: float) -> float:
+    """``<H²> − <H>²`` of the TeNPy MPS (block-sparse MPO contraction)."""
+    return float(np.real(tmodel.H_MPO.variance(psi, exp_val=energy)))
+
+
+def lpr_arrays(psi) -> list:
+    """The TeNPy MPS as right-canonical dense arrays ``(χl, 2, χr)`` in macrobell's basis (``|0> = |↑>``).
+
+    The first array carries the (trivial, finite-boundary) left singular values, so the arrays are the
+    state itself, normalised.
+    """
+    from .interop import _up_first
+
+    out = []
+    for k in range(psi.L):
+        perm = _up_first(psi.sites[k])
+        out.append(psi.get_B(k, form="B", copy=True).itranspose(["vL", "p", "vR"]).to_ndarray()[:, perm])
+    out[0] = np.tensordot(np.diag(np.asarray(psi.get_SL(0))), out[0], axes=(1, 0))
+    return out
+
+
+def quimb_mps(arrays: list):
+    """A quimb ``MatrixProductState`` from ``(χl, 2, χr)`` arrays (MPS order kept)."""
+    import quimb.tensor as qtn
+
+    if len(arrays) == 1:
+        return qtn.MatrixProductState([arrays[0][0, :, 0]], shape="lrp")
+    arrs = [arrays[0][0]] + list(arrays[1:-1]) + [arrays[-1][..., 0]]
+    return qtn.MatrixProductState(arrs, shape="lpr")
+
+
+def flipped(arrays: list) -> list:
+    """``∏ σ^x |ψ>``: the spin-flip partner (exact; ``S^z → −S^z``)."""
+    return [a[:, ::-1].copy() for a in arrays]
+
+
+# -- the driver: sector choice, ground manifold, diagnostics ---------------------------------------------------
+
+def check_sz_total(where: str, model: SpinModel, sz_total):
+    """``sz_total`` as ``2 S^z`` (an int), or ``None`` for ``"lowest"``; a ValueError naming the allowed values."""
+    n = model.n_sites
+    if isinstance(sz_total, str) and sz_total == "lowest":
+        return None
+    allowed = (f"'lowest' or a multiple of 1/2 in [-{n}/2, {n}/2] with 2*sz_total of the parity of N={n} "
+               f"({'odd' if n % 2 else 'even'})")
+    ok = isinstance(sz_total, (int, float, np.integer, np.floating)) and not isinstance(sz_total, bool) \
+        and np.isfinite(sz_total) and float(2 * sz_total).is_integer()
+    if not ok or abs(2 * sz_total) > n or (int(2 * sz_total) - n) % 2:
+        raise ValueError(f"{where}: sz_total must be {allowed}, got {sz_total!r}")
+    return int(2 * sz_total)
+
+
+def _member(run: SectorRun):
+    from .state import _right_canonical
+
+    return {"two_m": run.two_m, "arrays": _right_canonical(lpr_arrays(run.psi)), "psi": run.psi,
+            "disc": float(sum(run.weights[-1])) if run.weights else 0.0, "converged": run.converged,
+            "energy": run.energy}
+
+
+def u1_ground_state(model: SpinModel, *, bond_dim, cutoff, tol, max_sweeps, algorithm, seed, ramp, verbosity,
+                    degenerate, degeneracy_tol, sz_total, t0):
+    """The U(1) path of :func:`macrobell.tn.dmrg.dmrg_ground_state` (options already validated)."""
+    import time
+
+    from .dmrg import (GAP_CHECK_BOND, MAX_MANIFOLD, VARIANCE_TOL_PER_SITE, _GAP_REFINE_SWEEPS, _GAP_SWEEPS,
+                       _mixture, _schedule, _warn)
+    from .exact import _su2_no_field
+    from .mpo import model_to_mpo, mpo_expectation
+    from .state import Diagnostics, MPSState
+
+    n = model.n_sites
+    two_m_req = check_sz_total("dmrg_ground_state", model, sz_total)
+    tm = tenpy_model(model)
+    ham = model_to_mpo(model)
+    sched = _schedule(bond_dim, bool(ramp))
+    tol_total = tol * n
+    chi_c = min(bond_dim, GAP_CHECK_BOND)
+    messages = []
+    kw = dict(cutoff=cutoff, tol_total=tol_total, algorithm=algorithm, verbosity=verbosity)
+    su2 = _su2_no_field(model)
+    # a fixed sector keeps the manifold search inside it; otherwise sectors m and -m are partners without field
+    flip = spin_flip_symmetric(model) and two_m_req is None
+
+    def full(two_m, orth=None, sweeps=max_sweeps):
+        return run_sector(tm, model, two_m, sched, max_sweeps=sweeps, orthogonal_to=orth, **kw)
+
+    def cheap(two_m, orth=None):
+        return run_sector(tm, model, two_m, [chi_c], max_sweeps=_GAP_SWEEPS, orthogonal_to=orth, **kw)
+
+    # 1. the sector of the ground state
+    cheap_e, scanned = {}, []
+    if two_m_req is not None:
+        main = full(two_m_req)
+        sector_mode = "fixed"
+        scanned = [main]
+    elif su2:
+        # every S multiplet has a member with S^z = 0 (1/2 for odd N): min_m E(|m|) is reached there
+        main = full(n % 2)
+        sector_mode = "su2-minimal"
+        scanned = [main]
+    else:
+        # cheap pass over every sector (m >= 0 if the spin flip maps m to -m), then refine the best ones
+        cands = range(n % 2 if flip else -n, n + 1, 2)
+        for tw in cands:
+            cheap_e[tw] = cheap(tw).energy
+        max_drop = 0.0
+        while True:
+            # refine (full schedule) every sector whose cheap energy lies within twice the largest cheap ->
+            # full drop seen so far of the best refined energy, the lowest cheap energies first
+            best = min((r.energy for r in scanned), default=np.inf)
+            done = {r.two_m for r in scanned}
+            todo = [tw for tw in sorted(cheap_e, key=cheap_e.get)
+                    if tw not in done and cheap_e[tw] < best + 2 * max_drop + degeneracy_tol]
+            if not todo:
+                break
+            scanned.append(full(todo[0]))
+            max_drop = max(max_drop, cheap_e[todo[0]] - scanned[-1].energy)
+        main = min(scanned, key=lambda r: r.energy)
+        sector_mode = "scan"
+    runs_by_sector = {r.two_m: r for r in scanned}
+
+    # 2. the returned state: exact conversion to a quimb MPS in MPS order, checked against our own MPO
+    first = _member(main)
+    psi_q = quimb_mps(first["arrays"])
+    energy = float(np.real(mpo_expectation(first["arrays"], ham)))
+    if abs(energy - main.energy) > 1e-10 * max(1.0, abs(energy)):
+        raise RuntimeError(f"dmrg_ground_state (U(1)): <H> of the converted MPS {energy!r} differs from the "
+                           f"engine's {main.energy!r}; the TeNPy -> quimb conversion is wrong")
+    var = variance(tm, main.psi, main.energy)
+    var_limit = VARIANCE_TOL_PER_SITE * n
+    converged = main.converged
+    reasons = []
+    if not main.converged:
+        last = abs(main.energies[-1] - main.energies[-2]) if main.n_sweeps > 1 else float("nan")
+        reasons.append(f"energy not converged to tol={tol:g} per site (max_sweeps={max_sweeps} reached) in "
+                       f"{main.n_sweeps} sweeps (last change {last:.3g})")
+    if var > var_limit:
+        reasons.append(f"energy variance {var:.3g} > {var_limit:.3g} (= {VARIANCE_TOL_PER_SITE:g} N)")
+    if reasons:
+        converged = False
+        _warn(messages, f"dmrg_ground_state ({model.name}, N={n}, bond_dim={bond_dim}, U(1) sector "
+                        f"S^z={main.two_m / 2:g}): " + "; ".join(reasons), stacklevel=4)
+
+    # 3. the ground manifold: in-sector partners (orthogonal runs), spin-flip partners, neighbouring sectors
+    members, gap_est, t_gap, gap_runs, gap_ok, complete = [first], [], 0.0, 0, True, True
+    if degenerate != "ignore" and n >= 2:
+        t1 = time.perf_counter()
+        e0 = energy
+        at_c = [e for e, b in zip(main.energies, main.bond_dims) if b == chi_c]
+        err_c = max((at_c[-1] - e0) if at_c else 0.0, 0.0)
+        close = 1e-3 + 10 * err_c
+
+        def sector_members(two_m, seed_run=None):
+            """Lowest levels of one sector within degeneracy_tol of e0 (at most what MAX_MANIFOLD leaves)."""
+            nonlocal gap_runs, gap_ok
+            found = []
+            if seed_run is not None:
+                found.append(first if seed_run is main else _member(seed_run))
+            else:
+                c = cheap(two_m)
+                gap_runs += c.n_sweeps
+                if c.energy - e0 > close:
+                    gap_est.append(c.energy - e0)
+                    return found
+                r = runs_by_sector.get(two_m) or full(two_m, sweeps=_GAP_REFINE_SWEEPS + len(sched))
+                gap_runs += r.n_sweeps
+                gap_ok = gap_ok and r.converged
+                if r.energy - e0 > degeneracy_tol:
+                    gap_est.append(r.energy - e0)
+                    return found
+                found.append(_member(r))
+            while len(members) + len(found) < MAX_MANIFOLD:
+                orth = [f["psi"] for f in found]
+                c = cheap(two_m, orth)
+                gap_runs += c.n_sweeps
+                if c.energy - e0 > close:
+                    gap_est.append(c.energy - e0)
+                    break
+                r = full(two_m, orth, sweeps=_GAP_REFINE_SWEEPS + len(sched))
+                gap_runs += r.n_sweeps
+                gap_ok = gap_ok and r.converged
+                if r.energy - e0 > degeneracy_tol:
+                    gap_est.append(r.energy - e0)
+                    break
+                found.append(_member(r))
+            return found
+
+        def add(found, two_m):
+            for f in found:
+                for g in ([f] + ([dict(f, two_m=-two_m, arrays=flipped(f["arrays"]), psi=None)]
+                                 if flip and two_m != 0 else [])):
+                    if g is first:
+                        continue
+                    if len(members) >= MAX_MANIFOLD:
+                        return
+                    members.append(g)
+
+        own = sector_members(main.two_m, main)
+        add(own, main.two_m)
+        if two_m_req is None:
+            if su2:
+                # the next multiplet up: sectors |m| + 1, |m| + 2, ... while they stay degenerate
+                tw = main.two_m + 2
+                while tw <= n and len(members) < MAX_MANIFOLD:
+                    found = sector_members(tw)
+                    if not found:
+                        break
+                    add(found, tw)
+                    tw += 2
+            else:
+                for tw, e in sorted(cheap_e.items(), key=lambda kv: kv[1]):
+                    if tw == main.two_m or (flip and tw == -main.two_m):
+                        continue
+                    r = runs_by_sector.get(tw)
+                    ee = r.energy if r is not None else e
+                    if ee - e0 > degeneracy_tol:
+                        gap_est.append(ee - e0)
+                        continue
+                    add(sector_members(tw, r), tw)
+        complete = len(members) < MAX_MANIFOLD  # the search stops there: the manifold may be larger
+        t_gap = time.perf_counter() - t1
+    dim = len(members)
+    gap = float(min(gap_est)) if gap_est else float("nan")
+    if degenerate != "ignore" and not complete:
+        gap = float("nan")
+    if degenerate == "mix" and not complete:
+        converged = False
+        _warn(messages, f"dmrg_ground_state ({model.name}, N={n}): the ground manifold has at least {dim} states "
+                        f"(the search stops at MAX_MANIFOLD={MAX_MANIFOLD}); their mixture is not the T -> 0 limit",
+              stacklevel=4)
+    if dim > 1 and degenerate == "mix" and not gap_ok:
+        converged = False
+        _warn(messages, f"dmrg_ground_state ({model.name}, N={n}): a partner state of the degenerate ground "
+                        f"manifold did not converge to tol={tol:g} per site; the mixture is approximate", stacklevel=4)
+    if dim > 1 and degenerate == "warn":
+        sectors = sorted({m["two_m"] / 2 for m in members})
+        _warn(messages, f"dmrg_ground_state ({model.name}, N={n}): degenerate ground manifold: "
+                        f"{dim if complete else f'at least {dim}'} orthogonal states within "
+                        f"degeneracy_tol={degeneracy_tol:g} of E0 (S^z sectors {sectors}; next gap <= {gap:.3g}); "
+                        "DMRG returns one of them, the exact backend their equal mixture. Use degenerate='mix' for "
+                        "the mixture, or T > 0.", stacklevel=4)
+
+    state = MPSState(lattice=model.lattice, model=model, temperature=0.0, mps=psi_q, purified=False)
+    state.energy = energy
+    last = main.weights[-1] if main.weights else []
+    info = {
+        "method": "dmrg",
+        "engine": "tenpy-u1",
+        "conserve": "Sz",
+        "sz_total": main.two_m / 2,
+        "sz_sector_mode": sector_mode,
+        "sector_energies": {r.two_m / 2: r.energy for r in scanned} or {main.two_m / 2: main.energy},
+        "sector_energies_cheap": {k / 2: v for k, v in cheap_e.items()},
+        "engine_energy": main.energy,
+        "degenerate_manifold": None if degenerate == "ignore" else dim > 1,
+        "ground_manifold_dim": None if degenerate == "ignore" else dim,
+        "ground_manifold_complete": None if degenerate == "ignore" else complete,
+        "ground_manifold_sectors": None if degenerate == "ignore" else [m["two_m"] / 2 for m in members],
+        "gap": None if degenerate == "ignore" else gap,
+        "gap_check_sweeps": gap_runs,
+        "gap_check_s": t_gap,
+        "algorithm": algorithm,
+        "energies": list(main.energies),
+        "variance": var,
+        "sweeps": main.n_sweeps,
+        "max_discarded_weight": max(last, default=0.0),
+        "discarded_weights": [float(sum(w)) for w in main.weights],
+        "bond_dims": list(main.bond_dims),
+        "bond_dim": bond_dim,
+        "cutoff": cutoff,
+        "tol": tol,
+        "tol_total": tol_total,
+        "stopped_by": "tolerance" if main.converged else "max_sweeps",
+        "seed": seed,
+        "mpo_bond": int(ham.max_bond()),
+    }
+    state.diagnostics = Diagnostics(converged=bool(converged), energy=energy, energy_variance=var,
+                                    discarded_weight=float(sum(last)), max_bond=int(psi_q.max_bond()),
+                                    n_sweeps=main.n_sweeps, elapsed_s=time.perf_counter() - t0, warnings=messages,
+                                    extra=info)
+    if dim == 1 or degenerate != "mix":
+        return state
+    partners = [(m["arrays"], m["disc"]) for m in members[1:]]
+    return _mixture(model, state, partners, ham, bool(converged), messages)
