@@ -370,6 +370,8 @@ def dmrg_ground_state(model: SpinModel, *, bond_dim: int = 128, cutoff: float = 
     last_weights = sweep_weights[-1]
     info = {
         "method": "dmrg",
+        "engine": "quimb",
+        "conserve": "none",
         "degenerate_manifold": None if degenerate == "ignore" else dim > 1,
         "ground_manifold_dim": None if degenerate == "ignore" else dim,
         "ground_manifold_complete": None if degenerate == "ignore" else complete,
