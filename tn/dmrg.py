@@ -481,17 +481,22 @@ DEGENERATE_MODES = ("warn", "mix", "ignore")
 CONSERVE_MODES = ("auto", "Sz", "none")
 
 
+#: |sz_total| bound of the option table (the model-dependent |S^z_total| <= N/2 is checked at the solver's entry;
+#: a 10^6-site MPS does not fit in memory at any useful bond dimension).
+SZ_TOTAL_BOUND = 5e5
+
+
 def _check_sz_form(where: str, value, checked: dict):
     """``sz_total``: ``"lowest"`` or a finite multiple of 1/2 (the range in N is checked with the model)."""
     from .registry import OptionError
 
     if isinstance(value, str) and value == "lowest":
         return value
-    ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool) \
-        and bool(np.isfinite(value)) and float(2 * value).is_integer()
+    ok = _SZ_RANGE.accepts(value) and float(2 * value).is_integer()
     if not ok:
-        raise OptionError(f"{where}: sz_total must be 'lowest' or a multiple of 1/2 (S^z_total, with 2*sz_total of "
-                          f"the parity of N, |sz_total| <= N/2), got {value!r}", "sz_total")
+        raise OptionError(f"{where}: sz_total must be {_SZ_RANGE.allowed()} that is a multiple of 1/2 (with "
+                          f"|sz_total| <= N/2 and 2*sz_total of the parity of N), or 'lowest', got {value!r}",
+                          "sz_total")
     return float(value)
 
 
@@ -661,10 +666,12 @@ def _ground_manifold(W, arrays0, e0, bond_dim, tol, degeneracy_tol, seed, dtype,
 # --------------------------------------------------------------------------- registration (tn.registry)
 
 def _register() -> None:
+    global _SZ_RANGE
     from ._checks import _DMRG_MAX_BOND, MAX_DISCARDED_WEIGHT, MAX_ENERGY_TOL, OptionRange
     from .registry import Backend, Option, register_backend, solver_defaults
 
     d = solver_defaults(dmrg_ground_state)
+    _SZ_RANGE = OptionRange("number", -SZ_TOTAL_BOUND, SZ_TOTAL_BOUND)
     energy = OptionRange("number", 0.0, MAX_ENERGY_TOL, lo_open=True)
     options = {
         "bond_dim": Option(int, d["bond_dim"], "largest MPS bond dimension", OptionRange("int", 1, _DMRG_MAX_BOND)),
@@ -689,7 +696,7 @@ def _register() -> None:
                            OptionRange("choice", choices=CONSERVE_MODES)),
         # the N-dependent range (|S^z| <= N/2, parity of N) is checked against the model at the solver's entry
         "sz_total": Option(None, d["sz_total"], "S^z_total sector of the U(1) engine, or 'lowest' over all sectors",
-                           check=_check_sz_form),
+                           _SZ_RANGE, check=_check_sz_form),
     }
     register_backend(Backend(
         "dmrg", MPSState, options, ground=dmrg_ground_state, thermal_backend="purification", auto_fallback=True,

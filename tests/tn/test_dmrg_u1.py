@@ -138,10 +138,10 @@ def test_auto_uses_the_dense_path_for_non_conserving_models_and_without_tenpy(mo
 @pytest.mark.parametrize("kw, match", [
     ({"conserve": "SZ"}, r"conserve must be one of \['auto', 'Sz', 'none'\]"),
     ({"conserve": None}, "conserve"),
-    ({"sz_total": 0.3}, "sz_total must be 'lowest' or a multiple of 1/2"),
-    ({"sz_total": "highest"}, "sz_total must be 'lowest'"),
+    ({"sz_total": 0.3}, r"sz_total must be a finite number in \[-500000, 500000\] that is a multiple of 1/2"),
+    ({"sz_total": "highest"}, "or 'lowest', got 'highest'"),
     ({"sz_total": True}, "sz_total"),
-    ({"sz_total": 4}, r"sz_total must be .*\[-6/2, 6/2\]"),
+    ({"sz_total": 4}, r"sz_total must be 'lowest' or a multiple of 1/2 in \[-6/2, 6/2\]"),
     ({"sz_total": 0.5}, "parity of N=6"),
     ({"sz_total": 0, "conserve": "none"}, "needs the U\\(1\\) engine"),
 ])
