@@ -141,12 +141,21 @@ class SectorRun:
     energies: list = field(default_factory=list)        # energy after each half sweep
     weights: list = field(default_factory=list)         # discarded weights of each half sweep's splits
     bond_dims: list = field(default_factory=list)
+    max_bonds: list = field(default_factory=list)
     converged: bool = False
     energy: float = float("nan")                        # <psi|H|psi> of the final MPS (TeNPy's MPO)
 
     @property
     def n_sweeps(self) -> int:
         return len(self.energies)
+
+
+def log_sweep(solver: str, run: SectorRun, h: int) -> None:
+    """One INFO record of half sweep ``h`` of ``run`` (the dense path's fields, plus the sector)."""
+    _log.info("sweep %d (%s) S^z=%g E=%.12g max_bond=%d/%d", h + 1, "R" if h % 2 == 0 else "L", run.two_m / 2,
+              run.energies[h], run.max_bonds[h], run.bond_dims[h],
+              extra={"solver": solver, "sweep": h + 1, "energy": run.energies[h], "max_bond": run.max_bonds[h],
+                     "bond_dim": run.bond_dims[h], "sz_total": run.two_m / 2})
 
 
 def _engine_class(algorithm):
@@ -169,12 +178,13 @@ def _engine_class(algorithm):
 
 def run_sector(tmodel, model: SpinModel, two_m: int, sched: list, *, cutoff: float, tol_total: float,
                max_sweeps: int, algorithm: str = "dmrg2", orthogonal_to=None, verbosity: int = 0,
-               label: str = "") -> SectorRun:
+               label: str = "", log_solver: str | None = "dmrg") -> SectorRun:
     """Ground state of ``tmodel`` in the sector ``2 S^z = two_m`` (or the lowest state orthogonal to the
     TeNPy MPS in ``orthogonal_to``), following the half-sweep schedule ``sched``.
 
     Converged: ``|E_h − E_{h−1}| < tol_total`` for a half sweep ``h ≥ len(sched)`` (two half sweeps at
-    the final bond dimension), the dense path's rule.
+    the final bond dimension), the dense path's rule. Each half sweep is logged (``log_sweep``) under
+    ``log_solver`` (None: not logged).
     """
     from tenpy.networks.mps import MPS
 
@@ -211,9 +221,9 @@ def run_sector(tmodel, model: SpinModel, two_m: int, sched: list, *, cutoff: flo
         run.energies.append(float(np.real(es[-1])))
         run.weights.append([float(e.eps) for e in errs])
         run.bond_dims.append(bd)
-        _log.info("u1 sweep %d (%s) 2Sz=%d E=%.12g max_bond=%d/%d", h + 1, eng.half, two_m, run.energies[-1],
-                  max(psi.chi), bd, extra={"solver": "dmrg-u1", "sweep": h + 1, "energy": run.energies[-1],
-                                           "max_bond": int(max(psi.chi)), "bond_dim": bd})
+        run.max_bonds.append(int(max(psi.chi)))
+        if log_solver:
+            log_sweep(log_solver, run, h)
         if verbosity:
             print(f"dmrg[U(1){label} 2Sz={two_m}] sweep {h + 1} ({eng.half}) max_bond={max(psi.chi)}/{bd} "
                   f"E={run.energies[-1]:.12f}", flush=True)
@@ -313,11 +323,13 @@ def u1_ground_state(model: SpinModel, *, bond_dim, cutoff, tol, max_sweeps, algo
     # a fixed sector keeps the manifold search inside it; otherwise sectors m and -m are partners without field
     flip = spin_flip_symmetric(model) and two_m_req is None
 
-    def full(two_m, orth=None, sweeps=max_sweeps):
-        return run_sector(tm, model, two_m, sched, max_sweeps=sweeps, orthogonal_to=orth, **kw)
+    # the returned state's sweeps are logged as solver "dmrg" (as on the dense path), the others apart
+    def full(two_m, orth=None, sweeps=max_sweeps, log="dmrg"):
+        return run_sector(tm, model, two_m, sched, max_sweeps=sweeps, orthogonal_to=orth, log_solver=log, **kw)
 
-    def cheap(two_m, orth=None):
-        return run_sector(tm, model, two_m, [chi_c], max_sweeps=_GAP_SWEEPS, orthogonal_to=orth, **kw)
+    def cheap(two_m, orth=None, log="dmrg-partner"):
+        return run_sector(tm, model, two_m, [chi_c], max_sweeps=_GAP_SWEEPS, orthogonal_to=orth, log_solver=log,
+                          **kw)
 
     # 1. the sector of the ground state
     cheap_e, scanned = {}, []
@@ -334,7 +346,7 @@ def u1_ground_state(model: SpinModel, *, bond_dim, cutoff, tol, max_sweeps, algo
         # cheap pass over every sector (m >= 0 if the spin flip maps m to -m), then refine the best ones
         cands = range(n % 2 if flip else -n, n + 1, 2)
         for tw in cands:
-            cheap_e[tw] = cheap(tw).energy
+            cheap_e[tw] = cheap(tw, log="dmrg-scan").energy
         max_drop = 0.0
         while True:
             # refine (full schedule) every sector whose cheap energy lies within twice the largest cheap ->
@@ -345,10 +357,12 @@ def u1_ground_state(model: SpinModel, *, bond_dim, cutoff, tol, max_sweeps, algo
                     if tw not in done and cheap_e[tw] < best + 2 * max_drop + degeneracy_tol]
             if not todo:
                 break
-            scanned.append(full(todo[0]))
+            scanned.append(full(todo[0], log="dmrg-scan"))
             max_drop = max(max_drop, cheap_e[todo[0]] - scanned[-1].energy)
         main = min(scanned, key=lambda r: r.energy)
         sector_mode = "scan"
+        for h in range(main.n_sweeps):  # the chosen sector's sweeps, as solver "dmrg"
+            log_sweep("dmrg", main, h)
     runs_by_sector = {r.two_m: r for r in scanned}
 
     t_dmrg = time.perf_counter() - t0
@@ -399,7 +413,8 @@ def u1_ground_state(model: SpinModel, *, bond_dim, cutoff, tol, max_sweeps, algo
                 if c.energy - e0 > close:
                     gap_est.append(c.energy - e0)
                     return found
-                r = runs_by_sector.get(two_m) or full(two_m, sweeps=_GAP_REFINE_SWEEPS + len(sched))
+                r = runs_by_sector.get(two_m) or full(two_m, sweeps=_GAP_REFINE_SWEEPS + len(sched),
+                                                      log="dmrg-partner")
                 gap_runs += r.n_sweeps
                 gap_ok = gap_ok and r.converged
                 if r.energy - e0 > degeneracy_tol:
@@ -413,7 +428,7 @@ def u1_ground_state(model: SpinModel, *, bond_dim, cutoff, tol, max_sweeps, algo
                 if c.energy - e0 > close:
                     gap_est.append(c.energy - e0)
                     break
-                r = full(two_m, orth, sweeps=_GAP_REFINE_SWEEPS + len(sched))
+                r = full(two_m, orth, sweeps=_GAP_REFINE_SWEEPS + len(sched), log="dmrg-partner")
                 gap_runs += r.n_sweeps
                 gap_ok = gap_ok and r.converged
                 if r.energy - e0 > degeneracy_tol:

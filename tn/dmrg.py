@@ -192,7 +192,11 @@ def dmrg_ground_state(model: SpinModel, *, bond_dim: int = 128, cutoff: float = 
         (:attr:`SpinModel.conserves_sz`: XXZ-type exchange, fields along z)
         and TeNPy is installed, else the dense quimb path; ``"Sz"``: the
         U(1) engine or a ValueError (model not conserving ``S^z``, or TeNPy
-        missing); ``"none"``: the dense quimb path.
+        missing); ``"none"``: the dense quimb path. ``algorithm="dmrg1"``
+        with ``"auto"`` (and ``sz_total="lowest"``) stays on the dense path,
+        whose one-site sweeps never truncate; with ``"Sz"`` it runs TeNPy's
+        one-site engine, whose subspace expansion does truncate (its
+        discarded weight is reported).
     sz_total : "lowest" or float
         Magnetisation sector ``S^z_total`` (spin-1/2 units: a multiple of
         1/2 in [−N/2, N/2] with ``2 S^z ≡ N`` mod 2) of the U(1) engine, or
@@ -270,7 +274,7 @@ def dmrg_ground_state(model: SpinModel, *, bond_dim: int = 128, cutoff: float = 
     degeneracy_tol, conserve, sz_total = o["degeneracy_tol"], o["conserve"], o["sz_total"]
 
     t0 = time.perf_counter()
-    if _use_u1(model, conserve, sz_total):
+    if _use_u1(model, conserve, sz_total, algorithm):
         return _dmrg_u1.u1_ground_state(model, bond_dim=bond_dim, cutoff=cutoff, tol=tol, max_sweeps=max_sweeps,
                                         algorithm=algorithm, seed=o["seed"], ramp=ramp, verbosity=verbosity,
                                         degenerate=degenerate, degeneracy_tol=degeneracy_tol, sz_total=sz_total,
@@ -402,8 +406,13 @@ def dmrg_ground_state(model: SpinModel, *, bond_dim: int = 128, cutoff: float = 
     return _mixture(model, state, partners, ham, bool(converged), messages)
 
 
-def _use_u1(model: SpinModel, conserve: str, sz_total) -> bool:
-    """Whether the U(1) engine runs; a ValueError when ``conserve`` / ``sz_total`` cannot be honoured."""
+def _use_u1(model: SpinModel, conserve: str, sz_total, algorithm: str = "dmrg2") -> bool:
+    """Whether the U(1) engine runs; a ValueError when ``conserve`` / ``sz_total`` cannot be honoured.
+
+    ``"auto"`` with ``algorithm="dmrg1"`` and no fixed sector keeps the dense path: its one-site sweeps
+    never truncate (``discarded_weight = 0``), while TeNPy's one-site engine grows bonds by subspace
+    expansion and truncates.
+    """
     where = "dmrg_ground_state"
     if conserve == "none":
         if sz_total != "lowest":
@@ -418,6 +427,8 @@ def _use_u1(model: SpinModel, conserve: str, sz_total) -> bool:
                              "and sz_total='lowest')")
         return False
     _dmrg_u1.check_sz_total(where, model, sz_total)
+    if conserve == "auto" and algorithm == "dmrg1" and sz_total == "lowest":
+        return False
     if not _dmrg_u1.engine_available():
         if conserve == "Sz" or sz_total != "lowest":
             raise ValueError(f"{where}: {_dmrg_u1.INSTALL_HINT}")
