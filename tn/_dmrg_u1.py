@@ -245,19 +245,11 @@ def variance(tmodel, psi, energy: float) -> float:
 
 
 def lpr_arrays(psi) -> list:
-    """The TeNPy MPS as right-canonical dense arrays ``(χl, 2, χr)`` in macrobell's basis (``|0> = |↑>``).
+    """The TeNPy MPS as right-canonical dense arrays ``(χl, 2, χr)`` in macrobell's basis (``|0> = |↑>``),
+    MPS order kept (:func:`macrobell.tn.interop._tenpy_arrays`)."""
+    from .interop import _tenpy_arrays
 
-    The first array carries the (trivial, finite-boundary) left singular values, so the arrays are the
-    state itself, normalised.
-    """
-    from .interop import _up_first
-
-    out = []
-    for k in range(psi.L):
-        perm = _up_first(psi.sites[k])
-        out.append(psi.get_B(k, form="B", copy=True).itranspose(["vL", "p", "vR"]).to_ndarray()[:, perm])
-    out[0] = np.tensordot(np.diag(np.asarray(psi.get_SL(0))), out[0], axes=(1, 0))
-    return out
+    return _tenpy_arrays(psi)
 
 
 def quimb_mps(arrays: list):

@@ -1,4 +1,13 @@
-"""Ground states by DMRG (quimb's DMRG2 / DMRG1) on the model's MPO.
+"""Ground states by DMRG (quimb's DMRG2 / DMRG1) on the model's MPO, or U(1)-symmetric DMRG.
+
+Two engines behind the one backend ``"dmrg"`` (option ``conserve``): when the
+model conserves ``S^z_total`` (:attr:`SpinModel.conserves_sz`) and TeNPy is
+installed (extra ``symmetric``), ``conserve="auto"`` runs the block-sparse
+U(1) engine of :mod:`macrobell.tn._dmrg_u1` (TeNPy's charge-conserving
+DMRG, in a magnetisation sector ``sz_total`` or the lowest over all
+sectors; the result is a quimb MPS in MPS order like the dense path's);
+otherwise the dense quimb path below. Both follow the same schedule,
+stopping rule and diagnostics.
 
 The MPO is built by :func:`macrobell.tn.mpo.model_to_mpo` in the lattice's
 MPS order, so long-range bonds (rings, ladders, J2, 2D snakes) are handled.

@@ -30,7 +30,7 @@ from .state import MPSState
 
 __all__ = ["from_tenpy", "to_tenpy"]
 
-_INSTALL = "TeNPy is not installed: pip install physics-tenpy (or macrobell[bench])"
+_INSTALL = "TeNPy is not installed: pip install physics-tenpy (or macrobell[symmetric])"
 
 
 def _tenpy():
@@ -53,6 +53,27 @@ def _up_first(site) -> np.ndarray:
             or not np.allclose(sorted(np.diag(sz).real), [-0.5, 0.5]):
         raise ValueError(f"from_tenpy: sites must be spin-1/2 with Sz = diag(±1/2), got Sz = {sz.tolist()}")
     return np.argsort(-np.diag(sz).real)
+
+
+def _tenpy_arrays(psi, purified: bool = False) -> list:
+    """A finite TeNPy MPS as dense arrays ``(χl, d, χr)`` in macrobell's basis, TeNPy's site order kept.
+
+    Right-canonical (B form) with the left singular values absorbed into the first array, so the arrays
+    are the state itself; ``purified``: ``d = 4``, ``s = 2 p + a``.
+    """
+    arrays = []
+    for k in range(psi.L):
+        perm = _up_first(psi.sites[k])
+        B = psi.get_B(k, form="B", copy=True)
+        if purified:
+            a = B.itranspose(["vL", "p", "q", "vR"]).to_ndarray()[:, perm][:, :, perm]
+            a = a.reshape(a.shape[0], 4, a.shape[3])  # s = 2 p + a
+        else:
+            a = B.itranspose(["vL", "p", "vR"]).to_ndarray()[:, perm]
+        arrays.append(a)
+    # B form: the state is S[0] B_0 B_1 ... with a trivial S[0] for finite boundaries.
+    arrays[0] = np.tensordot(np.diag(np.asarray(psi.get_SL(0))), arrays[0], axes=(1, 0))
+    return arrays
 
 
 def from_tenpy(psi, lattice: Lattice, model: SpinModel | None = None) -> MPSState:
@@ -85,18 +106,7 @@ def from_tenpy(psi, lattice: Lattice, model: SpinModel | None = None) -> MPSStat
     if psi.L != lattice.n_sites:
         raise ValueError(f"from_tenpy: the MPS has length {psi.L} but the lattice has {lattice.n_sites} sites")
     purified = isinstance(psi, PurificationMPS)
-    arrays = []
-    for k in range(psi.L):
-        perm = _up_first(psi.sites[k])
-        B = psi.get_B(k, form="B", copy=True)
-        if purified:
-            a = B.itranspose(["vL", "p", "q", "vR"]).to_ndarray()[:, perm][:, :, perm]
-            a = a.reshape(a.shape[0], 4, a.shape[3])  # s = 2 p + a
-        else:
-            a = B.itranspose(["vL", "p", "vR"]).to_ndarray()[:, perm]
-        arrays.append(a)
-    # B form: the state is S[0] B_0 B_1 ... with a trivial S[0] for finite boundaries.
-    arrays[0] = np.tensordot(np.diag(np.asarray(psi.get_SL(0))), arrays[0], axes=(1, 0))
+    arrays = _tenpy_arrays(psi, purified)
     qarrays = [a.transpose(0, 2, 1) for a in arrays]  # quimb "lrp" order
     qarrays[0] = qarrays[0][0]
     qarrays[-1] = qarrays[-1][:, 0] if len(qarrays) > 1 else qarrays[-1]
