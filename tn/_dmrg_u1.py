@@ -31,12 +31,15 @@ from __future__ import annotations
 
 import importlib.util
 import logging
+import math
 import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from macrobell.lattice import SpinModel
+
+from .registry import OptionError, OptionRange
 
 _log = logging.getLogger("macrobell.tn.dmrg")
 
@@ -49,6 +52,54 @@ INSTALL_HINT = ("the U(1)-symmetric DMRG engine needs TeNPy: pip install 'macrob
 def engine_available() -> bool:
     """Whether TeNPy (the U(1) engine) can be imported."""
     return importlib.util.find_spec("tenpy") is not None
+
+
+#: |sz_total| bound of the option table (the model-dependent |S^z_total| <= N/2 is checked at the solver's entry;
+#: a 10^6-site MPS does not fit in memory at any useful bond dimension).
+SZ_TOTAL_BOUND = 5e5
+SZ_RANGE = OptionRange("number", -SZ_TOTAL_BOUND, SZ_TOTAL_BOUND)
+
+
+def check_sz_form(where: str, value, checked: dict):
+    """``sz_total``: ``"lowest"`` or a finite multiple of 1/2 (the range in N is checked with the model)."""
+    if isinstance(value, str) and value == "lowest":
+        return value
+    ok = SZ_RANGE.accepts(value) and float(2 * value).is_integer()
+    if not ok:
+        raise OptionError(f"{where}: sz_total must be {SZ_RANGE.allowed()} that is a multiple of 1/2 (with "
+                          f"|sz_total| <= N/2 and 2*sz_total of the parity of N), or 'lowest', got {value!r}",
+                          "sz_total")
+    return float(value)
+
+
+def use_u1(model: SpinModel, conserve: str, sz_total, algorithm: str = "dmrg2") -> bool:
+    """Whether the U(1) engine runs; a ValueError when ``conserve`` / ``sz_total`` cannot be honoured.
+
+    ``"auto"`` with ``algorithm="dmrg1"`` and no fixed sector keeps the dense path: its one-site sweeps
+    never truncate (``discarded_weight = 0``), while TeNPy's one-site engine grows bonds by subspace
+    expansion and truncates.
+    """
+    where = "dmrg_ground_state"
+    if conserve == "none":
+        if sz_total != "lowest":
+            raise ValueError(f"{where}: sz_total={sz_total!r} needs the U(1) engine (conserve='auto' or 'Sz'); "
+                             "conserve='none' allows only sz_total='lowest'")
+        return False
+    if not model.conserves_sz:
+        if conserve == "Sz" or sz_total != "lowest":
+            what = "conserve='Sz'" if conserve == "Sz" else f"sz_total={sz_total!r}"
+            raise ValueError(f"{where}: {what} needs a model that conserves total S^z (XXZ-type exchange with equal "
+                             f"xx and yy couplings, fields along z); {model.name!r} does not (use conserve='none' "
+                             "and sz_total='lowest')")
+        return False
+    check_sz_total(where, model, sz_total)
+    if conserve == "auto" and algorithm == "dmrg1" and sz_total == "lowest":
+        return False
+    if not engine_available():
+        if conserve == "Sz" or sz_total != "lowest":
+            raise ValueError(f"{where}: {INSTALL_HINT}")
+        return False
+    return True
 
 
 def spin_flip_symmetric(model: SpinModel) -> bool:
@@ -292,16 +343,24 @@ def _member(run: SectorRun):
 
 
 def u1_ground_state(model: SpinModel, *, bond_dim, cutoff, tol, max_sweeps, algorithm, seed, ramp, verbosity,
-                    degenerate, degeneracy_tol, sz_total, t0):
-    """The U(1) path of :func:`macrobell.tn.dmrg.dmrg_ground_state` (options already validated)."""
+                    degenerate, degeneracy_tol, sz_total, t0, shared):
+    """The U(1) path of :func:`macrobell.tn.dmrg.dmrg_ground_state` (options already validated).
+
+    ``shared``: the dense path's schedule, constants and helpers, handed in by :mod:`macrobell.tn.dmrg`
+    (so that this module never imports it: one-way imports) — attributes ``schedule``, ``warn``,
+    ``mixture``, ``GAP_CHECK_BOND``, ``MAX_MANIFOLD``, ``VARIANCE_TOL_PER_SITE``, ``GAP_SWEEPS``,
+    ``GAP_REFINE_SWEEPS``.
+    """
     import time
 
-    from .dmrg import (GAP_CHECK_BOND, MAX_MANIFOLD, VARIANCE_TOL_PER_SITE, _GAP_REFINE_SWEEPS, _GAP_SWEEPS,
-                       _mixture, _schedule, _warn)
     from .exact import _su2_no_field
     from .mpo import model_to_mpo, mpo_expectation
     from .state import Diagnostics, MPSState
 
+    _schedule, _warn, _mixture = shared.schedule, shared.warn, shared.mixture
+    GAP_CHECK_BOND, MAX_MANIFOLD = shared.GAP_CHECK_BOND, shared.MAX_MANIFOLD
+    VARIANCE_TOL_PER_SITE = shared.VARIANCE_TOL_PER_SITE
+    _GAP_SWEEPS, _GAP_REFINE_SWEEPS = shared.GAP_SWEEPS, shared.GAP_REFINE_SWEEPS
     n = model.n_sites
     two_m_req = check_sz_total("dmrg_ground_state", model, sz_total)
     tm = tenpy_model(model)
@@ -413,7 +472,8 @@ def u1_ground_state(model: SpinModel, *, bond_dim, cutoff, tol, max_sweeps, algo
                     gap_est.append(r.energy - e0)
                     return found
                 found.append(_member(r))
-            while len(members) + len(found) < MAX_MANIFOLD:
+            dim_sector = math.comb(n, (n + two_m) // 2)
+            while len(members) + len(found) < MAX_MANIFOLD and len(found) < dim_sector:
                 orth = [f["psi"] for f in found]
                 c = cheap(two_m, orth)
                 gap_runs += c.n_sweeps
@@ -425,6 +485,9 @@ def u1_ground_state(model: SpinModel, *, bond_dim, cutoff, tol, max_sweeps, algo
                 gap_ok = gap_ok and r.converged
                 if r.energy - e0 > degeneracy_tol:
                     gap_est.append(r.energy - e0)
+                    break
+                if max(abs(complex(r.psi.overlap(o))) for o in orth) > 1e-6:
+                    gap_ok = False  # the projected run fell back onto a known state: no new partner
                     break
                 found.append(_member(r))
             return found

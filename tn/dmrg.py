@@ -283,11 +283,11 @@ def dmrg_ground_state(model: SpinModel, *, bond_dim: int = 128, cutoff: float = 
     degeneracy_tol, conserve, sz_total = o["degeneracy_tol"], o["conserve"], o["sz_total"]
 
     t0 = time.perf_counter()
-    if _use_u1(model, conserve, sz_total, algorithm):
+    if _dmrg_u1.use_u1(model, conserve, sz_total, algorithm):
         return _dmrg_u1.u1_ground_state(model, bond_dim=bond_dim, cutoff=cutoff, tol=tol, max_sweeps=max_sweeps,
                                         algorithm=algorithm, seed=o["seed"], ramp=ramp, verbosity=verbosity,
                                         degenerate=degenerate, degeneracy_tol=degeneracy_tol, sz_total=sz_total,
-                                        t0=t0)
+                                        t0=t0, shared=_u1_shared())
     n = model.n_sites
     ham = model_to_mpo(model)
     dtype = np.float64 if model.is_real else np.complex128
@@ -415,34 +415,13 @@ def dmrg_ground_state(model: SpinModel, *, bond_dim: int = 128, cutoff: float = 
     return _mixture(model, state, partners, ham, bool(converged), messages)
 
 
-def _use_u1(model: SpinModel, conserve: str, sz_total, algorithm: str = "dmrg2") -> bool:
-    """Whether the U(1) engine runs; a ValueError when ``conserve`` / ``sz_total`` cannot be honoured.
+def _u1_shared():
+    """What the U(1) engine shares with this path (it must not import this module: one-way imports)."""
+    from types import SimpleNamespace
 
-    ``"auto"`` with ``algorithm="dmrg1"`` and no fixed sector keeps the dense path: its one-site sweeps
-    never truncate (``discarded_weight = 0``), while TeNPy's one-site engine grows bonds by subspace
-    expansion and truncates.
-    """
-    where = "dmrg_ground_state"
-    if conserve == "none":
-        if sz_total != "lowest":
-            raise ValueError(f"{where}: sz_total={sz_total!r} needs the U(1) engine (conserve='auto' or 'Sz'); "
-                             "conserve='none' allows only sz_total='lowest'")
-        return False
-    if not model.conserves_sz:
-        if conserve == "Sz" or sz_total != "lowest":
-            what = "conserve='Sz'" if conserve == "Sz" else f"sz_total={sz_total!r}"
-            raise ValueError(f"{where}: {what} needs a model that conserves total S^z (XXZ-type exchange with equal "
-                             f"xx and yy couplings, fields along z); {model.name!r} does not (use conserve='none' "
-                             "and sz_total='lowest')")
-        return False
-    _dmrg_u1.check_sz_total(where, model, sz_total)
-    if conserve == "auto" and algorithm == "dmrg1" and sz_total == "lowest":
-        return False
-    if not _dmrg_u1.engine_available():
-        if conserve == "Sz" or sz_total != "lowest":
-            raise ValueError(f"{where}: {_dmrg_u1.INSTALL_HINT}")
-        return False
-    return True
+    return SimpleNamespace(schedule=_schedule, warn=_warn, mixture=_mixture, GAP_CHECK_BOND=GAP_CHECK_BOND,
+                           MAX_MANIFOLD=MAX_MANIFOLD, VARIANCE_TOL_PER_SITE=VARIANCE_TOL_PER_SITE,
+                           GAP_SWEEPS=_GAP_SWEEPS, GAP_REFINE_SWEEPS=_GAP_REFINE_SWEEPS)
 
 
 def _mixture(model, first, partners, ham, converged, messages):
@@ -501,23 +480,6 @@ DEGENERATE_MODES = ("warn", "mix", "ignore")
 CONSERVE_MODES = ("auto", "Sz", "none")
 
 
-#: |sz_total| bound of the option table (the model-dependent |S^z_total| <= N/2 is checked at the solver's entry;
-#: a 10^6-site MPS does not fit in memory at any useful bond dimension).
-SZ_TOTAL_BOUND = 5e5
-
-
-def _check_sz_form(where: str, value, checked: dict):
-    """``sz_total``: ``"lowest"`` or a finite multiple of 1/2 (the range in N is checked with the model)."""
-    from .registry import OptionError
-
-    if isinstance(value, str) and value == "lowest":
-        return value
-    ok = _SZ_RANGE.accepts(value) and float(2 * value).is_integer()
-    if not ok:
-        raise OptionError(f"{where}: sz_total must be {_SZ_RANGE.allowed()} that is a multiple of 1/2 (with "
-                          f"|sz_total| <= N/2 and 2*sz_total of the parity of N), or 'lowest', got {value!r}",
-                          "sz_total")
-    return float(value)
 
 
 def _random_arrays(n, chi, rng, dtype):
@@ -686,12 +648,10 @@ def _ground_manifold(W, arrays0, e0, bond_dim, tol, degeneracy_tol, seed, dtype,
 # --------------------------------------------------------------------------- registration (tn.registry)
 
 def _register() -> None:
-    global _SZ_RANGE
     from ._checks import _DMRG_MAX_BOND, MAX_DISCARDED_WEIGHT, MAX_ENERGY_TOL, OptionRange
     from .registry import Backend, Option, register_backend, solver_defaults
 
     d = solver_defaults(dmrg_ground_state)
-    _SZ_RANGE = OptionRange("number", -SZ_TOTAL_BOUND, SZ_TOTAL_BOUND)
     energy = OptionRange("number", 0.0, MAX_ENERGY_TOL, lo_open=True)
     options = {
         "bond_dim": Option(int, d["bond_dim"], "largest MPS bond dimension", OptionRange("int", 1, _DMRG_MAX_BOND)),
@@ -716,7 +676,7 @@ def _register() -> None:
                            OptionRange("choice", choices=CONSERVE_MODES)),
         # the N-dependent range (|S^z| <= N/2, parity of N) is checked against the model at the solver's entry
         "sz_total": Option(None, d["sz_total"], "S^z_total sector of the U(1) engine, or 'lowest' over all sectors",
-                           _SZ_RANGE, check=_check_sz_form),
+                           _dmrg_u1.SZ_RANGE, check=_dmrg_u1.check_sz_form),
     }
     register_backend(Backend(
         "dmrg", MPSState, options, ground=dmrg_ground_state, thermal_backend="purification", auto_fallback=True,

@@ -165,3 +165,15 @@ def test_u1_via_ground_state_api_and_option_table():
     st = mb.tn.ground_state(mb.lattice.heisenberg(mb.lattice.chain(6)), method="dmrg", bond_dim=16, sz_total=1,
                             degenerate="ignore")
     assert st.info["sz_total"] == 1 and st.info["engine"] == "tenpy-u1"
+
+
+def test_scan_without_field_finds_the_polarised_doublet():
+    # Ising-like ferromagnet (Delta = -2): the ground states are all up and all down, S^z = +-N/2
+    model = mb.lattice.xxz(mb.lattice.chain(8), Delta=-2.0)
+    ex = mb.tn.ground_state(model, method="exact")
+    mix = dmrg_ground_state(model, bond_dim=16, conserve="Sz", degenerate="mix")
+    assert mix.info["sz_sector_mode"] == "scan" and abs(mix.info["sz_total"]) == 4
+    assert ex.info["degeneracy"] == 2 and sorted(mix.info["ground_manifold_sectors"]) == [-4.0, 4.0]
+    assert abs(mix.energy - ex.energy) < 1e-8
+    part = Partition.halves(model.lattice)
+    assert np.abs(_effective_T(mix, part) - _effective_T(ex, part)).max() < 1e-6
