@@ -194,6 +194,7 @@ class SectorRun:
     bond_dims: list = field(default_factory=list)
     max_bonds: list = field(default_factory=list)
     converged: bool = False
+    stopped_early: bool = False                         # ended by a caller's stop rule (clearly gapped)
     energy: float = float("nan")                        # <psi|H|psi> of the final MPS (TeNPy's MPO)
 
     @property
@@ -229,13 +230,14 @@ def _engine_class(algorithm):
 
 def run_sector(tmodel, model: SpinModel, two_m: int, sched: list, *, cutoff: float, tol_total: float,
                max_sweeps: int, algorithm: str = "dmrg2", orthogonal_to=None, verbosity: int = 0,
-               label: str = "", log_solver: str | None = "dmrg") -> SectorRun:
+               label: str = "", log_solver: str | None = "dmrg", stop=None) -> SectorRun:
     """Ground state of ``tmodel`` in the sector ``2 S^z = two_m`` (or the lowest state orthogonal to the
     TeNPy MPS in ``orthogonal_to``), following the half-sweep schedule ``sched``.
 
     Converged: ``|E_h − E_{h−1}| < tol_total`` for a half sweep ``h ≥ len(sched)`` (two half sweeps at
     the final bond dimension), the dense path's rule. Each half sweep is logged (``log_sweep``) under
-    ``log_solver`` (None: not logged).
+    ``log_solver`` (None: not logged). ``stop(run)``, if given, is asked after every half sweep whether
+    to end the run early (``run.stopped_early``; not converged).
     """
     from tenpy.networks.mps import MPS
 
@@ -280,6 +282,9 @@ def run_sector(tmodel, model: SpinModel, two_m: int, sched: list, *, cutoff: flo
                   f"E={run.energies[-1]:.12f}", flush=True)
         if h >= len(sched) and abs(run.energies[-1] - run.energies[-2]) < tol_total:
             run.converged = True
+            break
+        if stop is not None and stop(run):
+            run.stopped_early = True
             break
     if eng.mixer is not None:
         eng.mixer_deactivate()
@@ -342,6 +347,169 @@ def _member(run: SectorRun):
             "energy": run.energy}
 
 
+class _Search:
+    """The sector runs of one U(1) ground-state search: the model, schedules and the runs done so far."""
+
+    def __init__(self, model, tm, sched, kw, shared, degeneracy_tol, two_m_req):
+        from .exact import _su2_no_field
+
+        self.model, self.tm, self.sched, self.kw, self.shared = model, tm, sched, kw, shared
+        self.n = model.n_sites
+        self.chi_c = min(sched[-1], shared.GAP_CHECK_BOND)
+        self.degeneracy_tol = degeneracy_tol
+        self.two_m_req = two_m_req
+        self.su2 = _su2_no_field(model)
+        # a fixed sector keeps the manifold search inside it; otherwise sectors m and -m are partners without field
+        self.flip = spin_flip_symmetric(model) and two_m_req is None
+        self.cheap_e, self.scanned = {}, []
+        self.gap_est, self.gap_runs, self.gap_ok = [], 0, True
+
+    # the returned state's sweeps are logged as solver "dmrg" (as on the dense path), the others apart
+    def full(self, two_m, orth=None, sweeps=None, log="dmrg", stop=None):
+        sweeps = self.kw["max_sweeps"] if sweeps is None else sweeps
+        kw = {k: v for k, v in self.kw.items() if k != "max_sweeps"}
+        return run_sector(self.tm, self.model, two_m, self.sched, max_sweeps=sweeps, orthogonal_to=orth,
+                          log_solver=log, stop=stop, **kw)
+
+    def cheap(self, two_m, orth=None, log="dmrg-partner"):
+        kw = {k: v for k, v in self.kw.items() if k != "max_sweeps"}
+        return run_sector(self.tm, self.model, two_m, [self.chi_c], max_sweeps=self.shared.GAP_SWEEPS,
+                          orthogonal_to=orth, log_solver=log, **kw)
+
+    def lowest_sector(self):
+        """``(main run, mode)``: the sector of the returned state (module docstring of the caller)."""
+        n = self.n
+        if self.two_m_req is not None:
+            self.scanned = [self.full(self.two_m_req)]
+            return self.scanned[0], "fixed"
+        if self.su2:
+            # every S multiplet has a member with S^z = 0 (1/2 for odd N): min_m E(|m|) is reached there
+            self.scanned = [self.full(n % 2)]
+            return self.scanned[0], "su2-minimal"
+        # cheap pass over every sector (m >= 0 if the spin flip maps m to -m), then refine the best ones
+        for tw in range(n % 2 if self.flip else -n, n + 1, 2):
+            self.cheap_e[tw] = self.cheap(tw, log="dmrg-scan").energy
+        max_drop = 0.0
+        while True:
+            # refine (full schedule) every sector whose cheap energy lies within twice the largest cheap ->
+            # full drop seen so far of the best refined energy, the lowest cheap energies first
+            best = min((r.energy for r in self.scanned), default=np.inf)
+            done = {r.two_m for r in self.scanned}
+            todo = [tw for tw in sorted(self.cheap_e, key=self.cheap_e.get)
+                    if tw not in done and self.cheap_e[tw] < best + 2 * max_drop + self.degeneracy_tol]
+            if not todo:
+                break
+            self.scanned.append(self.full(todo[0], log="dmrg-scan"))
+            max_drop = max(max_drop, self.cheap_e[todo[0]] - self.scanned[-1].energy)
+        main = min(self.scanned, key=lambda r: r.energy)
+        for h in range(main.n_sweeps):  # the chosen sector's sweeps, as solver "dmrg"
+            log_sweep("dmrg", main, h)
+        return main, "scan"
+
+    def _refine(self, two_m, orth, e0):
+        """A partner candidate along the full schedule; None (and its energy noted) when above the window.
+
+        The run follows the main run's bond ramp and stops early once, after two half sweeps at a bond
+        ``b``, its energy lies above ``e0`` by more than ``1e-3 + 10 err_b`` (``err_b``: how far the main run
+        was above ``e0`` at that bond): clearly gapped, the cheap-check rule applied at every bond.
+        """
+        sh = self.shared
+        err = {}
+        for e, b in zip(self.main.energies, self.main.bond_dims):
+            err[b] = max(e - e0, 0.0)  # the last energy at each bond
+
+        def stop(run):
+            h = run.n_sweeps - 1
+            b = run.bond_dims[h]
+            return h >= 1 and run.bond_dims[h - 1] == b and b in err and run.energies[h] - e0 > 1e-3 + 10 * err[b]
+
+        r = self.full(two_m, orth, sweeps=sh.GAP_REFINE_SWEEPS + len(self.sched), log="dmrg-partner", stop=stop)
+        self.gap_runs += r.n_sweeps
+        if r.stopped_early:
+            self.gap_est.append(r.energy - e0)
+            return None
+        self.gap_ok = self.gap_ok and r.converged
+        if r.energy - e0 > self.degeneracy_tol:
+            self.gap_est.append(r.energy - e0)
+            return None
+        return r
+
+    def sector_members(self, two_m, e0, close, room, known=None):
+        """Levels of sector ``two_m`` within ``degeneracy_tol`` of ``e0`` (at most ``room``): ``known`` (a
+        member already found there) or a cheap run refined when close, then DMRG orthogonal to those found."""
+        found = [known] if known is not None else []
+        if known is None:
+            c = self.cheap(two_m)
+            self.gap_runs += c.n_sweeps
+            if c.energy - e0 > close:
+                self.gap_est.append(c.energy - e0)
+                return found
+            r = {r.two_m: r for r in self.scanned}.get(two_m) or self._refine(two_m, None, e0)
+            if r is None:
+                return found
+            found.append(_member(r))
+        dim_sector = math.comb(self.n, (self.n + two_m) // 2)
+        while len(found) < min(room, dim_sector):
+            orth = [f["psi"] for f in found]
+            c = self.cheap(two_m, orth)
+            self.gap_runs += c.n_sweeps
+            if c.energy - e0 > close:
+                self.gap_est.append(c.energy - e0)
+                break
+            r = self._refine(two_m, orth, e0)
+            if r is None:
+                break
+            if max(abs(complex(r.psi.overlap(o))) for o in orth) > 1e-6:
+                self.gap_ok = False  # the projected run fell back onto a known state: no new partner
+                break
+            found.append(_member(r))
+        return found
+
+    def manifold(self, first, main, e0):
+        """Orthonormal members of the ground manifold (``first`` first), at most ``MAX_MANIFOLD``: in-sector
+        partners, their spin-flip images, and (SU(2)) the next sectors of the multiplet or (scan) the
+        other sectors within ``degeneracy_tol``."""
+        cap = self.shared.MAX_MANIFOLD
+        chi_c = self.chi_c
+        self.main = main
+        at_c = [e for e, b in zip(main.energies, main.bond_dims) if b == chi_c]
+        close = 1e-3 + 10 * max((at_c[-1] - e0) if at_c else 0.0, 0.0)
+        members = [first]
+
+        def add(found, two_m):
+            for f in found:
+                images = [f] + ([dict(f, two_m=-two_m, arrays=flipped(f["arrays"]), psi=None)]
+                                if self.flip and two_m != 0 else [])
+                for g in images:
+                    if g is not first and len(members) < cap:
+                        members.append(g)
+
+        add(self.sector_members(main.two_m, e0, close, cap, known=first), main.two_m)
+        if self.two_m_req is not None:
+            return members
+        runs = {r.two_m: r for r in self.scanned}
+        if self.su2:
+            # the next multiplet up: sectors |m| + 1, |m| + 2, ... while they stay degenerate
+            tw = main.two_m + 2
+            while tw <= self.n and len(members) < cap:
+                found = self.sector_members(tw, e0, close, cap - len(members))
+                if not found:
+                    break
+                add(found, tw)
+                tw += 2
+            return members
+        for tw, e in sorted(self.cheap_e.items(), key=lambda kv: kv[1]):
+            if tw == main.two_m or (self.flip and tw == -main.two_m) or len(members) >= cap:
+                continue
+            r = runs.get(tw)
+            ee = r.energy if r is not None else e
+            if ee - e0 > self.degeneracy_tol:
+                self.gap_est.append(ee - e0)
+                continue
+            add(self.sector_members(tw, e0, close, cap - len(members), _member(r) if r is not None else None), tw)
+        return members
+
+
 def u1_ground_state(model: SpinModel, *, bond_dim, cutoff, tol, max_sweeps, algorithm, seed, ramp, verbosity,
                     degenerate, degeneracy_tol, sz_total, t0, shared):
     """The U(1) path of :func:`macrobell.tn.dmrg.dmrg_ground_state` (options already validated).
@@ -353,68 +521,23 @@ def u1_ground_state(model: SpinModel, *, bond_dim, cutoff, tol, max_sweeps, algo
     """
     import time
 
-    from .exact import _su2_no_field
     from .mpo import model_to_mpo, mpo_expectation
     from .state import Diagnostics, MPSState
 
-    _schedule, _warn, _mixture = shared.schedule, shared.warn, shared.mixture
-    GAP_CHECK_BOND, MAX_MANIFOLD = shared.GAP_CHECK_BOND, shared.MAX_MANIFOLD
-    VARIANCE_TOL_PER_SITE = shared.VARIANCE_TOL_PER_SITE
-    _GAP_SWEEPS, _GAP_REFINE_SWEEPS = shared.GAP_SWEEPS, shared.GAP_REFINE_SWEEPS
+    _warn, _mixture = shared.warn, shared.mixture
+    MAX_MANIFOLD, VARIANCE_TOL_PER_SITE = shared.MAX_MANIFOLD, shared.VARIANCE_TOL_PER_SITE
     n = model.n_sites
     two_m_req = check_sz_total("dmrg_ground_state", model, sz_total)
     tm = tenpy_model(model)
     ham = model_to_mpo(model)
-    sched = _schedule(bond_dim, bool(ramp))
+    sched = shared.schedule(bond_dim, bool(ramp))
     tol_total = tol * n
-    chi_c = min(bond_dim, GAP_CHECK_BOND)
     messages = []
-    kw = dict(cutoff=cutoff, tol_total=tol_total, algorithm=algorithm, verbosity=verbosity)
-    su2 = _su2_no_field(model)
-    # a fixed sector keeps the manifold search inside it; otherwise sectors m and -m are partners without field
-    flip = spin_flip_symmetric(model) and two_m_req is None
-
-    # the returned state's sweeps are logged as solver "dmrg" (as on the dense path), the others apart
-    def full(two_m, orth=None, sweeps=max_sweeps, log="dmrg"):
-        return run_sector(tm, model, two_m, sched, max_sweeps=sweeps, orthogonal_to=orth, log_solver=log, **kw)
-
-    def cheap(two_m, orth=None, log="dmrg-partner"):
-        return run_sector(tm, model, two_m, [chi_c], max_sweeps=_GAP_SWEEPS, orthogonal_to=orth, log_solver=log,
-                          **kw)
-
+    kw = dict(cutoff=cutoff, tol_total=tol_total, algorithm=algorithm, verbosity=verbosity, max_sweeps=max_sweeps)
+    search = _Search(model, tm, sched, kw, shared, degeneracy_tol, two_m_req)
     # 1. the sector of the ground state
-    cheap_e, scanned = {}, []
-    if two_m_req is not None:
-        main = full(two_m_req)
-        sector_mode = "fixed"
-        scanned = [main]
-    elif su2:
-        # every S multiplet has a member with S^z = 0 (1/2 for odd N): min_m E(|m|) is reached there
-        main = full(n % 2)
-        sector_mode = "su2-minimal"
-        scanned = [main]
-    else:
-        # cheap pass over every sector (m >= 0 if the spin flip maps m to -m), then refine the best ones
-        cands = range(n % 2 if flip else -n, n + 1, 2)
-        for tw in cands:
-            cheap_e[tw] = cheap(tw, log="dmrg-scan").energy
-        max_drop = 0.0
-        while True:
-            # refine (full schedule) every sector whose cheap energy lies within twice the largest cheap ->
-            # full drop seen so far of the best refined energy, the lowest cheap energies first
-            best = min((r.energy for r in scanned), default=np.inf)
-            done = {r.two_m for r in scanned}
-            todo = [tw for tw in sorted(cheap_e, key=cheap_e.get)
-                    if tw not in done and cheap_e[tw] < best + 2 * max_drop + degeneracy_tol]
-            if not todo:
-                break
-            scanned.append(full(todo[0], log="dmrg-scan"))
-            max_drop = max(max_drop, cheap_e[todo[0]] - scanned[-1].energy)
-        main = min(scanned, key=lambda r: r.energy)
-        sector_mode = "scan"
-        for h in range(main.n_sweeps):  # the chosen sector's sweeps, as solver "dmrg"
-            log_sweep("dmrg", main, h)
-    runs_by_sector = {r.two_m: r for r in scanned}
+    main, sector_mode = search.lowest_sector()
+    scanned, cheap_e = search.scanned, search.cheap_e
 
     t_dmrg = time.perf_counter() - t0
     # 2. the returned state: exact conversion to a quimb MPS in MPS order, checked against our own MPO
@@ -444,88 +567,13 @@ def u1_ground_state(model: SpinModel, *, bond_dim, cutoff, tol, max_sweeps, algo
                         f"S^z={main.two_m / 2:g}): " + "; ".join(reasons), stacklevel=4)
 
     # 3. the ground manifold: in-sector partners (orthogonal runs), spin-flip partners, neighbouring sectors
-    members, gap_est, t_gap, gap_runs, gap_ok, complete = [first], [], 0.0, 0, True, True
+    members, t_gap = [first], 0.0
     if degenerate != "ignore" and n >= 2:
         t1 = time.perf_counter()
-        e0 = energy
-        at_c = [e for e, b in zip(main.energies, main.bond_dims) if b == chi_c]
-        err_c = max((at_c[-1] - e0) if at_c else 0.0, 0.0)
-        close = 1e-3 + 10 * err_c
-
-        def sector_members(two_m, seed_run=None):
-            """Lowest levels of one sector within degeneracy_tol of e0 (at most what MAX_MANIFOLD leaves)."""
-            nonlocal gap_runs, gap_ok
-            found = []
-            if seed_run is not None:
-                found.append(first if seed_run is main else _member(seed_run))
-            else:
-                c = cheap(two_m)
-                gap_runs += c.n_sweeps
-                if c.energy - e0 > close:
-                    gap_est.append(c.energy - e0)
-                    return found
-                r = runs_by_sector.get(two_m) or full(two_m, sweeps=_GAP_REFINE_SWEEPS + len(sched),
-                                                      log="dmrg-partner")
-                gap_runs += r.n_sweeps
-                gap_ok = gap_ok and r.converged
-                if r.energy - e0 > degeneracy_tol:
-                    gap_est.append(r.energy - e0)
-                    return found
-                found.append(_member(r))
-            dim_sector = math.comb(n, (n + two_m) // 2)
-            while len(members) + len(found) < MAX_MANIFOLD and len(found) < dim_sector:
-                orth = [f["psi"] for f in found]
-                c = cheap(two_m, orth)
-                gap_runs += c.n_sweeps
-                if c.energy - e0 > close:
-                    gap_est.append(c.energy - e0)
-                    break
-                r = full(two_m, orth, sweeps=_GAP_REFINE_SWEEPS + len(sched), log="dmrg-partner")
-                gap_runs += r.n_sweeps
-                gap_ok = gap_ok and r.converged
-                if r.energy - e0 > degeneracy_tol:
-                    gap_est.append(r.energy - e0)
-                    break
-                if max(abs(complex(r.psi.overlap(o))) for o in orth) > 1e-6:
-                    gap_ok = False  # the projected run fell back onto a known state: no new partner
-                    break
-                found.append(_member(r))
-            return found
-
-        def add(found, two_m):
-            for f in found:
-                for g in ([f] + ([dict(f, two_m=-two_m, arrays=flipped(f["arrays"]), psi=None)]
-                                 if flip and two_m != 0 else [])):
-                    if g is first:
-                        continue
-                    if len(members) >= MAX_MANIFOLD:
-                        return
-                    members.append(g)
-
-        own = sector_members(main.two_m, main)
-        add(own, main.two_m)
-        if two_m_req is None:
-            if su2:
-                # the next multiplet up: sectors |m| + 1, |m| + 2, ... while they stay degenerate
-                tw = main.two_m + 2
-                while tw <= n and len(members) < MAX_MANIFOLD:
-                    found = sector_members(tw)
-                    if not found:
-                        break
-                    add(found, tw)
-                    tw += 2
-            else:
-                for tw, e in sorted(cheap_e.items(), key=lambda kv: kv[1]):
-                    if tw == main.two_m or (flip and tw == -main.two_m):
-                        continue
-                    r = runs_by_sector.get(tw)
-                    ee = r.energy if r is not None else e
-                    if ee - e0 > degeneracy_tol:
-                        gap_est.append(ee - e0)
-                        continue
-                    add(sector_members(tw, r), tw)
-        complete = len(members) < MAX_MANIFOLD  # the search stops there: the manifold may be larger
+        members = search.manifold(first, main, energy)
         t_gap = time.perf_counter() - t1
+    complete = len(members) < MAX_MANIFOLD  # the search stops there: the manifold may be larger
+    gap_est, gap_runs, gap_ok = search.gap_est, search.gap_runs, search.gap_ok
     dim = len(members)
     gap = float(min(gap_est)) if gap_est else float("nan")
     if degenerate != "ignore" and not complete:
