@@ -177,3 +177,19 @@ def test_scan_without_field_finds_the_polarised_doublet():
     assert abs(mix.energy - ex.energy) < 1e-8
     part = Partition.halves(model.lattice)
     assert np.abs(_effective_T(mix, part) - _effective_T(ex, part)).max() < 1e-6
+
+
+@pytest.mark.parametrize("line, fragment", [
+    ('conserve = "SZ"', "[state] conserve: backend 'dmrg': conserve must be one of ['auto', 'Sz', 'none']"),
+    ("sz_total = 0.25", "[state] sz_total: backend 'dmrg': sz_total must be a finite number in"),
+])
+def test_sweep_file_refuses_bad_u1_options(tmp_path, line, fragment):
+    from macrobell.data import run_sweep
+    from macrobell.data.sweep import SweepError
+    from conftest import chain_sweep_toml
+
+    text = chain_sweep_toml(L="4", Delta=None, temperatures="[0.0]", partitions=("halves",))
+    out = tmp_path / "out.h5"
+    with pytest.raises(SweepError) as exc:
+        run_sweep(text.replace('method = "exact"', f'method = "dmrg"\n{line}'), out, workers=1, show_progress=False)
+    assert fragment in str(exc.value) and not out.exists()
