@@ -401,6 +401,15 @@ class _Search:
                 break
             self.scanned.append(self.full(todo[0], log="dmrg-scan"))
             max_drop = max(max_drop, self.cheap_e[todo[0]] - self.scanned[-1].energy)
+        while True:
+            # and the neighbours S^z ± 1 of the best sector, until both are refined: a less polarised
+            # neighbour's cheap run can miss by more than the margin above (more entanglement)
+            best = min(self.scanned, key=lambda r: r.energy).two_m
+            done = {r.two_m for r in self.scanned}
+            nb = [tw for tw in (best - 2, best + 2) if tw in self.cheap_e and tw not in done]
+            if not nb:
+                break
+            self.scanned.extend(self.full(tw, log="dmrg-scan") for tw in nb)
         main = min(self.scanned, key=lambda r: r.energy)
         for h in range(main.n_sweeps):  # the chosen sector's sweeps, as solver "dmrg"
             log_sweep("dmrg", main, h)

@@ -219,7 +219,8 @@ def dmrg_ground_state(model: SpinModel, *, bond_dim: int = 128, cutoff: float = 
         :data:`GAP_CHECK_BOND`, and, lowest cheap energy first, every
         sector whose cheap energy lies within twice the largest cheap-to-full
         drop seen (plus ``degeneracy_tol``) of the best full energy gets the
-        full schedule; the lowest full energy wins (a heuristic, not a proof:
+        full schedule, and so do the two neighbours ``S^z ± 1`` of the best
+        sector until both are done; the lowest full energy wins (a heuristic, not a proof:
         a sector whose cheap run is far worse than any refined one's could
         be missed; the exact backend solves every sector). A fixed sector needs the
         U(1) engine (a ValueError otherwise) and restricts the
