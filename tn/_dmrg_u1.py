@@ -530,7 +530,7 @@ def u1_ground_state(model: SpinModel, *, bond_dim, cutoff, tol, max_sweeps, algo
     """
     import time
 
-    from .mpo import model_to_mpo, mpo_expectation
+    from .mpo import model_to_mpo, mpo_arrays
     from .state import Diagnostics, MPSState
 
     _warn, _mixture = shared.warn, shared.mixture
@@ -553,7 +553,9 @@ def u1_ground_state(model: SpinModel, *, bond_dim, cutoff, tol, max_sweeps, algo
     t1 = time.perf_counter()
     first = _member(main)
     psi_q = quimb_mps(first["arrays"])
-    energy = float(np.real(mpo_expectation(first["arrays"], ham)))
+    # block-sparse contraction of macrobell's MPO with the converted arrays (before the QR re-gauging of
+    # _right_canonical, which may mix the charge blocks; it is exact)
+    energy = blocked_expectation(lpr_arrays(main.psi), bond_charges(main.psi), mpo_arrays(ham))
     if abs(energy - main.energy) > 1e-10 * max(1.0, abs(energy)):
         raise RuntimeError(f"dmrg_ground_state (U(1)): <H> of the converted MPS {energy!r} differs from the "
                            f"engine's {main.energy!r}; the TeNPy -> quimb conversion is wrong")
@@ -650,3 +652,49 @@ def u1_ground_state(model: SpinModel, *, bond_dim, cutoff, tol, max_sweeps, algo
     partners = [(m["arrays"], m["disc"]) for m in members[1:]]
     return _mixture(model, state, partners, ham, bool(converged), messages)
 
+
+
+def bond_charges(psi) -> list:
+    """The charge (``2 S^z`` of the left part, TeNPy's convention) of every index of bonds ``0 … L``."""
+    out = [np.asarray(psi.get_B(0, form="B").get_leg("vL").to_qflat())[:, 0]]
+    for k in range(psi.L):
+        out.append(np.asarray(psi.get_B(k, form="B").get_leg("vR").to_qflat())[:, 0])
+    return out
+
+
+def blocked_expectation(arrays: list, charges: list, W: list) -> float:
+    """``<ψ|H|ψ>`` of dense MPS ``arrays`` ``(χl, d, χr)`` whose bond indices carry ``charges``, contracted
+    only over the nonzero charge blocks; ``W`` are macrobell's MPO arrays ``(Dl, Dr, out, in)``.
+
+    The same contraction as :func:`macrobell.tn.mpo.mpo_expectation` (any MPO: the environment blocks are
+    keyed by the bra and ket charges the MPO actually connects), with the dense χ³ GEMMs split into the
+    blocks of a U(1)-symmetric state; which blocks are nonzero is read from the data, so the charges only
+    have to group the indices (no sign convention is assumed).
+    """
+    F = {(charges[0][0], charges[0][0]): np.ones((1, 1, 1))}
+    idx = [{q: np.flatnonzero(c == q) for q in np.unique(c)} for c in charges]
+    for k, (A, Wk) in enumerate(zip(arrays, W)):
+        left, right = idx[k], idx[k + 1]
+        blocks = {}  # (q_l, s) -> (q_r, A block)
+        for ql, il in left.items():
+            for s in range(A.shape[1]):
+                for qr, ir in right.items():
+                    b = A[np.ix_(il, [s], ir)][:, 0]
+                    if np.any(b):
+                        blocks.setdefault((ql, s), []).append((qr, b))
+        new = {}
+        for (qb, qk), f in F.items():
+            for s in range(A.shape[1]):
+                for qk2, ak in blocks.get((qk, s), ()):
+                    t = np.tensordot(f, ak, ([2], [0]))                    # b w k'
+                    for s2 in range(A.shape[1]):
+                        w = Wk[:, :, s2, s]
+                        if not np.any(w):
+                            continue
+                        t2 = np.tensordot(t, w, ([1], [0]))                # b k' w'
+                        for qb2, ab in blocks.get((qb, s2), ()):
+                            out = np.tensordot(ab.conj(), t2, ([0], [0])).transpose(0, 2, 1)  # b' w' k'
+                            key = (qb2, qk2)
+                            new[key] = new[key] + out if key in new else out
+        F = new
+    return float(np.real(sum(f.sum() for f in F.values())))

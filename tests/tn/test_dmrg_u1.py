@@ -81,6 +81,19 @@ def test_u1_conversion_is_exact_against_the_sparse_hamiltonian():
     assert np.abs(v[n_down != 4]).max() < 1e-12  # all weight in S^z = 1/2 (4 of 9 spins down)
 
 
+def test_blocked_expectation_equals_the_dense_contraction():
+    from macrobell.tn.mpo import model_to_mpo, mpo_arrays, mpo_expectation
+
+    model = mb.lattice.xxz(mb.lattice.square(3, 4, pbc_y=True), Delta=0.6, h=0.4)
+    tm = _dmrg_u1.tenpy_model(model)
+    run = _dmrg_u1.run_sector(tm, model, 2, [8, 8, 16], cutoff=1e-12, tol_total=1e-8, max_sweeps=4, log_solver=None)
+    arrays = _dmrg_u1.lpr_arrays(run.psi)
+    ham = model_to_mpo(model)
+    e = _dmrg_u1.blocked_expectation(arrays, _dmrg_u1.bond_charges(run.psi), mpo_arrays(ham))
+    assert e == pytest.approx(float(np.real(mpo_expectation(arrays, ham))), abs=1e-12)
+    assert e == pytest.approx(run.energy, abs=1e-12)
+
+
 def test_fixed_sectors_equal_the_exact_sector_minima():
     model = mb.lattice.heisenberg(mb.lattice.ladder(4))
     minima = _sector_minima(model)
