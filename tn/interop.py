@@ -1,6 +1,6 @@
 """TeNPy interoperability: :func:`from_tenpy` and its inverse :func:`to_tenpy`.
 
-TeNPy (``physics-tenpy``, the optional ``bench`` extra) is imported lazily;
+TeNPy (``physics-tenpy``, the optional ``symmetric`` or ``bench`` extra) is imported lazily;
 without it both functions raise a :class:`ValueError` that says how to
 install it.
 
