@@ -20,8 +20,9 @@ The wrapped TeNPy engine won: it is a working DMRG at TeNPy's own speed
 (the same code path, so the ratio below is ~1 by construction, minus
 macrobell's fixed extras: our MPO, the exact-conversion check and the
 variance), and symmray's matvec kernel was not faster than TeNPy's on the
-same blocks (``--matvec``; figures in the report of issue 12), so writing a
-DMRG driver around it would buy nothing.
+same blocks (``--matvec``: 9.8 ms vs 8.7 ms and 17.1 ms vs 15.1 ms in two
+runs at χ = 256, MPO bond 14, i.e. 1.13×), so writing a DMRG driver around
+it would buy nothing.
 
 Runs (all single-threaded, same process):
 
