@@ -7,7 +7,10 @@ U(1) engine of :mod:`macrobell.tn._dmrg_u1` (TeNPy's charge-conserving
 DMRG, in a magnetisation sector ``sz_total`` or the lowest over all
 sectors; the result is a quimb MPS in MPS order like the dense path's);
 otherwise the dense quimb path below. Both follow the same schedule,
-stopping rule and diagnostics.
+stopping rule, checks and record (:mod:`macrobell.tn._dmrg_common`); the
+dense path's ground-manifold search (penalised DMRG) and the mixture of a
+degenerate manifold are :mod:`macrobell.tn._dmrg_manifold`, the U(1)
+driver (sector scan, manifold by sectors) :mod:`macrobell.tn._dmrg_u1_search`.
 
 The MPO is built by :func:`macrobell.tn.mpo.model_to_mpo` in the lattice's
 MPS order, so long-range bonds (rings, ladders, J2, 2D snakes) are handled.
@@ -60,10 +63,21 @@ import numpy as np
 
 from macrobell.lattice import SpinModel
 
-from . import _dmrg_u1
+from . import _dmrg_common as _common
+from . import _dmrg_u1, _dmrg_u1_search
 from ._checks import check_options
+from ._dmrg_common import VARIANCE_TOL_PER_SITE
+from ._dmrg_manifold import _GAP_REFINE_SWEEPS, GAP_CHECK_BOND, GAP_PENALTY, MAX_MANIFOLD, ground_manifold, mixture
 from .mpo import model_to_mpo, mpo_arrays, mpo_expectation, mpo_moments, mpo_transpose
-from .state import ConvergenceWarning, Diagnostics, MixtureState, MPSState, _right_canonical
+from .state import ConvergenceWarning, MPSState
+
+# The private names this module had before the split into _dmrg_common / _dmrg_manifold / _dmrg_u1_search,
+# kept readable for code that imported them from here.
+from ._dmrg_common import _RAMP_START  # noqa: F401,E402
+from ._dmrg_common import schedule as _schedule  # noqa: F401,E402
+from ._dmrg_common import warn as _warn  # noqa: F401,E402
+from ._dmrg_manifold import _GAP_SWEEPS, _overlap, _penalised_dmrg, _random_arrays  # noqa: F401,E402
+from .state import Diagnostics, MixtureState, _right_canonical  # noqa: F401,E402
 
 _log = logging.getLogger(__name__)  # -> the 'macrobell.tn' layer logger; quiet unless the application listens
 
@@ -73,10 +87,11 @@ __all__ = ["dmrg_ground_state", "ConvergenceWarning", "DMRG_METHODS", "mpo_expec
 
 #: DMRG flavours: two-site (bond dimension grows adaptively) and one-site.
 DMRG_METHODS = ("dmrg2", "dmrg1")
-#: A ground state whose energy variance exceeds this × N is flagged unconverged.
-VARIANCE_TOL_PER_SITE = 1e-5
-_RAMP_START = 16
+DEGENERATE_MODES = ("warn", "mix", "ignore")
+#: ``conserve`` values: U(1) when possible, U(1) required, dense path.
+CONSERVE_MODES = ("auto", "Sz", "none")
 _WHERE = "dmrg_ground_state"
+_mixture, _ground_manifold = mixture, ground_manifold  # the old private names
 
 
 def random_mps(n: int, bond_dim: int, phys_dim: int = 2, seed=None, dtype=np.float64):
@@ -124,22 +139,6 @@ class _TruncationLog(dict):
         if key == "error" and value is not None:
             self.weights.append(float(np.real(value)) ** 2)
         super().__setitem__(key, value)
-
-
-def _warn(messages: list, text: str, stacklevel: int = 3) -> None:
-    """Issue a :class:`ConvergenceWarning` and keep its message for ``diagnostics.warnings``."""
-    messages.append(text)
-    warnings.warn(text, ConvergenceWarning, stacklevel=stacklevel)
-
-
-def _schedule(bond_dim: int, ramp: bool) -> list:
-    if not ramp:
-        return [bond_dim]
-    seq, b = [], _RAMP_START
-    while b < bond_dim:
-        seq += [b, b]
-        b *= 2
-    return seq + [bond_dim]
 
 
 def dmrg_ground_state(model: SpinModel, *, bond_dim: int = 128, cutoff: float = 1e-12, tol: float = 1e-9,
@@ -275,8 +274,6 @@ def dmrg_ground_state(model: SpinModel, *, bond_dim: int = 128, cutoff: float = 
     manifold found, ``converged`` additionally requires every partner's
     penalised run to have converged to ``degeneracy_tol``.
     """
-    import quimb.tensor as qtn
-
     if not isinstance(model, SpinModel):
         raise ValueError(f"dmrg_ground_state: model must be a SpinModel, got {type(model).__name__}")
     o = check_options(_WHERE, "dmrg", bond_dim=bond_dim, cutoff=cutoff, tol=tol, max_sweeps=max_sweeps,
@@ -287,27 +284,29 @@ def dmrg_ground_state(model: SpinModel, *, bond_dim: int = 128, cutoff: float = 
 
     t0 = time.perf_counter()
     if _dmrg_u1.use_u1(model, conserve, sz_total, algorithm):
-        return _dmrg_u1.u1_ground_state(model, bond_dim=bond_dim, cutoff=cutoff, tol=tol, max_sweeps=max_sweeps,
-                                        algorithm=algorithm, seed=o["seed"], ramp=ramp, verbosity=verbosity,
-                                        degenerate=degenerate, degeneracy_tol=degeneracy_tol, sz_total=sz_total,
-                                        t0=t0, shared=_u1_shared())
-    n = model.n_sites
-    ham = model_to_mpo(model)
+        return _dmrg_u1_search.u1_ground_state(model, bond_dim=bond_dim, cutoff=cutoff, tol=tol,
+                                               max_sweeps=max_sweeps, algorithm=algorithm, seed=o["seed"],
+                                               ramp=ramp, verbosity=verbosity, degenerate=degenerate,
+                                               degeneracy_tol=degeneracy_tol, sz_total=sz_total, t0=t0)
+    return _dense_ground_state(model, bond_dim=bond_dim, cutoff=cutoff, tol=tol, max_sweeps=max_sweeps,
+                               algorithm=algorithm, seed=seed, ramp=ramp, verbosity=verbosity,
+                               degenerate=degenerate, degeneracy_tol=degeneracy_tol, t0=t0)
+
+
+def _dense_sweeps(model, ham, sched, *, cutoff, tol_total, max_sweeps, algorithm, seed, verbosity):
+    """quimb's DMRG along the half-sweep schedule ``sched``: ``(solver, energies, bond_dims, weights,
+    converged)``, ``weights`` the discarded weights of each half sweep's splits."""
+    import quimb.tensor as qtn
+
     dtype = np.float64 if model.is_real else np.complex128
-    sched = _schedule(bond_dim, bool(ramp))
-    p0 = random_mps(n, sched[0], 2, seed=seed, dtype=dtype)
+    p0 = random_mps(model.n_sites, sched[0], 2, seed=seed, dtype=dtype)
     bsz = 2 if algorithm == "dmrg2" else 1
     # quimb's DMRG minimises <ψ|H^T|ψ> (ket on the MPO's upper index): hand it H^T for complex H.
     solver = qtn.DMRG(ham if model.is_real else mpo_transpose(ham), bond_dims=sched, cutoffs=cutoff, bsz=bsz,
                       p0=p0)
     # A tight inner eigensolve makes the last sweeps converge to tol ~ 1e-9.
     solver.opts["local_eig_tol"] = 1e-7
-
     energies, bds, sweep_weights = [], [], []
-    messages = []
-    converged = False
-    # The energy is extensive: a per-site tolerance keeps the stopping rule meaningful from 8 to 10^3 sites.
-    tol_total = tol * n
     for sweep in range(max_sweeps):
         bd = sched[min(sweep, len(sched) - 1)]
         direction = "R" if sweep % 2 == 0 else "L"
@@ -323,18 +322,31 @@ def dmrg_ground_state(model: SpinModel, *, bond_dim: int = 128, cutoff: float = 
         energies.append(float(np.real(e)))
         solver.energies.append(e)
         bds.append(bd)
-        _log.info("sweep %d (%s) E=%.12g max_bond=%d/%d", sweep + 1, direction, energies[-1], solver._k.max_bond(), bd,
-                  extra={"solver": "dmrg", "sweep": sweep + 1, "energy": energies[-1],
-                         "max_bond": int(solver._k.max_bond()), "bond_dim": bd})
-        if verbosity:
-            print(f"dmrg sweep {sweep + 1} ({direction}) max_bond={solver._k.max_bond()}/{bd} "
-                  f"E={energies[-1]:.12f}", flush=True)
-        at_full = sweep + 1 >= len(sched) + 1  # two sweeps at the final bond dimension
-        if at_full and abs(energies[-1] - energies[-2]) < tol_total:
-            converged = True
-            break
+        _log_sweep(solver, sweep, direction, energies[-1], bd, verbosity)
+        if _common.sweep_converged(sweep, energies, len(sched), tol_total):
+            return solver, energies, bds, sweep_weights, True
+    return solver, energies, bds, sweep_weights, False
 
-    stopped_by = "tolerance" if converged else "max_sweeps"
+
+def _log_sweep(solver, sweep, direction, energy, bd, verbosity):
+    _log.info("sweep %d (%s) E=%.12g max_bond=%d/%d", sweep + 1, direction, energy, solver._k.max_bond(), bd,
+              extra={"solver": "dmrg", "sweep": sweep + 1, "energy": energy,
+                     "max_bond": int(solver._k.max_bond()), "bond_dim": bd})
+    if verbosity:
+        print(f"dmrg sweep {sweep + 1} ({direction}) max_bond={solver._k.max_bond()}/{bd} "
+              f"E={energy:.12f}", flush=True)
+
+
+def _dense_ground_state(model, *, bond_dim, cutoff, tol, max_sweeps, algorithm, seed, ramp, verbosity,
+                        degenerate, degeneracy_tol, t0):
+    """The dense quimb path of :func:`dmrg_ground_state` (options already validated)."""
+    n = model.n_sites
+    ham = model_to_mpo(model)
+    sched = _common.schedule(bond_dim, bool(ramp))
+    tol_total = tol * n
+    solver, energies, bds, sweep_weights, stopped = _dense_sweeps(
+        model, ham, sched, cutoff=cutoff, tol_total=tol_total, max_sweeps=max_sweeps, algorithm=algorithm,
+        seed=seed, verbosity=verbosity)
     psi = solver.state
     psi /= psi.norm()
     state = MPSState(lattice=model.lattice, model=model, temperature=0.0, mps=psi, purified=False)
@@ -342,310 +354,39 @@ def dmrg_ground_state(model: SpinModel, *, bond_dim: int = 128, cutoff: float = 
     e, e2 = mpo_moments(arrays, ham)
     energy = float(np.real(e))
     variance = float(np.real(e2) - energy ** 2)
-    var_limit = VARIANCE_TOL_PER_SITE * n
-    reasons = []
-    if not converged:
-        reasons.append(f"energy not converged to tol={tol:g} per site (max_sweeps={max_sweeps} reached) in "
-                       f"{len(energies)} sweeps "
-                       f"(last change {abs(energies[-1] - energies[-2]) if len(energies) > 1 else float('nan'):.3g})")
-    if variance > var_limit:
-        reasons.append(f"energy variance {variance:.3g} > {var_limit:.3g} (= {VARIANCE_TOL_PER_SITE:g} N)")
-    if reasons:
-        converged = False
-        _warn(messages, f"dmrg_ground_state ({model.name}, N={n}, bond_dim={bond_dim}): " + "; ".join(reasons))
+    messages = []
+    converged = _common.check_convergence(messages, f"dmrg_ground_state ({model.name}, N={n}, bond_dim={bond_dim})",
+                                          stopped, energies, variance, n, tol, max_sweeps, stacklevel=4)
     # Degenerate manifolds (odd SU(2) chains, the Majumdar-Ghosh ring, ...): DMRG converges to one
     # (seed-dependent) member, not the T -> 0 mixture the exact backend returns.
     partners, gap, gap_sweeps, t_gap, gap_ok = [], float("nan"), 0, 0.0, True
     if degenerate != "ignore" and n >= 2:
         t1 = time.perf_counter()
-        chi_c = min(bond_dim, GAP_CHECK_BOND)
-        at_c = [e for e, b in zip(energies, bds) if b == chi_c]
-        err_c = (at_c[-1] - energy) if at_c else 0.0
-        W = mpo_arrays(ham)
-        partners, gap, gap_sweeps, gap_ok = _ground_manifold(W, arrays, energy, bond_dim, tol_total, degeneracy_tol, seed,
-                                                             dtype, err_c)
+        err_c = _common.error_at_bond(energies, bds, min(bond_dim, GAP_CHECK_BOND), energy)
+        dtype = np.float64 if model.is_real else np.complex128
+        partners, gap, gap_sweeps, gap_ok = ground_manifold(mpo_arrays(ham), arrays, energy, bond_dim, tol_total,
+                                                            degeneracy_tol, seed, dtype, err_c)
         t_gap = time.perf_counter() - t1
     dim = 1 + len(partners)
     complete = not (degenerate != "ignore" and dim > 1 and np.isnan(gap))
-    if dim > 1 and degenerate == "mix" and not complete:
-        converged = False
-        _warn(messages, f"dmrg_ground_state ({model.name}, N={n}): the ground manifold has at least {dim} states "
-                        f"(the search stops at MAX_MANIFOLD={MAX_MANIFOLD}); their mixture is not the T -> 0 limit")
-    if dim > 1 and degenerate == "mix" and not gap_ok:
-        converged = False
-        _warn(messages, f"dmrg_ground_state ({model.name}, N={n}): a partner state of the degenerate ground "
-                        f"manifold did not converge to tol={tol:g} per site in {_GAP_REFINE_SWEEPS} half-sweeps; the mixture is "
-                        "approximate")
-    if dim > 1 and degenerate == "warn":
-        _warn(messages, f"dmrg_ground_state ({model.name}, N={n}): degenerate ground manifold: "
-                        f"{dim if complete else f'at least {dim}'} orthogonal "
-                        f"states within degeneracy_tol={degeneracy_tol:g} of E0 (next gap <= {gap:.3g}); DMRG "
-                        "returns one of them, the exact backend their equal mixture. Use degenerate='mix' for the "
-                        "mixture, or T > 0.")
+    converged = _common.manifold_warnings(
+        messages, f"dmrg_ground_state ({model.name}, N={n})", dim=dim, complete=complete, gap_ok=gap_ok,
+        degenerate=degenerate, degeneracy_tol=degeneracy_tol, gap=gap, tol=tol, converged=converged,
+        max_manifold=MAX_MANIFOLD, refine_note=f" in {_GAP_REFINE_SWEEPS} half-sweeps", stacklevel=4)
     state.energy = energy
-    last_weights = sweep_weights[-1]
-    info = {
-        "method": "dmrg",
-        "engine": "quimb",
-        "conserve": "none",
-        "degenerate_manifold": None if degenerate == "ignore" else dim > 1,
-        "ground_manifold_dim": None if degenerate == "ignore" else dim,
-        "ground_manifold_complete": None if degenerate == "ignore" else complete,
-        "gap": None if degenerate == "ignore" else float(gap),
-        "gap_check_sweeps": gap_sweeps,
-        "gap_check_s": t_gap,
-        "algorithm": algorithm,
-        "energies": energies,
-        "variance": variance,
-        "sweeps": len(energies),
-        "max_discarded_weight": max(last_weights, default=0.0),
-        "discarded_weights": [float(sum(w)) for w in sweep_weights],
-        "bond_dims": bds,
-        "bond_dim": bond_dim,
-        "cutoff": cutoff,
-        "tol": tol,
-        "tol_total": tol_total,
-        "stopped_by": stopped_by,
-        "seed": seed,
-        "mpo_bond": int(ham.max_bond()),
-    }
-    state.diagnostics = Diagnostics(converged=bool(converged), energy=energy, energy_variance=variance,
-                                    discarded_weight=float(sum(last_weights)), max_bond=int(psi.max_bond()),
-                                    n_sweeps=len(energies), elapsed_s=time.perf_counter() - t0, warnings=messages,
-                                    extra=info)
+    info = {"method": "dmrg", "engine": "quimb", "conserve": "none",
+            **_common.manifold_info(degenerate, dim, complete, gap),
+            "gap_check_sweeps": gap_sweeps, "gap_check_s": t_gap,
+            **_common.sweep_info(algorithm=algorithm, energies=energies, variance=variance,
+                                 sweep_weights=sweep_weights, bond_dims=bds, bond_dim=bond_dim, cutoff=cutoff,
+                                 tol=tol, tol_total=tol_total, converged=stopped, seed=seed,
+                                 mpo_bond=int(ham.max_bond()))}
+    state.diagnostics = _common.diagnostics(converged=converged, energy=energy, variance=variance,
+                                            sweep_weights=sweep_weights, max_bond=psi.max_bond(), t0=t0,
+                                            messages=messages, info=info)
     if dim == 1 or degenerate != "mix":
         return state
-    return _mixture(model, state, partners, ham, bool(converged), messages)
-
-
-def _u1_shared():
-    """What the U(1) engine shares with this path (it must not import this module: one-way imports)."""
-    from types import SimpleNamespace
-
-    return SimpleNamespace(schedule=_schedule, warn=_warn, mixture=_mixture, GAP_CHECK_BOND=GAP_CHECK_BOND,
-                           MAX_MANIFOLD=MAX_MANIFOLD, VARIANCE_TOL_PER_SITE=VARIANCE_TOL_PER_SITE,
-                           GAP_SWEEPS=_GAP_SWEEPS, GAP_REFINE_SWEEPS=_GAP_REFINE_SWEEPS)
-
-
-def _mixture(model, first, partners, ham, converged, messages):
-    """Equal mixture of ``first`` and the partner states (right-canonical arrays, discarded weight), as a
-    MixtureState.
-
-    Partners get their own record: ``energy`` and ``energy_variance`` from the MPO, ``discarded_weight``
-    of their last penalised half-sweep, ``converged`` = every refinement met ``tol``. The mixture's record:
-    ``energy = Σ p_k E_k``, ``energy_variance = Σ p_k <H²>_k − E²`` (the variance of ρ = Σ p_k |ψ_k><ψ_k|),
-    the largest discarded weight and bond of its components, ``first``'s flag, sweeps, time and warnings.
-    """
-    import quimb.tensor as qtn
-
-    comps, second = [first], [first.diagnostics.energy_variance + first.energy ** 2]
-    first_arrays = first.arrays()
-    for A, disc in partners:
-        arrs = [A[0][0]] + list(A[1:-1]) + [A[-1][..., 0]]
-        st = MPSState(lattice=model.lattice, model=model, temperature=0.0,
-                      mps=qtn.MatrixProductState(arrs, shape="lpr"), purified=False)
-        e, e2 = mpo_moments(A, ham)
-        st.energy = float(np.real(e))
-        second.append(float(np.real(e2)))
-        st.diagnostics = Diagnostics(
-            converged=converged, energy=st.energy, energy_variance=second[-1] - st.energy ** 2,
-            discarded_weight=disc, max_bond=int(st.mps.max_bond()),
-            extra={"method": "dmrg-penalised", "overlap_with_first": abs(_overlap(first_arrays, A))})
-        comps.append(st)
-    mix = MixtureState(lattice=model.lattice, model=model, temperature=0.0, components=comps)
-    p = mix.weights
-    energies = [c.energy for c in comps]
-    energy = float(p @ energies)
-    d = first.diagnostics
-    extra = dict(d.extra)
-    extra["component_energies"] = energies
-    extra["max_overlap"] = max(c.info["overlap_with_first"] for c in comps[1:])
-    mix.energy = energy
-    mix.diagnostics = Diagnostics(
-        converged=converged, energy=energy, energy_variance=float(p @ second) - energy ** 2,
-        discarded_weight=max(c.diagnostics.discarded_weight for c in comps),
-        max_bond=max(c.diagnostics.max_bond for c in comps), n_sweeps=d.n_sweeps, elapsed_s=d.elapsed_s,
-        warnings=messages, extra=extra)
-    return mix
-
-
-# -- the ground manifold: orthogonal partners by penalised DMRG ------------------------------------------------
-#: Penalty ``w`` of ``H + w Σ_j |ψ_j><ψ_j|`` (units of the coupling): gaps are resolved up to ``w``.
-GAP_PENALTY = 1.0
-#: Bond dimension of the cheap first gap estimate (capped at ``bond_dim``).
-GAP_CHECK_BOND = 16
-#: Largest ground-manifold dimension searched for.
-MAX_MANIFOLD = 4
-#: Half-sweeps of the cheap gap estimate and the most of its refinement.
-_GAP_SWEEPS, _GAP_REFINE_SWEEPS = 4, 20
-DEGENERATE_MODES = ("warn", "mix", "ignore")
-#: ``conserve`` values: U(1) when possible, U(1) required, dense path.
-CONSERVE_MODES = ("auto", "Sz", "none")
-
-
-
-
-def _random_arrays(n, chi, rng, dtype):
-    bonds = [1] + [int(min(chi, 2 ** min(k, n - k))) for k in range(1, n)] + [1]
-    out = []
-    for k in range(n):
-        a = rng.standard_normal((bonds[k], 2, bonds[k + 1]))
-        if np.issubdtype(np.dtype(dtype), np.complexfloating):
-            a = a + 1j * rng.standard_normal(a.shape)
-        out.append(a.astype(dtype))
-    return _right_canonical(out)
-
-
-def _h_left(L, A, W):
-    """Left environment ``L[b, w, k]`` of ``<ψ|H|ψ>`` moved past site ``A (k, s, r)``."""
-    x = np.tensordot(L, A, ([2], [0]))              # b w s r
-    x = np.tensordot(x, W, ([1, 2], [0, 3]))        # b r v t
-    return np.tensordot(x, A.conj(), ([0, 3], [0, 1])).transpose(2, 1, 0)
-
-
-def _h_right(R, A, W):
-    x = np.tensordot(A, R, ([2], [2]))              # k s c v
-    x = np.tensordot(x, W, ([1, 3], [3, 1]))        # k c w t
-    return np.tensordot(x, A.conj(), ([1, 3], [2, 1])).transpose(2, 1, 0)
-
-
-def _o_left(L, B, A):
-    """Left environment ``L[x, y]`` of ``<φ|ψ>`` (``B`` of φ, ``A`` of ψ)."""
-    return np.tensordot(B.conj(), np.tensordot(L, A, ([1], [0])), ([0, 1], [0, 1]))
-
-
-def _o_right(R, B, A):
-    return np.tensordot(B.conj(), np.tensordot(A, R, ([2], [1])), ([1, 2], [1, 2]))
-
-
-def _local_overlap_vector(Lo, Bi, Bj, Ro):
-    """``g`` with ``<φ|ψ> = Σ g θ`` for the two-site tensor ``θ`` of ψ."""
-    t = np.tensordot(Lo.conj(), Bi, ([0], [0]))     # y s z
-    t = np.tensordot(t, Bj, ([2], [0]))             # y s t u
-    return np.tensordot(t, Ro.conj(), ([3], [0])).conj()
-
-
-def _h_eff(Lh, Wi, Wj, Rh, theta):
-    """``H_eff θ`` on two sites; ``θ (χl, 2, 2, χr)``."""
-    x = np.tensordot(Lh, theta, ([2], [0]))       # b w s p r
-    x = np.tensordot(x, Wi, ([1, 2], [0, 3]))     # b p r v t
-    x = np.tensordot(x, Wj, ([3, 1], [0, 3]))     # b r t u q
-    x = np.tensordot(x, Rh, ([3, 1], [1, 2]))     # b t q c
-    return x
-
-
-def _local_ground(Lh, Wi, Wj, Rh, gs, theta0, penalty):
-    """Lowest eigenpair of ``H_eff + w Σ_g g* g^T`` (``g``: the penalised states in the local basis)."""
-    import scipy.sparse.linalg as spla
-
-    shape = theta0.shape
-    dim = theta0.size
-    dtype = np.result_type(theta0, Wi, *gs)
-    flat = [g.reshape(-1) for g in gs]
-
-    def mv(v):
-        v = v.reshape(shape)
-        out = _h_eff(Lh, Wi, Wj, Rh, v).reshape(-1)
-        vf = v.reshape(-1)
-        for g in flat:
-            out = out + penalty * g.conj() * np.dot(g, vf)
-        return out
-
-    if dim <= 256:
-        H = np.column_stack([mv(e) for e in np.eye(dim, dtype=dtype)])
-        w, v = np.linalg.eigh((H + H.conj().T) / 2)
-        return float(w[0]), v[:, 0].reshape(shape)
-    op = spla.LinearOperator((dim, dim), matvec=mv, dtype=dtype)
-    w, v = spla.eigsh(op, k=1, which="SA", v0=theta0.reshape(-1), tol=1e-10, ncv=min(dim, 20))
-    return float(w[0]), v[:, 0].reshape(shape)
-
-
-def _penalised_dmrg(W, fixed, A, chi, half_sweeps, tol, penalty):
-    """Two-site DMRG for the ground state of ``H + w Σ_j |φ_j><φ_j|`` from right-canonical arrays ``A``.
-
-    ``fixed``: right-canonical arrays of the states ``φ_j``. Returns ``(A, λ, energies)`` with ``λ`` the
-    penalised energy after the last half-sweep (variational: an upper bound of the penalised ground energy),
-    plus the discarded weight of the last half-sweep's splits (``(A, λ, energies, weight)``).
-    """
-    n = len(A)
-    A = list(A)
-    one3, one2 = np.ones((1, 1, 1)), np.ones((1, 1))
-    Lh, Rh = [one3] + [None] * n, [None] * n + [one3]
-    Lo = [[one2] + [None] * n for _ in fixed]
-    Ro = [[None] * n + [one2] for _ in fixed]
-    for k in range(n - 1, 0, -1):
-        Rh[k] = _h_right(Rh[k + 1], A[k], W[k])
-        for j, B in enumerate(fixed):
-            Ro[j][k] = _o_right(Ro[j][k + 1], B[k], A[k])
-    lams = []
-    for sweep in range(half_sweeps):
-        right = sweep % 2 == 0
-        disc = 0.0
-        for i in (range(n - 1) if right else range(n - 2, -1, -1)):
-            theta = np.tensordot(A[i], A[i + 1], ([2], [0]))
-            gs = [_local_overlap_vector(Lo[j][i], B[i], B[i + 1], Ro[j][i + 2]) for j, B in enumerate(fixed)]
-            lam, theta = _local_ground(Lh[i], W[i], W[i + 1], Rh[i + 2], gs, theta, penalty)
-            chl, chr_ = theta.shape[0], theta.shape[3]
-            u, s, vh = np.linalg.svd(theta.reshape(chl * 2, 2 * chr_), full_matrices=False)
-            keep = max(1, min(chi, int(np.count_nonzero(s > 1e-14 * s[0]))))
-            disc += max(0.0, 1.0 - float(np.dot(s[:keep], s[:keep])) / float(np.dot(s, s)))
-            u, s, vh = u[:, :keep], s[:keep] / np.linalg.norm(s[:keep]), vh[:keep]
-            if right:
-                A[i], A[i + 1] = u.reshape(chl, 2, keep), (s[:, None] * vh).reshape(keep, 2, chr_)
-                Lh[i + 1] = _h_left(Lh[i], A[i], W[i])
-                for j, B in enumerate(fixed):
-                    Lo[j][i + 1] = _o_left(Lo[j][i], B[i], A[i])
-            else:
-                A[i], A[i + 1] = (u * s).reshape(chl, 2, keep), vh.reshape(keep, 2, chr_)
-                Rh[i + 1] = _h_right(Rh[i + 2], A[i + 1], W[i + 1])
-                for j, B in enumerate(fixed):
-                    Ro[j][i + 1] = _o_right(Ro[j][i + 2], B[i + 1], A[i + 1])
-        lams.append(lam)
-        if len(lams) >= 2 and abs(lams[-1] - lams[-2]) < tol:
-            break
-    return _right_canonical(A), lams[-1], lams, disc  # right-canonical and normalised for the caller
-
-
-def _overlap(B, A):
-    o = np.ones((1, 1))
-    for b, a in zip(B, A):
-        o = _o_left(o, b, a)
-    return complex(o.reshape(-1)[0])
-
-
-def _ground_manifold(W, arrays0, e0, bond_dim, tol, degeneracy_tol, seed, dtype, err_at_check):
-    """Orthogonal partners of ``arrays0`` within ``degeneracy_tol`` of ``e0``, and the gap above them.
-
-    Each partner: a cheap penalised run (bond :data:`GAP_CHECK_BOND`, a few half-sweeps); only if its
-    gap estimate is below ``1e-3 + 10 err_at_check`` (``err_at_check``: how far the main run's energy at
-    that bond dimension was above ``e0``) is it refined at ``bond_dim`` to convergence. Returns
-    ``(partners, gap, n_penalised_sweeps, refined_converged)``; ``gap`` is an upper estimate of
-    ``min(E_next − E0, w)`` (``nan`` if :data:`MAX_MANIFOLD` states were found without reaching a gap);
-    ``refined_converged``: every refinement met ``tol`` before its sweep limit. ``partners`` are
-    ``(arrays, discarded weight of their last half-sweep)``.
-    """
-    rng = np.random.default_rng(seed if seed is None else [int(seed), 11])
-    fixed, weights, sweeps, ok = [arrays0], [], 0, True
-    chi_c = min(bond_dim, GAP_CHECK_BOND)
-    gap = float("nan")
-    for _ in range(MAX_MANIFOLD - 1):
-        A = _random_arrays(len(W), chi_c, rng, dtype)
-        A, lam, lams, disc = _penalised_dmrg(W, fixed, A, chi_c, _GAP_SWEEPS, tol, GAP_PENALTY)
-        sweeps += len(lams)
-        gap = lam - e0
-        if gap > 1e-3 + 10 * max(err_at_check, 0.0):  # clearly gapped: the cheap estimate settles it
-            break
-        A, lam, lams, disc = _penalised_dmrg(W, fixed, A, bond_dim, _GAP_REFINE_SWEEPS, tol, GAP_PENALTY)
-        sweeps += len(lams)
-        ok = ok and len(lams) < _GAP_REFINE_SWEEPS
-        gap = lam - e0
-        if gap > degeneracy_tol:
-            break
-        fixed.append(A)
-        weights.append(disc)
-    else:  # the manifold may be larger than MAX_MANIFOLD
-        gap = float("nan")
-    return list(zip(fixed[1:], weights)), gap, sweeps, ok
+    return mixture(model, state, partners, ham, bool(converged), messages)
 
 
 # --------------------------------------------------------------------------- registration (tn.registry)
@@ -670,7 +411,7 @@ def _register() -> None:
         "ramp": Option(bool, d["ramp"], "ramp the bond dimension up over the sweeps", OptionRange("bool")),
         "verbosity": Option(int, d["verbosity"], "quimb's progress output", OptionRange("int", 0)),
         "degenerate": Option(None, d["degenerate"], "a (near-)degenerate ground manifold: warn, mix or ignore",
-                             OptionRange("choice", choices=("warn", "mix", "ignore"))),
+                             OptionRange("choice", choices=DEGENERATE_MODES)),
         # partners within it of E0 form the ground manifold: an energy resolution, as tol
         "degeneracy_tol": Option(float, d["degeneracy_tol"], "partners within it of E0 form the ground manifold",
                                  energy),
