@@ -149,3 +149,13 @@ def diagnostics(*, converged, energy, variance, sweep_weights, max_bond, t0, mes
     return Diagnostics(converged=bool(converged), energy=energy, energy_variance=variance,
                        discarded_weight=float(sum(last)), max_bond=int(max_bond), n_sweeps=len(info["energies"]),
                        elapsed_s=time.perf_counter() - t0, warnings=messages, extra=info)
+
+
+def quimb_mps(arrays: list):
+    """A quimb ``MatrixProductState`` from ``(χl, 2, χr)`` arrays (MPS order kept)."""
+    import quimb.tensor as qtn
+
+    if len(arrays) == 1:
+        return qtn.MatrixProductState([arrays[0][0, :, 0]], shape="lrp")
+    arrs = [arrays[0][0]] + list(arrays[1:-1]) + [arrays[-1][..., 0]]
+    return qtn.MatrixProductState(arrs, shape="lpr")

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._dmrg_common import gap_window
+from ._dmrg_common import gap_window, quimb_mps
 from .mpo import mpo_moments
 from .state import Diagnostics, MixtureState, MPSState, _right_canonical
 
@@ -199,14 +199,10 @@ def mixture(model, first, partners, ham, converged, messages):
     ``energy = Σ p_k E_k``, ``energy_variance = Σ p_k <H²>_k − E²`` (the variance of ρ = Σ p_k |ψ_k><ψ_k|),
     the largest discarded weight and bond of its components, ``first``'s flag, sweeps, time and warnings.
     """
-    import quimb.tensor as qtn
-
     comps, second = [first], [first.diagnostics.energy_variance + first.energy ** 2]
     first_arrays = first.arrays()
     for A, disc in partners:
-        arrs = [A[0][0]] + list(A[1:-1]) + [A[-1][..., 0]]
-        st = MPSState(lattice=model.lattice, model=model, temperature=0.0,
-                      mps=qtn.MatrixProductState(arrs, shape="lpr"), purified=False)
+        st = MPSState(lattice=model.lattice, model=model, temperature=0.0, mps=quimb_mps(A), purified=False)
         e, e2 = mpo_moments(A, ham)
         st.energy = float(np.real(e))
         second.append(float(np.real(e2)))

@@ -39,7 +39,7 @@ import numpy as np
 
 from macrobell.lattice import SpinModel
 
-from ._dmrg_common import sweep_converged
+from ._dmrg_common import quimb_mps, sweep_converged  # noqa: F401  (quimb_mps: re-exported)
 from .registry import OptionError, OptionRange
 
 _log = logging.getLogger("macrobell.tn.dmrg")
@@ -319,16 +319,6 @@ def lpr_arrays(psi) -> list:
     from .interop import _tenpy_arrays
 
     return _tenpy_arrays(psi)
-
-
-def quimb_mps(arrays: list):
-    """A quimb ``MatrixProductState`` from ``(χl, 2, χr)`` arrays (MPS order kept)."""
-    import quimb.tensor as qtn
-
-    if len(arrays) == 1:
-        return qtn.MatrixProductState([arrays[0][0, :, 0]], shape="lrp")
-    arrs = [arrays[0][0]] + list(arrays[1:-1]) + [arrays[-1][..., 0]]
-    return qtn.MatrixProductState(arrs, shape="lpr")
 
 
 def flipped(arrays: list) -> list:

@@ -20,7 +20,7 @@ from macrobell.lattice import SpinModel
 from . import _dmrg_common as _common
 from ._dmrg_manifold import _GAP_REFINE_SWEEPS, _GAP_SWEEPS, GAP_CHECK_BOND, MAX_MANIFOLD, mixture
 from ._dmrg_u1 import (SectorRun, blocked_expectation, bond_charges, check_sz_total, flipped, log_sweep,
-                       lpr_arrays, quimb_mps, run_sector, spin_flip_symmetric, tenpy_model, variance)
+                       lpr_arrays, run_sector, spin_flip_symmetric, tenpy_model, variance)
 
 
 def _member(run: SectorRun):
@@ -276,7 +276,7 @@ def _converted(main: SectorRun, ham):
 
     t1 = time.perf_counter()
     first = _member(main)
-    psi_q = quimb_mps(first["arrays"])
+    psi_q = _common.quimb_mps(first["arrays"])
     # block-sparse contraction of macrobell's MPO with the converted arrays (before the QR re-gauging of
     # _right_canonical, which may mix the charge blocks; it is exact)
     energy = blocked_expectation(lpr_arrays(main.psi), bond_charges(main.psi), mpo_arrays(ham))
