@@ -17,7 +17,7 @@ one environment set per plaquette size. Printed per case:
 then, with ``--dmrg``, the same lattice by DMRG on its snake MPS (``method="dmrg"``), ground state plus
 the halves' effective state, for comparison.
 
-    python benchmarks/bench_peps.py [--cases 3x2,4x3,4x4,5x4,6x4] [--timeout 600] [--dmrg 6x64]
+    python benchmarks/bench_peps.py [--cases 3x2,4x3,4x4,5x4,6x4] [--timeout 600] [--dmrg 6x64] [--max-gib 10]
 """
 
 from __future__ import annotations
@@ -99,10 +99,13 @@ def run_case(L, D, timeout, meter, seed=1):
             mb.observables.effective_state(st, part)
     except _TimeBox:
         done = False
+    except MemoryError:  # the address-space limit of --max-gib: a plaquette too large to contract
+        done = None
     finally:
         signal.alarm(0)
     dt = time.perf_counter() - t
-    status = "" if done else f"  DID NOT FINISH within {timeout:g} s"
+    status = ("" if done else f"  DID NOT FINISH within {timeout:g} s" if done is False
+              else "  OUT OF MEMORY (--max-gib)")
     line(f"{L}x{L} D={D} chi={st.chi}: halves effective state",
          f"{dt:8.1f} s  (estimate {est['seconds']:8.1f} s){status}")
     line(f"  environment sets: {int(meter.env_n)} of {est['n_sizes']}",
@@ -132,7 +135,14 @@ def main(argv=None):
                     help="comma-separated LxD (lattice side x PEPS bond dimension)")
     ap.add_argument("--timeout", type=float, default=600.0, help="seconds per case")
     ap.add_argument("--dmrg", default="", help="comma-separated LxCHI: DMRG comparisons, e.g. 6x64")
+    ap.add_argument("--max-gib", type=float, default=10.0,
+                    help="address-space limit of this process (GiB; a huge plaquette fails instead of "
+                         "exhausting a shared machine)")
     args = ap.parse_args(argv)
+    if args.max_gib > 0:
+        import resource
+        lim = int(args.max_gib * 2 ** 30)
+        resource.setrlimit(resource.RLIMIT_AS, (lim, lim))
     print("== PEPS effective state, K = 2 halves, random real PEPS, chi = 4 D^2, 1 BLAS thread ==", flush=True)
     meter = Meter()
     run_case(2, 2, args.timeout, meter)  # imports, path caches

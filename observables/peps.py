@@ -159,8 +159,14 @@ def peps_correlation_cost(state: PEPSState, regions) -> dict:
         ``seconds`` (total), ``env_seconds``, ``plaquette_seconds``, ``n_tuples``, ``n_sizes``,
         ``largest_plaquette`` ``(dx, dy)``.
     """
-    _check(state, "correlation_cost")
-    regs = [np.asarray(r, dtype=int).ravel() for r in regions]
+    where = "correlation_cost"
+    _check(state, where)
+    regs = region_arrays(regions, state.n_sites, where, PEPS_MAX_REGIONS,
+                         "PEPS_MAX_REGIONS: T averages K-site reduced states")
+    count = int(np.prod([r.size for r in regs], dtype=float))
+    if count > PEPS_MAX_TUPLES:
+        raise ValueError(f"{where}: regions of sizes {[r.size for r in regs]} need {count} reduced states; the "
+                         f"PEPS backend's limit is {PEPS_MAX_TUPLES} (PEPS_MAX_TUPLES)")
     coords = np.asarray(state.coords, dtype=int)
     # plaquette corners of every tuple at once: min/max over one site per region
     grids = np.meshgrid(*[np.arange(r.size) for r in regs], indexing="ij")

@@ -103,3 +103,13 @@ def test_estimate_grows_with_lattice_and_bond():
 
     assert est(3, 2) < est(4, 2) < est(5, 2) < est(6, 2)
     assert est(4, 2) < est(4, 3) < est(4, 4)
+
+
+def test_cost_bad_input():
+    st = _state(3, 2)
+    with pytest.raises(ValueError, match="correlation_cost"):
+        opeps.peps_correlation_cost(st, [[0, 1], [1, 2]])  # overlapping regions
+    with pytest.raises(ValueError, match="correlation_cost"):
+        opeps.peps_correlation_cost(st, [[0], [99]])
+    with pytest.raises(ValueError, match="PEPSState"):
+        opeps.peps_correlation_cost(mb.tn.from_dense(np.eye(4)[0], mb.lattice.chain(2)), [[0], [1]])
