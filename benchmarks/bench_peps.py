@@ -29,6 +29,8 @@ import time
 import warnings
 from pathlib import Path
 
+import numpy as np
+
 sys.path.insert(0, str(Path(__file__).parent))
 from _common import line  # noqa: E402
 
@@ -53,7 +55,7 @@ class Meter:
         from quimb.tensor.tensor_2d import TensorNetwork2D
 
         self.core, self.tn2d = core, TensorNetwork2D
-        self.env_n = self.env_s = self.plaq_n = self.plaq_s = 0.0
+        self.reset()
         self._env, self._plaq = TensorNetwork2D.compute_plaquette_environments, core.partial_traces_from_environment
         meter = self
 
@@ -70,17 +72,21 @@ class Meter:
             try:
                 return meter._plaq(*a, **k)
             finally:
+                dt = time.perf_counter() - t
                 meter.plaq_n += 1
-                meter.plaq_s += time.perf_counter() - t
+                meter.plaq_s += dt
+                xy = np.array(a[1][0])  # the site tuple's coordinates: its bounding box is the plaquette
+                meter.by_size.setdefault(tuple(int(v) for v in xy.max(0) - xy.min(0) + 1), []).append(dt)
 
         TensorNetwork2D.compute_plaquette_environments = env
         core.partial_traces_from_environment = plaq
 
     def reset(self):
         self.env_n = self.env_s = self.plaq_n = self.plaq_s = 0.0
+        self.by_size = {}
 
 
-def run_case(L, D, timeout, meter, seed=1):
+def run_case(L, D, timeout, meter, seed=1, verbose=False):
     qtn = quimb_tensor()
     lat = mb.lattice.square(L, L)
     psi = qtn.PEPS.rand(L, L, bond_dim=D, seed=seed, dtype="float64")
@@ -112,6 +118,9 @@ def run_case(L, D, timeout, meter, seed=1):
          f"{meter.env_s:8.1f} s  (model {est['env_seconds']:.1f} s)")
     line(f"  plaquette contractions: {int(meter.plaq_n)} of {est['n_tuples']}",
          f"{meter.plaq_s:8.1f} s  (model {est['plaquette_seconds']:.1f} s)")
+    if verbose:
+        for (sx, sy), ts in sorted(meter.by_size.items()):
+            line(f"    plaquette {sx}x{sy}: {len(ts)} done", f"mean {np.mean(ts):.2f} s, max {np.max(ts):.2f} s")
     return dt, done, est
 
 
@@ -138,6 +147,7 @@ def main(argv=None):
     ap.add_argument("--max-gib", type=float, default=10.0,
                     help="address-space limit of this process (GiB; a huge plaquette fails instead of "
                          "exhausting a shared machine)")
+    ap.add_argument("--verbose", action="store_true", help="time per plaquette size")
     args = ap.parse_args(argv)
     if args.max_gib > 0:
         import resource
@@ -148,7 +158,7 @@ def main(argv=None):
     run_case(2, 2, args.timeout, meter)  # imports, path caches
     for case in filter(None, args.cases.split(",")):
         L, D = map(int, case.split("x"))
-        run_case(L, D, args.timeout, meter)
+        run_case(L, D, args.timeout, meter, verbose=args.verbose)
     for case in filter(None, args.dmrg.split(",")):
         L, chi = map(int, case.split("x"))
         dmrg_case(L, chi)

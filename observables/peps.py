@@ -41,7 +41,7 @@ from ._checks import region_arrays, site_array
 from ._pauli import PAULI, fill_diagonal_blocks
 
 __all__ = ["peps_reduced_state", "peps_reduced_states", "peps_pair_correlations", "peps_correlation_tensor",
-           "peps_correlation_cost", "PEPSCostWarning", "PEPS_WARN_SECONDS", "PEPS_MAX_REGIONS", "PEPS_MAX_TUPLES"]
+           "peps_correlation_cost", "PEPSCostWarning", "PEPS_WARN_SECONDS", "PEPS_WARN_GIB", "PEPS_MAX_REGIONS", "PEPS_MAX_TUPLES"]
 
 #: Largest number of regions K of :func:`peps_correlation_tensor` (K-site reduced states of 4^K entries).
 PEPS_MAX_REGIONS = 6
@@ -127,9 +127,11 @@ class PEPSCostWarning(UserWarning):
 
 #: Estimated seconds above which :func:`peps_correlation_tensor` warns up front (:class:`PEPSCostWarning`).
 PEPS_WARN_SECONDS = 60.0
+#: ... or when one intermediate array of a plaquette contraction is estimated above this many GiB.
+PEPS_WARN_GIB = 1.0
 #: Cost-model constants (seconds per modelled flop, one core of the 2-core development machine), fitted
 #: to ``benchmarks/bench_peps.py`` (3 × 3 to 5 × 5, D = 2-4, chi = 4 D²; see peps_correlation_cost).
-_ENV_S_PER_FLOP = 5.5e-10
+_ENV_S_PER_FLOP = 8e-10
 _PLAQ_S_PER_FLOP = 3e-11
 #: Fixed seconds per environment set and lattice site, and per plaquette contraction (contraction-path
 #: search, Python overhead per tensor).
@@ -157,7 +159,8 @@ def peps_correlation_cost(state: PEPSState, regions) -> dict:
     -------
     dict
         ``seconds`` (total), ``env_seconds``, ``plaquette_seconds``, ``n_tuples``, ``n_sizes``,
-        ``largest_plaquette`` ``(dx, dy)``.
+        ``largest_plaquette`` ``(dx, dy)``, ``frontier_gib`` (the largest intermediate array of one
+        plaquette contraction, ``8 D^(2 min + 2) chi_1 chi_2`` bytes; several are held at once).
     """
     where = "correlation_cost"
     _check(state, where)
@@ -201,20 +204,25 @@ def _tuples_cost(state, lo, hi) -> dict:
     env_s = len(sizes) * Lx * Ly * _ENV_S_FIXED_PER_SITE + env_flops * _ENV_S_PER_FLOP
     plaq_s = n_tuples * _PLAQ_S_FIXED + plaq_flops * _PLAQ_S_PER_FLOP
     big = tuple(int(v) for v in ext[np.argmax(dx * dy)])
+    # largest intermediate: the frontier D^(2 min) x chi_1 chi_2 x one site's D² (measured: a 4 x 3 plaquette
+    # inside a 6 x 6 lattice at D = 4, chi = 64 allocates 2^24 x 16 doubles = 2 GiB, several at once)
+    frontier_gib = float(np.max(8.0 * float(D) ** (2 * m + 2) * chis)) / 2 ** 30
     return {"seconds": env_s + plaq_s, "env_seconds": env_s, "plaquette_seconds": plaq_s, "n_tuples": int(n_tuples),
-            "n_sizes": len(sizes), "largest_plaquette": big}
+            "n_sizes": len(sizes), "largest_plaquette": big, "frontier_gib": frontier_gib}
 
 
 def _warn_if_slow(state, cost, what):
     """Say up front, with the estimate, when a PEPS observable will take more than PEPS_WARN_SECONDS."""
-    if cost["seconds"] <= PEPS_WARN_SECONDS:
+    if cost["seconds"] <= PEPS_WARN_SECONDS and cost["frontier_gib"] <= PEPS_WARN_GIB:
         return
     import warnings
 
     Lx, Ly = state.peps.Lx, state.peps.Ly
+    mem = (f", with intermediate arrays of ~{cost['frontier_gib']:.3g} GiB each"
+           if cost["frontier_gib"] > PEPS_WARN_GIB else "")
     warnings.warn(
         f"PEPS {what} on the {Lx} x {Ly} lattice (D={state.peps.max_bond()}, chi={state.chi}) is estimated to "
-        f"take ~{_fmt_seconds(cost['seconds'])} on one core: {cost['n_tuples']} reduced states, each an exact "
+        f"take ~{_fmt_seconds(cost['seconds'])} on one core{mem}: {cost['n_tuples']} reduced states, each an exact "
         f"contraction of a plaquette up to {cost['largest_plaquette'][0]} x {cost['largest_plaquette'][1]} sites, "
         f"plus {cost['n_sizes']} boundary-environment sets (peps_correlation_cost). For lattices this large "
         f"use DMRG on the snake MPS: ground_state(model, method='dmrg') (open or cylinder lattices, e.g. "

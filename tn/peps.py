@@ -36,7 +36,8 @@ Where PEPS is the wrong tool: its observables (:mod:`macrobell.observables.peps`
 ``D^(2 min(dx, dy))`` with the distance of the sites, not a fixed number of
 boundary contractions. Measured for the K = 2 halves (``benchmarks/bench_peps.py``,
 ``chi = 4 D²``, one core): 4 × 4 at D = 3 11 s, at D = 4 5 min; 5 × 5 at D = 3
-2.4 min; 5 × 5 and 6 × 6 at D = 4 do not finish in 10 min (cost model: hours).
+2.4 min; 5 × 5 at D = 4 does not finish in 10 min (cost model: 2.7 h), 6 × 6
+at D = 4 runs out of memory (2 GiB arrays per plaquette contraction, several at once).
 The observables warn up front (``PEPSCostWarning``, with the estimate of
 ``peps_correlation_cost``) when they expect more than a minute. For such
 lattices use DMRG on the snake MPS, ``ground_state(model, method="dmrg")``, on

@@ -69,6 +69,8 @@ def test_large_lattice_warns_before_any_work(monkeypatch):
     regions = [r.tolist() for r in mb.lattice.Partition.halves(st.lattice).regions]
     cost = opeps.peps_correlation_cost(st, regions)
     assert cost["seconds"] > 10 * opeps.PEPS_WARN_SECONDS and cost["largest_plaquette"] == (6, 6)
+    # measured: a 4 x 3 plaquette of it allocates 2 GiB arrays and the run exceeds a 10 GiB limit
+    assert cost["frontier_gib"] >= 2.0
 
     class Stop(Exception):
         pass
@@ -77,7 +79,7 @@ def test_large_lattice_warns_before_any_work(monkeypatch):
         raise Stop
 
     monkeypatch.setattr(opeps, "peps_reduced_states", no_work)
-    with pytest.warns(opeps.PEPSCostWarning, match=r"(?s)6 x 6.*estimated.*method='dmrg'"):
+    with pytest.warns(opeps.PEPSCostWarning, match=r"(?s)6 x 6.*estimated.*GiB.*method='dmrg'"):
         with pytest.raises(Stop):
             mb.observables.correlation_tensor(st, regions)
     with pytest.warns(opeps.PEPSCostWarning, match="all pair correlations"):
