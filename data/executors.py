@@ -11,7 +11,10 @@ HDF5 file.
   BLAS thread pools), one duplex pipe per worker; each worker pins
   BLAS/numba to ``threads`` threads (default 1,
   docs/architecture.md, 'Threads and processes') before its first
-  task.
+  task. A worker needs ~1 s to start (spawn, imports), longer than a tiny
+  point takes: tasks the caller marks ``inline`` (the sweep runner: exact
+  groups of a few sites) are computed by the driver itself while no worker
+  is ready.
 * :class:`DaskExecutor` — a ``distributed.Client`` connected to a running
   scheduler (``--scheduler ADDRESS``); Dask is imported lazily, only here.
   Tasks travel by reference to :func:`macrobell.data.compute.compute_group`,
