@@ -8,7 +8,7 @@ configuration runs twice in the same process:
   * ``before``: the driver only waits while the pool starts (``data.runner.INLINE_MAX_SITES = 0``
     restores the previous behaviour: no inline tasks, a pool for any default run of > 1 group);
   * ``after``: the driver computes the cheap groups itself while the workers start, and a default
-    run of a few tiny groups stays serial.
+    run of tiny groups only (up to INLINE_SERIAL_TASKS) stays serial.
 
 It prints the wall time per point of the whole run (file creation, journal, final HDF5 file
 included), the marginal ms/point between 36 and 144 points, and where the time of one tiny point

@@ -54,10 +54,11 @@ _PEPS_STEPS = 400  # 4 tau stages × 100 steps (tn.peps defaults)
 #: group): 6 sites 11-35 ms, 8 sites ~30 ms, 10 sites 80-300 ms, 12 sites at three temperatures 1.2 s — a
 #: worker takes ~1 s to start, so up to 8 sites the driver finishes tens of such groups meanwhile.
 INLINE_MAX_SITES = 8
-#: With the default worker count, a sweep of at most this many such groups runs serially in the driver:
-#: at ~10-30 ms each they take about as long as starting the workers (~1 s), which then only compete
-#: with the driver for the cores.
-INLINE_SERIAL_TASKS = 40
+#: With the default worker count, a sweep of at most this many such groups runs serially in the driver.
+#: Measured (benchmarks/bench_sweep_overhead.py, 6-site points, busy 2-core machine): a tiny point costs the
+#: worker ~8 ms but the driver ~20 ms (journal commit with fsync, HDF5 rebuilds, final file), so workers
+#: cannot speed such a sweep up: 144 points took 30 ms/point serially, 44-56 ms/point with 2 workers.
+INLINE_SERIAL_TASKS = 1000
 
 
 def _n_sites(lattice_spec) -> int:
