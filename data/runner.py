@@ -187,8 +187,8 @@ def run_sweep(sweep, out_path, workers: int | None = None, scheduler=None, resum
         return sorted(tasks, key=lambda t: -sum(point_costs(t)))
 
     def executor_for(tasks):
-        # A single work unit gains nothing from a process pool (and would pay its start-up); neither do a
-        # few tiny ones, which the driver finishes before a worker has started (INLINE_SERIAL_TASKS).
+        # A single work unit gains nothing from a process pool (and would pay its start-up); neither do
+        # tiny ones, whose cost is the driver's store work per point, not the computation (INLINE_SERIAL_TASKS).
         tiny = len(tasks) <= INLINE_SERIAL_TASKS and all(inline_ok(t) for t in tasks)
         serial = workers is None and scheduler is None and (len(tasks) <= 1 or tiny)
         return make_executor(1 if serial else workers, scheduler, threads)

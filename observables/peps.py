@@ -41,7 +41,8 @@ from ._checks import region_arrays, site_array
 from ._pauli import PAULI, fill_diagonal_blocks
 
 __all__ = ["peps_reduced_state", "peps_reduced_states", "peps_pair_correlations", "peps_correlation_tensor",
-           "peps_correlation_cost", "PEPSCostWarning", "PEPS_WARN_SECONDS", "PEPS_WARN_GIB", "PEPS_MAX_REGIONS", "PEPS_MAX_TUPLES"]
+           "peps_correlation_cost", "PEPSCostWarning", "PEPS_WARN_SECONDS", "PEPS_WARN_GIB", "PEPS_MAX_REGIONS",
+           "PEPS_MAX_TUPLES"]
 
 #: Largest number of regions K of :func:`peps_correlation_tensor` (K-site reduced states of 4^K entries).
 PEPS_MAX_REGIONS = 6
