@@ -11,7 +11,10 @@ HDF5 file.
   BLAS thread pools), one duplex pipe per worker; each worker pins
   BLAS/numba to ``threads`` threads (default 1,
   docs/architecture.md, 'Threads and processes') before its first
-  task.
+  task. A worker needs ~1 s to start (spawn, imports), longer than a tiny
+  point takes: tasks the caller marks ``inline`` (the sweep runner: exact
+  groups of a few sites) are computed by the driver itself while no worker
+  is ready.
 * :class:`DaskExecutor` — a ``distributed.Client`` connected to a running
   scheduler (``--scheduler ADDRESS``); Dask is imported lazily, only here.
   Tasks travel by reference to :func:`macrobell.data.compute.compute_group`,
@@ -302,17 +305,31 @@ class ProcessExecutor:
         self.context = context
         self._pool: list[_Worker] = []
 
-    def imap(self, fn: Callable, tasks: list, failed: Callable | None = None) -> Iterator:
+    def imap(self, fn: Callable, tasks: list, failed: Callable | None = None, inline=None) -> Iterator:
         """Yield ``(index, fn(tasks[index]))`` in completion order.
 
         ``failed(task, message)`` gives the result that stands for a task
         whose worker died ``retries + 1`` times (default
         :func:`worker_died_records`). An exception raised by ``fn`` in a
         worker is raised here, after the pool is stopped.
+
+        ``inline`` (optional, one bool per task) marks tasks cheap enough for
+        the driver to compute itself while the pool starts: as long as no
+        worker is ready and idle and not every worker has started, the driver
+        takes such a task from the back of the queue (the cheap end of a
+        most-expensive-first order) and runs ``fn`` on it in this process.
+        Spawning a worker and importing the compute stack takes ~1 s, which a
+        sweep of tiny points would otherwise spend waiting (measured:
+        ``benchmarks/bench_sweep_overhead.py``). Only tasks the caller marks
+        run here — a task that may crash or run long must stay in a worker,
+        where its death costs only that task.
         """
         if not tasks:
             return
         failed = worker_died_records if failed is None else failed
+        inline = [False] * len(tasks) if inline is None else [bool(x) for x in inline]
+        if len(inline) != len(tasks):
+            raise ValueError(f"inline must have one entry per task ({len(tasks)}), got {len(inline)}")
         ctx = mp.get_context(self.context)
         queue = collections.deque(range(len(tasks)))
         deaths = [0] * len(tasks)
@@ -336,7 +353,17 @@ class ProcessExecutor:
                             queue.appendleft(i)
                         else:
                             w.task = i
-                ready = set(_wait_ready([w.conn for w in pool] + [w.proc.sentinel for w in pool]))
+                starting = sum(not w.ready for w in pool)
+                if starting and queue and inline[queue[-1]] and not any(w.ready and w.task is None for w in pool):
+                    # The pool is still starting and this task is cheap: compute it here instead of waiting.
+                    i = queue.pop()
+                    result = fn(tasks[i])
+                    left -= 1
+                    yield i, result
+                    timeout = 0  # then only collect what the workers have sent meanwhile
+                else:
+                    timeout = None
+                ready = set(_wait_ready([w.conn for w in pool] + [w.proc.sentinel for w in pool], timeout))
                 for w in list(pool):
                     msg = None
                     if w.conn in ready:
@@ -389,11 +416,18 @@ class ProcessExecutor:
         self._pool.remove(w)
 
     def close(self):
-        """Stop every worker now (within about a second), finished or not; safe to call twice."""
+        """Stop every worker now (within about a second), finished or not; safe to call twice.
+
+        A worker that has not reported ready yet (still importing) is killed at once: it holds no file and
+        no task, and waiting for it to notice its lifeline would add up to a second to a run that
+        the driver finished by itself (``inline`` tasks).
+        """
         pool = list(self._pool)
         self._pool.clear()
         for w in pool:
             w.stop()
+            if not w.ready and w.task is None:
+                w.proc.kill()
         deadline = time.monotonic() + _EXIT_GRACE_S
         for w in pool:
             w.reap(deadline)
@@ -407,7 +441,8 @@ class SerialExecutor:
     def __init__(self, threads: int | None = None):
         self.threads = threads
 
-    def imap(self, fn: Callable, tasks: list, failed: Callable | None = None) -> Iterator:
+    def imap(self, fn: Callable, tasks: list, failed: Callable | None = None, inline=None) -> Iterator:
+        """Yield ``(index, fn(tasks[index]))`` in order (``inline`` is accepted and moot: all runs here)."""
         if self.threads is not None:
             from macrobell._threads import set_threads
             set_threads(self.threads)
@@ -457,8 +492,10 @@ class DaskExecutor:
     def address(self) -> str:
         return str(self.client.scheduler.address)
 
-    def imap(self, fn: Callable, tasks: list, failed: Callable | None = None) -> Iterator:
-        """Yield ``(index, fn(tasks[index]))`` in completion order (see :meth:`ProcessExecutor.imap`)."""
+    def imap(self, fn: Callable, tasks: list, failed: Callable | None = None, inline=None) -> Iterator:
+        """Yield ``(index, fn(tasks[index]))`` in completion order (see :meth:`ProcessExecutor.imap`).
+
+        ``inline`` is ignored: the driver does not compute beside a cluster."""
         from distributed import KilledWorker
         from distributed import wait as dask_wait
 

@@ -22,6 +22,8 @@ says so, every finished point kept.
 
 from __future__ import annotations
 
+import functools
+import json
 import logging
 import math
 from pathlib import Path
@@ -33,7 +35,8 @@ from .executors import make_executor, progress
 from .store import StoreError, create_store, resume_store
 from .sweep import Sweep, SweepError, point_id
 
-__all__ = ["run_sweep", "as_sweep", "point_costs"]
+__all__ = ["run_sweep", "as_sweep", "point_costs", "inline_ok", "INLINE_MAX_SITES",
+           "INLINE_SERIAL_TASKS"]
 
 _log = logging.getLogger(__name__)
 
@@ -46,13 +49,45 @@ _DMRG_SWEEPS = 10
 _PEPS_STEPS = 400  # 4 tau stages × 100 steps (tn.peps defaults)
 
 
+#: Exact groups of at most this many sites may be computed by the driver itself while the worker pool
+#: starts (``ProcessExecutor.imap(inline=...)``). Measured (2 busy cores, halves + sublattices, a whole
+#: group): 6 sites 11-35 ms, 8 sites ~30 ms, 10 sites 80-300 ms, 12 sites at three temperatures 1.2 s — a
+#: worker takes ~1 s to start, so up to 8 sites the driver finishes tens of such groups meanwhile.
+INLINE_MAX_SITES = 8
+#: With the default worker count, a sweep of at most this many such groups runs serially in the driver.
+#: Measured (benchmarks/bench_sweep_overhead.py, 6-site points, busy 2-core machine): a tiny point costs the
+#: worker ~8 ms but the driver ~20 ms (journal commit with fsync, HDF5 rebuilds, final file), so workers
+#: cannot speed such a sweep up: 144 points took 30 ms/point serially, 44-56 ms/point with 2 workers.
+INLINE_SERIAL_TASKS = 1000
+
+
 def _n_sites(lattice_spec) -> int:
+    # A plan asks for the size of each task several times (sort key, costs, inline): build each lattice once.
+    try:
+        key = json.dumps(lattice_spec, sort_keys=True, default=str)
+    except (TypeError, ValueError):
+        return _n_sites_uncached(lattice_spec)
+    return _n_sites_cached(key)
+
+
+@functools.lru_cache(maxsize=1024)
+def _n_sites_cached(key: str) -> int:
+    return _n_sites_uncached(json.loads(key))
+
+
+def _n_sites_uncached(lattice_spec) -> int:
     from .sweep import _build_lattice
 
     try:
         return int(_build_lattice(lattice_spec).n_sites)
     except Exception:  # noqa: BLE001 - a cost estimate only; the computation reports bad lattices
         return 16
+
+
+def inline_ok(task) -> bool:
+    """Whether the driver may compute ``task`` itself while workers start: an exact group of at most
+    :data:`INLINE_MAX_SITES` sites (tens of ms; it cannot run long or exhaust memory)."""
+    return task["state"].get("method") == "exact" and _n_sites(task["lattice"]) <= INLINE_MAX_SITES
 
 
 def point_costs(task) -> list:
@@ -152,8 +187,10 @@ def run_sweep(sweep, out_path, workers: int | None = None, scheduler=None, resum
         return sorted(tasks, key=lambda t: -sum(point_costs(t)))
 
     def executor_for(tasks):
-        # A single work unit gains nothing from a process pool (and would pay its start-up).
-        serial = workers is None and scheduler is None and len(tasks) <= 1
+        # A single work unit gains nothing from a process pool (and would pay its start-up); neither do
+        # tiny ones, whose cost is the driver's store work per point, not the computation (INLINE_SERIAL_TASKS).
+        tiny = len(tasks) <= INLINE_SERIAL_TASKS and all(inline_ok(t) for t in tasks)
+        serial = workers is None and scheduler is None and (len(tasks) <= 1 or tiny)
         return make_executor(1 if serial else workers, scheduler, threads)
 
     store = executor = None
@@ -181,7 +218,7 @@ def run_sweep(sweep, out_path, workers: int | None = None, scheduler=None, resum
     pending = list(range(len(tasks)))  # a pool hands out tasks in this order
     workers = int(getattr(executor, "workers", 1) or 1)
     try:
-        for i, records in executor.imap(compute_group, tasks):
+        for i, records in executor.imap(compute_group, tasks, inline=[inline_ok(t) for t in tasks]):
             pending.remove(i)
             # The worker that returned task i starts a fresh one; the other workers' tasks are, on
             # average, half done: credit that, or parallel runs get an ETA workers-times too long.

@@ -41,7 +41,8 @@ from ._checks import region_arrays, site_array
 from ._pauli import PAULI, fill_diagonal_blocks
 
 __all__ = ["peps_reduced_state", "peps_reduced_states", "peps_pair_correlations", "peps_correlation_tensor",
-           "PEPS_MAX_REGIONS", "PEPS_MAX_TUPLES"]
+           "peps_correlation_cost", "PEPSCostWarning", "PEPS_WARN_SECONDS", "PEPS_WARN_GIB", "PEPS_MAX_REGIONS",
+           "PEPS_MAX_TUPLES"]
 
 #: Largest number of regions K of :func:`peps_correlation_tensor` (K-site reduced states of 4^K entries).
 PEPS_MAX_REGIONS = 6
@@ -120,6 +121,125 @@ def peps_reduced_state(state: PEPSState, sites) -> np.ndarray:
     return peps_reduced_states(state, [s.tolist()])[0]
 
 
+class PEPSCostWarning(UserWarning):
+    """A PEPS correlation tensor is estimated to take long (:func:`peps_correlation_cost`); DMRG on the
+    lattice's snake MPS (``method="dmrg"``, cylinders included) is the tool for such lattices."""
+
+
+#: Estimated seconds above which :func:`peps_correlation_tensor` warns up front (:class:`PEPSCostWarning`).
+PEPS_WARN_SECONDS = 60.0
+#: ... or when one intermediate array of a plaquette contraction is estimated above this many GiB.
+PEPS_WARN_GIB = 1.0
+#: Cost-model constants (seconds per modelled flop, one core of the 2-core development machine), fitted
+#: to ``benchmarks/bench_peps.py`` (3 × 3 to 5 × 5, D = 2-4, chi = 4 D²; see peps_correlation_cost).
+_ENV_S_PER_FLOP = 8e-10
+_PLAQ_S_PER_FLOP = 3e-11
+#: Fixed seconds per environment set and lattice site, and per plaquette contraction (contraction-path
+#: search, Python overhead per tensor).
+_ENV_S_FIXED_PER_SITE = 0.04
+_PLAQ_S_FIXED = 0.05
+
+
+def peps_correlation_cost(state: PEPSState, regions) -> dict:
+    """Up-front estimate of the time of :func:`peps_correlation_tensor`, from a measured cost model.
+
+    The tensor averages ``Π N_X`` K-site reduced states. Per distinct plaquette size one set of
+    boundary environments is built (boundary MPS of bond ``chi`` — at most the exact boundary rank
+    ``D^(2 ⌊min(Lx, Ly)/2⌋)`` — swept from four sides over the ``Lx × Ly`` double-layer network, then
+    along every strip: modelled ``Lx Ly max(Lx, Ly) D⁴ chi³`` flops); per site tuple its
+    ``dx × dy`` plaquette is contracted exactly, sweeping along its long side with a frontier of
+    ``min(dx, dy)`` double-layer bonds (``D^(2 min)``) and an environment bond ``chi`` on each long
+    side that does not lie on the lattice edge: modelled ``dx dy D^(2 min + 8) chi_1 chi_2`` flops
+    (the exponent fitted: quimb's contraction path through plaquette and environment costs more than
+    the ideal sweep's ``D^(2 min + 4)``), plus a fixed cost per contraction and per environment site.
+    The constants (:data:`_ENV_S_PER_FLOP`, :data:`_PLAQ_S_PER_FLOP`) are fitted to
+    ``benchmarks/bench_peps.py`` on one core of the development machine; the estimate is an order of
+    magnitude, meant to tell seconds from hours.
+
+    Returns
+    -------
+    dict
+        ``seconds`` (total), ``env_seconds``, ``plaquette_seconds``, ``n_tuples``, ``n_sizes``,
+        ``largest_plaquette`` ``(dx, dy)``, ``frontier_gib`` (the largest intermediate array of one
+        plaquette contraction, ``8 D^(2 min + 2) chi_1 chi_2`` bytes; several are held at once).
+    """
+    where = "correlation_cost"
+    _check(state, where)
+    regs = region_arrays(regions, state.n_sites, where, PEPS_MAX_REGIONS,
+                         "PEPS_MAX_REGIONS: T averages K-site reduced states")
+    count = int(np.prod([r.size for r in regs], dtype=float))
+    if count > PEPS_MAX_TUPLES:
+        raise ValueError(f"{where}: regions of sizes {[r.size for r in regs]} need {count} reduced states; the "
+                         f"PEPS backend's limit is {PEPS_MAX_TUPLES} (PEPS_MAX_TUPLES)")
+    coords = np.asarray(state.coords, dtype=int)
+    # plaquette corners of every tuple at once: min/max over one site per region
+    grids = np.meshgrid(*[np.arange(r.size) for r in regs], indexing="ij")
+    stack = np.stack([coords[r][g.ravel()] for r, g in zip(regs, grids)])  # (K, n_tuples, 2)
+    return _tuples_cost(state, stack.min(axis=0), stack.max(axis=0))
+
+
+def _pairs_cost(state) -> dict:
+    """:func:`peps_correlation_cost` of all ``N(N−1)/2`` pairs (:func:`peps_pair_correlations`)."""
+    coords = np.asarray(state.coords, dtype=int)
+    i, j = np.triu_indices(len(coords), 1)
+    return _tuples_cost(state, np.minimum(coords[i], coords[j]), np.maximum(coords[i], coords[j]))
+
+
+def _tuples_cost(state, lo, hi) -> dict:
+    Lx, Ly = state.peps.Lx, state.peps.Ly
+    D, chi = int(state.peps.max_bond()), int(state.chi)
+    ext = hi - lo + 1
+    n_tuples = ext.shape[0]
+    sizes = {tuple(e) for e in np.unique(ext, axis=0).tolist()}
+    # the boundary MPS never exceeds the exact boundary rank D^(2 floor(min(Lx, Ly) / 2))
+    chi_env = min(float(chi), float(D) ** (2 * (min(Lx, Ly) // 2)))
+    env_flops = len(sizes) * Lx * Ly * max(Lx, Ly) * float(D) ** 4 * chi_env ** 3
+    dx, dy = ext[:, 0].astype(float), ext[:, 1].astype(float)
+    m = np.minimum(dx, dy)
+    # environment bonds along the long sides: absent where the plaquette touches the lattice edge there
+    long_is_x = dx >= dy
+    side1 = np.where(long_is_x, lo[:, 1] > 0, lo[:, 0] > 0)
+    side2 = np.where(long_is_x, hi[:, 1] < Ly - 1, hi[:, 0] < Lx - 1)
+    chis = np.where(side1, chi, 1.0) * np.where(side2, chi, 1.0)
+    plaq_flops = float(np.sum(dx * dy * float(D) ** (2 * m + 8) * chis))
+    env_s = len(sizes) * Lx * Ly * _ENV_S_FIXED_PER_SITE + env_flops * _ENV_S_PER_FLOP
+    plaq_s = n_tuples * _PLAQ_S_FIXED + plaq_flops * _PLAQ_S_PER_FLOP
+    big = tuple(int(v) for v in ext[np.argmax(dx * dy)])
+    # largest intermediate: the frontier D^(2 min) x chi_1 chi_2 x one site's D² (measured: a 4 x 3 plaquette
+    # inside a 6 x 6 lattice at D = 4, chi = 64 allocates 2^24 x 16 doubles = 2 GiB, several at once)
+    frontier_gib = float(np.max(8.0 * float(D) ** (2 * m + 2) * chis)) / 2 ** 30
+    return {"seconds": env_s + plaq_s, "env_seconds": env_s, "plaquette_seconds": plaq_s, "n_tuples": int(n_tuples),
+            "n_sizes": len(sizes), "largest_plaquette": big, "frontier_gib": frontier_gib}
+
+
+def _warn_if_slow(state, cost, what):
+    """Say up front, with the estimate, when a PEPS observable will take more than PEPS_WARN_SECONDS."""
+    if cost["seconds"] <= PEPS_WARN_SECONDS and cost["frontier_gib"] <= PEPS_WARN_GIB:
+        return
+    import warnings
+
+    Lx, Ly = state.peps.Lx, state.peps.Ly
+    mem = (f", with intermediate arrays of ~{cost['frontier_gib']:.3g} GiB each"
+           if cost["frontier_gib"] > PEPS_WARN_GIB else "")
+    warnings.warn(
+        f"PEPS {what} on the {Lx} x {Ly} lattice (D={state.peps.max_bond()}, chi={state.chi}) is estimated to "
+        f"take ~{_fmt_seconds(cost['seconds'])} on one core{mem}: {cost['n_tuples']} reduced states, each an exact "
+        f"contraction of a plaquette up to {cost['largest_plaquette'][0]} x {cost['largest_plaquette'][1]} sites, "
+        f"plus {cost['n_sizes']} boundary-environment sets (peps_correlation_cost). For lattices this large "
+        f"use DMRG on the snake MPS: ground_state(model, method='dmrg') (open or cylinder lattices, e.g. "
+        f"square(Lx, Ly, pbc_y=True)), whose effective states take one sweep.", PEPSCostWarning, stacklevel=4)
+
+
+def _fmt_seconds(s):
+    if s < 120:
+        return f"{s:.0f} s"
+    if s < 7200:
+        return f"{s / 60:.0f} min"
+    if s < 2 * 86400:
+        return f"{s / 3600:.1f} h"
+    return f"{s / 86400:.0f} days"
+
+
 def _pauli_expectations(rho, k):
     """``E[a_1…a_k] = Re Tr(ρ σ_{a_1} ⊗ … ⊗ σ_{a_k})`` of a ``2^k × 2^k`` matrix, shape (4,)*k."""
     r = np.asarray(rho).reshape((2,) * (2 * k))   # kets s_1…s_k, bras t_1…t_k
@@ -140,6 +260,7 @@ def peps_pair_correlations(state: PEPSState) -> np.ndarray:
     """
     _check(state, "pair_correlations")
     n = state.n_sites
+    _warn_if_slow(state, _pairs_cost(state), "all pair correlations")
     pairs = [(i, j) for i in range(n) for j in range(i + 1, n)]
     rhos = peps_reduced_states(state, [[i] for i in range(n)] + [list(p) for p in pairs])
     C = np.zeros((n, n, 4, 4))
@@ -176,6 +297,7 @@ def peps_correlation_tensor(state: PEPSState, regions) -> np.ndarray:
         raise ValueError(f"{where}: regions of sizes {[r.size for r in regs]} need {count} {K}-site reduced "
                          f"states (one site per region); the PEPS backend's limit is {PEPS_MAX_TUPLES} "
                          f"(PEPS_MAX_TUPLES); use fewer or smaller regions, or an MPS/exact state")
+    _warn_if_slow(state, peps_correlation_cost(state, regs), f"the K={K} correlation tensor")
     tuples = [list(t) for t in itertools.product(*[r.tolist() for r in regs])]
     rho = sum(peps_reduced_states(state, tuples)) / count
     return _pauli_expectations(rho, K)

@@ -31,6 +31,20 @@ rise as τ decreases. Measured (open Heisenberg, default schedule and chi,
 (4 s), 2 × 4 1.3 %, 3 × 4 2.0 %, 4 × 4 2.0 % (16 s); D = 3: 2.0 %, 3.4 %,
 3.8 %, 3.5 %.
 
+Where PEPS is the wrong tool: its observables (:mod:`macrobell.observables.peps`) average
+``Π N_X`` reduced states, each an exact plaquette contraction that grows like
+``D^(2 min(dx, dy))`` with the distance of the sites, not a fixed number of
+boundary contractions. Measured for the K = 2 halves (``benchmarks/bench_peps.py``,
+``chi = 4 D²``, one core): 4 × 4 at D = 3 11 s, at D = 4 5 min; 5 × 5 at D = 3
+2.4 min; 5 × 5 at D = 4 does not finish in 10 min (cost model: 2.7 h), 6 × 6
+at D = 4 runs out of memory (2 GiB arrays per plaquette contraction, several at once).
+The observables warn up front (``PEPSCostWarning``, with the estimate of
+``peps_correlation_cost``) when they expect more than a minute. For such
+lattices use DMRG on the snake MPS, ``ground_state(model, method="dmrg")``, on
+an open ``square(Lx, Ly)`` or a cylinder ``square(Lx, Ly, pbc_y=True)`` (narrow
+periodic width): its effective states take one sweep (docs/physics.md,
+'Where PEPS is the wrong tool').
+
 The ``converged`` flag: ``error_estimate < tol`` with ``error_estimate``
 the largest of three per-site energy changes, each an estimate of how far
 the reported energy is from the τ → 0, fully contracted simple-update fixed
@@ -418,7 +432,9 @@ def _register() -> None:
 
     register_backend(Backend(
         "peps", PEPSState, options, ground=peps_ground_state, check=check,
-        doc="PEPS simple update on open square/ladder lattices, ground states only"), replace=True)
+        doc="PEPS simple update on open square/ladder lattices, ground states only; effective states take "
+            "minutes from 4x4 at D=4 and hours beyond (warned up front): use dmrg (open or cylinder) there"),
+        replace=True)
 
 
 _register()

@@ -55,3 +55,35 @@ def test_disabled_progress_is_silent():
     buf = io.StringIO()
     progress(3, enabled=False, stream=buf).update(1)
     assert buf.getvalue() == ""
+
+
+def _pid_of(x):
+    import os
+    return x, os.getpid()
+
+
+def test_inline_tasks_run_in_the_driver_while_the_pool_starts():
+    """Marked tasks are computed by the driver while no worker is ready; every task once, none lost."""
+    import os
+
+    tasks = list(range(30))
+    inline = [i >= 10 for i in tasks]  # the cheap tail of a most-expensive-first order
+    got = dict(ProcessExecutor(2).imap(_pid_of, tasks, inline=inline))
+    assert sorted(got) == tasks and all(got[i][0] == i for i in tasks)
+    by_driver = {i for i, (_, pid) in got.items() if pid == os.getpid()}
+    # a spawned worker needs >= ~0.2 s to import numpy; the driver computes a trivial task in microseconds
+    assert by_driver and by_driver <= {i for i in tasks if inline[i]}
+    assert all(got[i][1] != os.getpid() for i in tasks if not inline[i])
+
+
+def test_unmarked_tasks_never_run_in_the_driver():
+    import os
+
+    got = dict(ProcessExecutor(2).imap(_pid_of, list(range(6))))
+    assert sorted(got) == list(range(6)) and all(pid != os.getpid() for _, pid in got.values())
+    with pytest.raises(ValueError, match="inline"):
+        list(ProcessExecutor(2).imap(_pid_of, [1, 2], inline=[True]))
+
+
+def test_serial_executor_accepts_inline():
+    assert list(SerialExecutor().imap(_square, [2, 3], inline=[True, False])) == [(0, 4), (1, 9)]

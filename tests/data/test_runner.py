@@ -201,10 +201,37 @@ def test_sigkill_at_an_arbitrary_moment(tmp_path, reference):
     _same_rows(load(out), reference[1])
 
 
-def test_process_pool_equals_serial(tmp_path, reference):
+@pytest.mark.parametrize("inline_sites", [0, 8], ids=["workers only", "driver computes tiny groups too"])
+def test_process_pool_equals_serial(tmp_path, reference, monkeypatch, inline_sites):
+    from macrobell.data import runner
+    monkeypatch.setattr(runner, "INLINE_MAX_SITES", inline_sites)
     out = tmp_path / "pool.h5"
     run_sweep(SWEEP, out, workers=2, show_progress=False)
     _same_rows(load(out), reference[1])
+
+
+def test_default_workers_run_a_few_tiny_groups_serially(monkeypatch):
+    """No pool is started for a handful of tiny exact groups (it would start after they are done)."""
+    from macrobell.data import runner
+    from macrobell.data.compute import make_task
+
+    sweep = runner.as_sweep(SWEEP)
+    tasks = [make_task(sweep, g) for g in sweep.groups]
+    assert all(runner.inline_ok(t) for t in tasks)  # 4- and 6-site exact rings
+    big = runner.as_sweep(SWEEP.replace("L = [4, 6]", "L = [4, 10]"))
+    assert not all(runner.inline_ok(make_task(big, g)) for g in big.groups)
+    made = []
+    real = runner.make_executor
+
+    def spy(workers, scheduler, threads):
+        made.append(workers)
+        return real(workers, scheduler, threads)
+
+    monkeypatch.setattr(runner, "make_executor", spy)
+    import tempfile
+    with tempfile.TemporaryDirectory() as tmp:
+        run_sweep(SWEEP, f"{tmp}/a.h5", show_progress=False)
+    assert made == [1]
 
 
 def test_dask_local_cluster_equals_serial(tmp_path, reference):
