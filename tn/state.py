@@ -441,6 +441,11 @@ def _right_canonical(arrays: list) -> list:
         # A = R^T Q^T with Q^T right-orthonormal rows
         q, r = np.linalg.qr(out[k].reshape(chl, d * chr_).T)
         out[k] = np.ascontiguousarray(q.T.reshape(-1, d, chr_))
+        # R carries the norm leftwards: rescale it, or a long product of unnormalised tensors (a random
+        # 1000-site start) overflows to inf/nan; the state is normalised at the end anyway
+        rn = np.linalg.norm(r)
+        if np.isfinite(rn) and rn > 0:
+            r = r / rn
         out[k - 1] = np.tensordot(out[k - 1], r.T, axes=([2], [0]))
     nrm = np.linalg.norm(out[0])
     if not np.isfinite(nrm) or nrm == 0:

@@ -80,3 +80,21 @@ def test_old_names_stay_importable_from_dmrg():
                                 "_mixture", "_ground_manifold", "_penalised_dmrg", "_overlap", "_TruncationLog"]:
         assert hasattr(dmrg, name), name
     assert dmrg._schedule(64, True) == [16, 16, 32, 32, 64] and dmrg._schedule(64, False) == [64]
+
+
+def test_random_partner_start_of_a_1000_site_chain_is_finite_and_normalised():
+    # the penalised-DMRG partner search starts from a random MPS; its right-canonical QR sweep carried the
+    # growing norm of 1000 unnormalised random tensors into inf/nan before R was rescaled
+    from macrobell.tn._dmrg_manifold import _random_arrays
+    from macrobell.tn.state import _right_canonical
+
+    arrays = _random_arrays(1000, 64, np.random.default_rng(0), np.float64)
+    assert all(np.isfinite(a).all() for a in arrays)
+    assert np.isclose(np.linalg.norm(arrays[0]), 1.0)
+    # the same state as without rescaling, on a chain short enough not to overflow
+    rng = np.random.default_rng(1)
+    raw = [rng.standard_normal((1 if k == 0 else 4, 2, 1 if k == 5 else 4)) for k in range(6)]
+    psi = _right_canonical(raw)
+    dense = lambda a: np.einsum("aib,bjc,ckd,dle,emf,fng->ijklmn", *a).ravel()
+    v = dense(raw)
+    assert np.allclose(dense(psi), v / np.linalg.norm(v), atol=1e-12)
