@@ -34,7 +34,10 @@ import math
 import numpy as np
 import scipy.linalg as sla
 
-__all__ = ["wii_mpo", "complex_pair", "zipup_apply", "svd_compress_left"]
+__all__ = ["wii_mpo", "complex_pair", "zipup_apply", "svd_compress_left", "ZIP_FACTOR"]
+
+#: The zip-up keeps at most ``ZIP_FACTOR · χ`` singular values per bond before the optimal SVD sweep.
+ZIP_FACTOR = 2
 
 _ID2 = np.eye(2)
 _B = np.array([[0.0, 0.0], [1.0, 0.0]])  # hard-core boson raising operator |0> -> |1>

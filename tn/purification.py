@@ -233,10 +233,11 @@ class _Purified:
             else:
                 self.long_gate(k, l, g)
 
-    def apply_mpo(self, U, zip_factor=2):
+    def apply_mpo(self, U, zip_factor=None):
         """Apply the MPO ``U`` (arrays ``(Dl, Dr, out, in)`` on the physical legs): zip-up, then an optimal
         right-to-left SVD truncation (:mod:`._mpo_evolution`); the centre ends at site 0."""
         self.move_to(0)
+        zip_factor = _mpoev.ZIP_FACTOR if zip_factor is None else zip_factor
         cap = None if self.chi is None else zip_factor * self.chi
 
         def zip_weights(tot, kept):
