@@ -16,6 +16,10 @@ bonds that are not nearest neighbours in the MPS order (rings, ladders,
 J2, 2D snakes) are applied by swapping the whole fused site next to its
 partner (swap gates, each followed by a truncated SVD) and back.
 
+``propagator="mpo"`` replaces the gates and swaps by an MPO approximation
+of ``e^{-τH}`` applied to the physical legs (:mod:`._mpo_evolution`); the
+truncation rule, the accounting and the error estimate below are shared.
+
 Truncation: ``cutoff`` is the largest *discarded weight* per truncation,
 the meaning it has for DMRG (quimb's ``"sum2"`` mode on a normalised
 tensor): after each SVD the smallest singular values are dropped while the
@@ -420,6 +424,15 @@ def purification_thermal_states(model, temperatures, *, bond_dim=64, dtau=DEFAUL
         the Hamiltonian's bonds). ``False`` skips it: the estimate is then the
         truncation part alone and says nothing about the O(dτ^order) Trotter
         error (``trotter_error_estimate = None``).
+    propagator : {"auto", "tebd", "mpo"}, default "auto"
+        ``"tebd"``: the Trotter gates above, with swap gates for bonds that
+        are not MPS neighbours. ``"mpo"``: no swaps; each step of ``dtau``
+        applies Zaletel et al.'s ``W^II`` MPO (PRB 91, 165112 (2015)) of the
+        Hamiltonian at the two complex steps ``−(1 ± i) dtau / 2`` (second
+        order whatever ``order`` says; ``info["trotter_order"]`` is 2), by
+        zip-up and an optimal SVD sweep (:mod:`._mpo_evolution`); the states
+        are complex. ``"auto"``: TEBD, by measurement
+        (:func:`resolve_propagator`). ``info["propagator"]`` says which ran.
     ground_state_options : dict, optional
         Options for ``ground_state(model, method="dmrg", ...)`` at T = 0
         (default: ``{"bond_dim": bond_dim, "seed": 0}``).
