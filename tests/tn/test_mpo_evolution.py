@@ -165,3 +165,26 @@ def test_propagator_option():
     for bad in ("MPO", "swap", 1, None):
         with pytest.raises(ValueError, match="propagator"):
             mb.tn.thermal_states(lad, [1.0], method="purification", propagator=bad)
+
+
+_SWEEP = """
+[lattice]
+kind = "ladder"
+L = 3
+[model]
+kind = "heisenberg"
+[state]
+method = "purification"
+propagator = {value}
+temperatures = [1.0]
+[[partitions]]
+kind = "halves"
+"""
+
+
+def test_propagator_in_sweep_files():
+    from macrobell.data.sweep import Sweep, SweepError
+
+    Sweep.from_toml(_SWEEP.format(value='"mpo"'))
+    with pytest.raises(SweepError, match="propagator"):
+        Sweep.from_toml(_SWEEP.format(value='"swaps"'))

@@ -1,7 +1,7 @@
 """Purified thermal states of ladders and cylinders against exact diagonalisation (issue 12).
 
-Oracle: ``thermal_states(..., method="exact")``. Default propagator (``"auto"`` = TEBD with swap gates) and
-the W^II MPO propagator, on lattices whose MPS order has long-range bonds. The 2 × 6 ladder and the
+Oracle: ``thermal_states(..., method="exact")``. Default propagator (``"auto"`` = TEBD with swap gates; the W^II MPO propagator
+is tested in ``test_mpo_evolution.py``), on lattices whose MPS order has long-range bonds. The 2 × 6 ladder and the
 3 × 4 cylinder need large χ (4^6 = 4096 would be exact) and are ``slow``; 2 × 3 ladders (fields along z
 and x) and the 3 × 2 J1–J2 cylinder run by default.
 """
