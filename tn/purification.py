@@ -361,7 +361,7 @@ def resolve_propagator(model, propagator):
     """
     if propagator not in PROPAGATORS:
         raise ValueError(f"purification: propagator must be one of {list(PROPAGATORS)}, got {propagator!r}")
-    if propagator == "auto" or not model.terms:
+    if propagator == "auto" or not any(len(t.bonds) for t in model.terms):
         return "tebd"
     return propagator
 
@@ -457,6 +457,7 @@ def purification_thermal_states(model, temperatures, *, bond_dim=64, dtau=DEFAUL
         ``truncation_error`` (= ``discarded_weight``), ``log_Z`` (``ln Tr e^{−βH}``, from the
         tracked norm), ``elapsed_s`` (evolution time up to this β),
         ``n_evolutions=1`` (one shared evolution serves every temperature),
+        ``propagator`` (``"tebd"`` or ``"mpo"``, the one that ran),
         ``check_evolutions`` (1 with the Trotter check: one more, shared, at
         ``2 dtau``; its time is ``check_elapsed_s``), ``error_estimate``,
         ``truncation_error_estimate``, ``trotter_error_estimate``,
@@ -774,7 +775,8 @@ def _register() -> None:
                          OptionRange("number", 0.0, MAX_DISCARDED_WEIGHT)),
         "error_tol": Option(float, d["error_tol"], "largest observable error estimate that counts as converged",
                             OptionRange("number", 0.0, MAX_OBSERVABLE_TOL, lo_open=True)),
-        "trotter_check": Option(bool, d["trotter_check"], "estimate the Trotter error by a second, coarser run",
+        "trotter_check": Option(bool, d["trotter_check"], "estimate the time-step (Trotter or W^II) error by a second, "
+                                "coarser run",
                                 OptionRange("bool")),
         "propagator": Option(str, d["propagator"], "imaginary-time propagator: auto (TEBD), tebd (Trotter gates, swap "
                              "gates for bonds that are not MPS neighbours) or mpo (W^II MPO pair, no swaps)",
