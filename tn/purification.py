@@ -16,6 +16,10 @@ bonds that are not nearest neighbours in the MPS order (rings, ladders,
 J2, 2D snakes) are applied by swapping the whole fused site next to its
 partner (swap gates, each followed by a truncated SVD) and back.
 
+``propagator="mpo"`` replaces the gates and swaps by an MPO approximation
+of ``e^{-τH}`` applied to the physical legs (:mod:`._mpo_evolution`); the
+truncation rule, the accounting and the error estimate below are shared.
+
 Truncation: ``cutoff`` is the largest *discarded weight* per truncation,
 the meaning it has for DMRG (quimb's ``"sum2"`` mode on a normalised
 tensor): after each SVD the smallest singular values are dropped while the
@@ -43,14 +47,16 @@ from macrobell.lattice.models import PAULI
 
 from ._checks import MAX_DISCARDED_WEIGHT, OptionRange, call_backend, check_option, check_options, check_temperatures
 from .mpo import mpo_moments
+from . import _mpo_evolution as _mpoev
 from .gates import commuting_layers, exp_gate, hamiltonian_pieces, merge_sequence, step_sequence, trotter_stages
-from .mpo import model_to_mpo
+from .mpo import _model_fsm, model_to_mpo
 from .state import ConvergenceWarning, Diagnostics, MixtureState, MPSState, _right_canonical
 
 _log = logging.getLogger(__name__)  # -> the 'macrobell.tn' layer logger
 
 __all__ = ["purification_thermal_states", "purified_energy", "DISCARDED_WEIGHT_TOL", "DEFAULT_DTAU", "ERROR_TOL", "TRUNCATION_FACTOR",
-           "MAX_STEPS", "DEFAULT_CUTOFF", "SV_CUTOFF_RANGE", "kept_count"]
+           "MAX_STEPS", "DEFAULT_CUTOFF", "SV_CUTOFF_RANGE", "kept_count", "MPO_ORDER", "PROPAGATORS",
+           "resolve_propagator"]
 
 #: Largest number of Trotter steps one call may take (β/2 = MAX_STEPS · dtau).
 MAX_STEPS = 1e6
@@ -231,6 +237,24 @@ class _Purified:
             else:
                 self.long_gate(k, l, g)
 
+    def apply_mpo(self, U, zip_factor=None):
+        """Apply the MPO ``U`` (arrays ``(Dl, Dr, out, in)`` on the physical legs): zip-up, then an optimal
+        right-to-left SVD truncation (:mod:`._mpo_evolution`); the centre ends at site 0."""
+        self.move_to(0)
+        zip_factor = _mpoev.ZIP_FACTOR if zip_factor is None else zip_factor
+        cap = None if self.chi is None else zip_factor * self.chi
+
+        def zip_weights(tot, kept):
+            w = max(0.0, 1.0 - kept / tot)
+            self.discarded += w
+            self.max_discarded = max(self.max_discarded, w)
+
+        self.n_svd += 2 * (self.n - 1)
+        arrs = _mpoev.zipup_apply(self.A, U, lambda s: kept_count(s, self.cutoff, cap, self.mode), zip_weights)
+        self.A = _mpoev.svd_compress_left(arrs, lambda s: kept_count(s, self.cutoff, self.chi, self.mode),
+                                          self._account)
+        self.centre = 0
+
     def max_bond(self):
         return max(a.shape[2] for a in self.A)
 
@@ -320,10 +344,31 @@ def _to_quimb(arrays):
 #: dτ = 0.25: 3.9e-7, 2.0e-6), at the level of the χ = 64 truncation floor reported at low T (~6e-8), in half the
 #: steps.
 DEFAULT_DTAU = 0.1
+#: Order of the MPO propagator: the complex W^II pair (see :mod:`._mpo_evolution`) errs by O(dτ³) per step.
+MPO_ORDER = 2
+#: Values of ``propagator``.
+PROPAGATORS = ("auto", "tebd", "mpo")
+
+
+def resolve_propagator(model, propagator):
+    """The propagator ``"auto"`` stands for on ``model`` (``"tebd"`` or ``"mpo"``); others pass through.
+
+    ``"auto"`` is TEBD for every lattice, by measurement (``benchmarks/bench_thermal_ladder.py``): on the
+    2 × 6 Heisenberg ladder at T = 0.5, χ = 128, dτ = 0.1, TEBD with swap gates (order 4) took 54 s with an
+    error of 1.5e-5 against exact, the W^II MPO pair 57 s with 1.2e-3 (its error is second order in dτ:
+    3.2e-4 at dτ = 0.05 in 123 s), so at equal accuracy TEBD is the cheaper one even with its swaps.
+    A Hamiltonian of fields alone has no MPO rails and always runs TEBD.
+    """
+    if propagator not in PROPAGATORS:
+        raise ValueError(f"purification: propagator must be one of {list(PROPAGATORS)}, got {propagator!r}")
+    if propagator == "auto" or not any(len(t.bonds) for t in model.terms):
+        return "tebd"
+    return propagator
 
 
 def purification_thermal_states(model, temperatures, *, bond_dim=64, dtau=DEFAULT_DTAU, order=4, cutoff=DEFAULT_CUTOFF,
-                                error_tol=ERROR_TOL, trotter_check=True, ground_state_options=None, sv_cutoff=None):
+                                error_tol=ERROR_TOL, trotter_check=True, ground_state_options=None, sv_cutoff=None,
+                                propagator="auto"):
     """Thermal states ``ρ = e^{−H/T}/Z`` as purified MPS, from one imaginary-time evolution.
 
     Parameters
@@ -379,6 +424,15 @@ def purification_thermal_states(model, temperatures, *, bond_dim=64, dtau=DEFAUL
         the Hamiltonian's bonds). ``False`` skips it: the estimate is then the
         truncation part alone and says nothing about the O(dτ^order) Trotter
         error (``trotter_error_estimate = None``).
+    propagator : {"auto", "tebd", "mpo"}, default "auto"
+        ``"tebd"``: the Trotter gates above, with swap gates for bonds that
+        are not MPS neighbours. ``"mpo"``: no swaps; each step of ``dtau``
+        applies Zaletel et al.'s ``W^II`` MPO (PRB 91, 165112 (2015)) of the
+        Hamiltonian at the two complex steps ``−(1 ± i) dtau / 2`` (second
+        order whatever ``order`` says; ``info["trotter_order"]`` is 2), by
+        zip-up and an optimal SVD sweep (:mod:`._mpo_evolution`); the states
+        are complex. ``"auto"``: TEBD, by measurement
+        (:func:`resolve_propagator`). ``info["propagator"]`` says which ran.
     ground_state_options : dict, optional
         Options for ``ground_state(model, method="dmrg", ...)`` at T = 0
         (default: ``{"bond_dim": bond_dim, "seed": 0}``).
@@ -403,6 +457,7 @@ def purification_thermal_states(model, temperatures, *, bond_dim=64, dtau=DEFAUL
         ``truncation_error`` (= ``discarded_weight``), ``log_Z`` (``ln Tr e^{−βH}``, from the
         tracked norm), ``elapsed_s`` (evolution time up to this β),
         ``n_evolutions=1`` (one shared evolution serves every temperature),
+        ``propagator`` (``"tebd"`` or ``"mpo"``, the one that ran),
         ``check_evolutions`` (1 with the Trotter check: one more, shared, at
         ``2 dtau``; its time is ``check_elapsed_s``), ``error_estimate``,
         ``truncation_error_estimate``, ``trotter_error_estimate``,
@@ -426,8 +481,9 @@ def purification_thermal_states(model, temperatures, *, bond_dim=64, dtau=DEFAUL
     """
     temps = check_temperatures(temperatures, "thermal_states(method='purification')")
     o = check_options("purification", "purification", bond_dim=bond_dim, dtau=dtau, order=order, cutoff=cutoff,
-                      error_tol=error_tol, trotter_check=trotter_check)
+                      error_tol=error_tol, trotter_check=trotter_check, propagator=propagator)
     bond_dim, dtau, order, cutoff = o["bond_dim"], o["dtau"], o["order"], o["cutoff"]
+    propagator = resolve_propagator(model, o["propagator"])
     error_tol = o["error_tol"]
     mode = "weight"
     if sv_cutoff is not None:
@@ -463,16 +519,23 @@ def purification_thermal_states(model, temperatures, *, bond_dim=64, dtau=DEFAUL
             raise ValueError(f"purification: T = {finite[-1]:g} with dtau = {dtau:g} needs {n_steps:.3g} Trotter "
                              f"steps (limit {MAX_STEPS:g}); use T = 0 for the ground state or a larger dtau")
         betas = [1.0 / t for t in finite]
-        states, paulis = _evolve(model, betas, bond_dim, dtau, order, cutoff, mode)
+        if propagator == "mpo":
+            order = MPO_ORDER
+
+            def evolve(step, moments=True):
+                return _evolve_mpo(model, betas, bond_dim, step, cutoff, mode, moments=moments)
+        else:
+            def evolve(step, moments=True):
+                return _evolve(model, betas, bond_dim, step, order, cutoff, mode, moments=moments)
+        states, paulis = evolve(dtau)
         checks = [None] * len(states)
         if trotter_check:
-            coarse = _evolve(model, betas, bond_dim, 2 * dtau, order, cutoff, mode, moments=False)
+            coarse = evolve(2 * dtau, moments=False)
             # Richardson needs two different step sequences: where β/2 fits in one step of either size the
             # coarse run repeats the main one (its difference is 0, not an error bound), so those
             # temperatures are checked against a run at dtau/2 instead.
             void = [c.info["n_steps"] == s.info["n_steps"] for s, c in zip(states, coarse[0])]
-            finer = (_evolve(model, betas, bond_dim, dtau / 2, order, cutoff, mode, moments=False) if any(void)
-                     else None)
+            finer = evolve(dtau / 2, moments=False) if any(void) else None
             for j in range(len(states)):
                 checks[j] = (finer[0][j], finer[1][j], "finer") if void[j] else (coarse[0][j], coarse[1][j], "coarser")
         for j, st in enumerate(states):
@@ -612,31 +675,85 @@ def _evolve(model, betas, bond_dim, dtau, order, cutoff, mode="weight", moments=
         # Isolated fields commute with everything: e^{-τ Σ f} is applied exactly, once.
         for k, f in singles:
             branch.one_site(k, exp_gate(f, target, dtype))
-        # One QR sweep serves both contractions (_right_canonical skips an already right-isometric tail).
-        arrays = _right_canonical(branch.copy_arrays())
-        energy, rhos = _bond_reduced_states(arrays, bonds, singles)
-        paulis.append(_pauli_expectations(rhos))
-        disc = branch.discarded
-        variance = float("nan")
-        if ham is not None:
-            e1, e2 = mpo_moments(arrays, ham, purified=True)
-            variance = float(np.real(e2)) - float(np.real(e1)) ** 2
-        info = {
-            "method": "purification", "beta": float(beta), "trotter_order": order,
-            "dtau": dtau, "n_steps": steps, "n_svd": branch.n_svd,
-            "bond_dim": bond_dim, "cutoff": cutoff if mode == "weight" else DEFAULT_CUTOFF,
-            "sv_cutoff": cutoff if mode == "sv" else None, "cutoff_mode": "rsum2" if mode == "weight" else "rel",
-            "max_discarded_weight": branch.max_discarded,
-            "truncation_error": disc, "log_Z": model.n_sites * math.log(2.0) + 2.0 * branch.lognorm,
-            "n_evolutions": 1,
-        }
-        diag = Diagnostics(energy=energy, energy_variance=variance, discarded_weight=disc,
-                           max_bond=branch.max_bond(), n_sweeps=steps, elapsed_s=time.perf_counter() - t0, extra=info)
-        _log.info("state at beta=%.6g (T=%.6g): E=%.12g max_bond=%d discarded=%.3g", beta, 1 / beta, energy,
-                  diag.max_bond, disc, extra={"solver": "purification", "beta": float(beta), "energy": float(energy),
-                                              "max_bond": int(diag.max_bond), "temperature": 1 / float(beta)})
-        results.append(MPSState(lattice=model.lattice, model=model, energy=energy, diagnostics=diag,
-                                mps=_to_quimb(arrays), purified=True))
+        st, pa = _snapshot(model, branch, beta, steps, t0, ham, bonds, singles,
+                           {"trotter_order": order, "dtau": dtau, "bond_dim": bond_dim, "cutoff": cutoff,
+                            "mode": mode, "propagator": "tebd"})
+        results.append(st)
+        paulis.append(pa)
+    return results, paulis
+
+
+def _snapshot(model, branch, beta, steps, t0, ham, bonds, singles, o):
+    """The :class:`MPSState` of a finished branch at ``beta`` and its bond Pauli expectations.
+
+    ``o``: the run's settings (``trotter_order``, ``dtau``, ``bond_dim``, ``cutoff``, ``mode``,
+    ``propagator``).
+    """
+    # One QR sweep serves both contractions (_right_canonical skips an already right-isometric tail).
+    arrays = _right_canonical(branch.copy_arrays())
+    energy, rhos = _bond_reduced_states(arrays, bonds, singles)
+    paulis = _pauli_expectations(rhos)
+    disc = branch.discarded
+    variance = float("nan")
+    if ham is not None:
+        e1, e2 = mpo_moments(arrays, ham, purified=True)
+        variance = float(np.real(e2)) - float(np.real(e1)) ** 2
+    cutoff, mode = o["cutoff"], o["mode"]
+    info = {
+        "method": "purification", "propagator": o["propagator"], "beta": float(beta),
+        "trotter_order": o["trotter_order"], "dtau": o["dtau"], "n_steps": steps, "n_svd": branch.n_svd,
+        "bond_dim": o["bond_dim"], "cutoff": cutoff if mode == "weight" else DEFAULT_CUTOFF,
+        "sv_cutoff": cutoff if mode == "sv" else None, "cutoff_mode": "rsum2" if mode == "weight" else "rel",
+        "max_discarded_weight": branch.max_discarded,
+        "truncation_error": disc, "log_Z": model.n_sites * math.log(2.0) + 2.0 * branch.lognorm,
+        "n_evolutions": 1,
+    }
+    diag = Diagnostics(energy=energy, energy_variance=variance, discarded_weight=disc,
+                       max_bond=branch.max_bond(), n_sweeps=steps, elapsed_s=time.perf_counter() - t0, extra=info)
+    _log.info("state at beta=%.6g (T=%.6g): E=%.12g max_bond=%d discarded=%.3g", beta, 1 / beta, energy,
+              diag.max_bond, disc, extra={"solver": "purification", "beta": float(beta), "energy": float(energy),
+                                          "max_bond": int(diag.max_bond), "temperature": 1 / float(beta)})
+    return MPSState(lattice=model.lattice, model=model, energy=energy, diagnostics=diag,
+                    mps=_to_quimb(arrays), purified=True), paulis
+
+
+def _evolve_mpo(model, betas, bond_dim, dtau, cutoff, mode="weight", moments=True):
+    """As :func:`_evolve`, with the MPO propagator of :mod:`._mpo_evolution` (no swap gates).
+
+    One step of ``dtau`` is the complex ``W^II`` pair (second order). The shared evolution takes the
+    full steps of the largest β; each β branches off after its own ``floor(β / 2 dtau)`` full steps and
+    finishes with its own shortened step, so its snapshot is bit-for-bit the one of a run for it alone.
+    """
+    t0 = time.perf_counter()
+    bonds, singles = hamiltonian_pieces(model)
+    W, layout = _model_fsm(model, None, compress=True, where="purification")
+    psi = _Purified(model.n_sites, np.complex128, bond_dim, cutoff, mode)
+    ham = model_to_mpo(model) if moments else None
+    cache = {}
+
+    def step(state, tau):
+        key = round(tau, 15)
+        if key not in cache:
+            cache[key] = [_mpoev.wii_mpo(W, layout, t) for t in _mpoev.complex_pair(tau)]
+        for U in cache[key]:
+            state.apply_mpo(U)
+
+    done, results, paulis = 0, [], []
+    for j, beta in enumerate(betas):
+        nfull, rest = _segment(beta / 2, dtau)
+        while done < nfull:
+            step(psi, dtau)
+            done += 1
+            _log.info("beta=%.6g of %.6g max_bond=%d", 2 * done * dtau, betas[-1], psi.max_bond(),
+                      extra={"solver": "purification", "beta": 2 * done * dtau, "max_bond": int(psi.max_bond())})
+        branch = psi if j == len(betas) - 1 else psi.copy()
+        if rest > 0:
+            step(branch, rest)
+        st, pa = _snapshot(model, branch, beta, nfull + (1 if rest > 0 else 0), t0, ham, bonds, singles,
+                           {"trotter_order": MPO_ORDER, "dtau": dtau, "bond_dim": bond_dim, "cutoff": cutoff,
+                            "mode": mode, "propagator": "mpo"})
+        results.append(st)
+        paulis.append(pa)
     return results, paulis
 
 
@@ -658,8 +775,12 @@ def _register() -> None:
                          OptionRange("number", 0.0, MAX_DISCARDED_WEIGHT)),
         "error_tol": Option(float, d["error_tol"], "largest observable error estimate that counts as converged",
                             OptionRange("number", 0.0, MAX_OBSERVABLE_TOL, lo_open=True)),
-        "trotter_check": Option(bool, d["trotter_check"], "estimate the Trotter error by a second, coarser run",
+        "trotter_check": Option(bool, d["trotter_check"], "estimate the time-step (Trotter or W^II) error by a second, "
+                                "coarser run",
                                 OptionRange("bool")),
+        "propagator": Option(str, d["propagator"], "imaginary-time propagator: auto (TEBD), tebd (Trotter gates, swap "
+                             "gates for bonds that are not MPS neighbours) or mpo (W^II MPO pair, no swaps)",
+                             OptionRange("choice", choices=PROPAGATORS)),
         "ground_state_options": Option(None, None, "options of the DMRG run at T = 0 (set by sweeps, not in TOML)"),
         # the former meaning of cutoff (deprecated): a relative singular-value cutoff
         "sv_cutoff": Option(None, d["sv_cutoff"], "deprecated: relative singular-value cutoff", SV_CUTOFF_RANGE),
