@@ -25,6 +25,8 @@ ENTRY_POINTS = """
 import macrobell as mb
 from macrobell import _threads
 import macrobell.tn, macrobell.observables, macrobell.data  # imports alone must not pin
+from macrobell.tn.dmrg import dmrg_ground_state
+from macrobell.tn.purification import purification_thermal_states
 out = {"import": pools()}
 lat = mb.lattice.chain(4, pbc=True)
 model = mb.lattice.heisenberg(lat)
@@ -39,6 +41,9 @@ calls = {
     "pair_correlations": lambda: mb.observables.pair_correlations(state),
     "reduced_state": lambda: mb.observables.reduced_state(state, [0, 1]),
     "reduced_states": lambda: mb.observables.reduced_states(state, [[0, 1]]),
+    # the backends' own functions, called directly, pin too
+    "dmrg_ground_state": lambda: dmrg_ground_state(model, bond_dim=4, degenerate="ignore"),
+    "purification_thermal_states": lambda: purification_thermal_states(model, [2.0], bond_dim=4, trotter_check=False),
 }
 for name, call in calls.items():
     mb.set_threads(None)      # undo: the pools go back to 3 ...
@@ -71,7 +76,8 @@ def test_import_leaves_threads_alone_and_entry_points_pin_one_thread():
     assert out.pop("undone") == [[3], 3]
     assert out.pop("after_undo") == [[3], 3]
     assert out == {name: [[1], 1] for name in ("ground_state", "thermal_states", "effective_state",
-                                               "pair_correlations", "reduced_state", "reduced_states")}
+                                               "pair_correlations", "reduced_state", "reduced_states",
+                                               "dmrg_ground_state", "purification_thermal_states")}
 
 
 ENVIRONMENT = """

@@ -61,6 +61,8 @@ import warnings
 
 import numpy as np
 
+from macrobell._threads import pin_threads
+
 from macrobell.lattice import SpinModel
 
 from . import _dmrg_common as _common
@@ -274,6 +276,7 @@ def dmrg_ground_state(model: SpinModel, *, bond_dim: int = 128, cutoff: float = 
     manifold found, ``converged`` additionally requires every partner's
     penalised run to have converged to ``degeneracy_tol``.
     """
+    pin_threads()  # a direct call too: multithreaded BLAS is ~30x slower on these small GEMMs
     if not isinstance(model, SpinModel):
         raise ValueError(f"dmrg_ground_state: model must be a SpinModel, got {type(model).__name__}")
     o = check_options(_WHERE, "dmrg", bond_dim=bond_dim, cutoff=cutoff, tol=tol, max_sweeps=max_sweeps,

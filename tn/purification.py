@@ -43,6 +43,8 @@ import warnings
 import numpy as np
 import scipy.linalg as sla
 
+from macrobell._threads import pin_threads
+
 from macrobell.lattice.models import PAULI
 
 from ._checks import MAX_DISCARDED_WEIGHT, OptionRange, call_backend, check_option, check_options, check_temperatures
@@ -479,6 +481,7 @@ def purification_thermal_states(model, temperatures, *, bond_dim=64, dtau=DEFAUL
     of a (4χ × 4χ) matrix per gate (order 2: ≈ N per step for a chain;
     order 4: ≈ 5N), plus 2(r − 1) swap SVDs per gate of MPS range r.
     """
+    pin_threads()  # a direct call too: multithreaded BLAS is ~30x slower on these small GEMMs
     temps = check_temperatures(temperatures, "thermal_states(method='purification')")
     o = check_options("purification", "purification", bond_dim=bond_dim, dtau=dtau, order=order, cutoff=cutoff,
                       error_tol=error_tol, trotter_check=trotter_check, propagator=propagator)
