@@ -87,8 +87,9 @@ def estimate_exact_memory(n_sites: int, kind: str, *, n_ops: int | None = None, 
       faster ``?syevd`` is used only when its extra ``C_max²`` also fits);
       plus the basis tables (``25 dim``: the popcount filter of
       ``arange(2^N)`` and the rank table) and the observables' chunk
-      workspace (``3 × 64 MiB``). Per temperature only ``dim`` weights:
-      ``C(2N, N) item + C_max² item + 25 dim + 192 MiB`` (N = 16: 5.9 GiB;
+      workspace (``3 min(64 MiB, C_max² item)``); per temperature ``8 dim``
+      for the weights. In all ``C(2N, N) item + C_max² item + 25 dim +
+      3 min(64 MiB, C_max² item) + 8 dim n_T`` (N = 16: 5.9 GiB;
       N = 17: 22.0 GiB). Models without a z field store half of the
       eigenvectors (mirror sectors), so this is an upper bound for them;
     * ``"density"``: one ``dim × dim`` matrix and a temporary;
@@ -124,8 +125,9 @@ def estimate_exact_memory(n_sites: int, kind: str, *, n_ops: int | None = None, 
         cmax = math.comb(n, n // 2)
         # the largest sector's sparse block (COO triplets + CSR) is built before its dense copy
         sector_build = (2 * item + 4 + 16) * n_ops * cmax + 48 * cmax
-        return (math.comb(2 * n, n) * item + max(cmax * cmax * item, sector_build) + 25 * dim
-                + 3 * SECTOR_CHUNK_BYTES + 8 * dim * int(n_temperatures))
+        chunks = 3 * min(SECTOR_CHUNK_BYTES, cmax * cmax * item)  # a chunk never exceeds its sector's vectors
+        return (math.comb(2 * n, n) * item + max(cmax * cmax * item, sector_build) + 25 * dim + chunks
+                + 8 * dim * int(n_temperatures))
     if kind == "density":
         return 2 * dim * dim * item
     if kind == "vector":
