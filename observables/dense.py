@@ -411,9 +411,10 @@ def _sector_correlation_tensor(state, regions, algorithm="auto") -> np.ndarray:
         for b, X, W in sp.chunks(parts=2 * K + 4):
             root = SectorBatch({b.k: X})
             closers = [root] + [sp.apply(root, regs[-1], a) * (-1.0 if a == 2 else 1.0) for a in (1, 2, 3)]
-            U = U + _tree_moments(root, regs, lambda phi, sites, a: sp.apply(phi, sites, a),
-                                  lambda phi: np.stack([sp.vdot(c, phi) for c in closers])) @ W
-            trace = trace + sp.vdot(root, root) @ W
+            moments = _tree_moments(root, regs, lambda phi, sites, a: sp.apply(phi, sites, a),
+                                    lambda phi: np.stack([sp.vdot(c, phi) for c in closers]))
+            U = U + sp.weigh(moments, W)
+            trace = trace + sp.weigh(sp.vdot(root, root), W)
         U = np.moveaxis(U / trace, -1, 0)
         return np.stack([_finish_tree(U[t], regs) for t in range(sp.n_temperatures)])
 
@@ -437,8 +438,8 @@ def _sector_mbody_tensor(state, regions, M) -> np.ndarray:
         U = 0.0
         for b, X, W in sp.chunks(parts=8):
             root = SectorBatch({b.k: X})
-            U = U + _mbody_moments(root, regs, M, lambda phi, sites, a: sp.apply(phi, sites, a),
-                                   lambda v: sp.vdot(root, v)) @ W
+            U = U + sp.weigh(_mbody_moments(root, regs, M, lambda phi, sites, a: sp.apply(phi, sites, a),
+                                            lambda v: sp.vdot(root, v)), W)
         U = np.moveaxis(U, -1, 0)
         return np.stack([mbd.assemble_tensor(U[t], [r.size for r in regs], M, real_basis=True)
                          for t in range(sp.n_temperatures)])

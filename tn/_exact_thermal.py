@@ -337,22 +337,19 @@ class SzSpectrum:
         return spectrum, np.concatenate([b.energies for b in blocks])
 
     def set_weights(self, P: np.ndarray, temps: list, max_memory_gb) -> None:
-        """Attach the weights ``P`` (levels in block order × temperatures); drop levels weightless at every T."""
+        """Attach the weights ``P`` (levels in block order × temperatures).
+
+        Every eigenvector is kept, so that the chunks (:meth:`chunks`) and
+        hence every temperature's rounding do not depend on which other
+        temperatures were requested with it (a resumed sweep reproduces its
+        files bit for bit); chunks weightless at every temperature are skipped.
+        """
         self.temperatures = list(temps)
         self.max_memory_gb = max_memory_gb
         start = 0
-        kept_arrays = {}
         for b in self.blocks:
-            w = P[start:start + b.energies.size]
+            b.weights = np.ascontiguousarray(P[start:start + b.energies.size])
             start += b.energies.size
-            keep = (w > 0).any(axis=1)
-            b.weights = np.ascontiguousarray(w[keep])
-            if keep.all():
-                continue
-            key = id(b.vectors)  # a mirror shares its source's array and energies, hence its kept levels
-            if key not in kept_arrays:
-                kept_arrays[key] = (np.asfortranarray(b.vectors[:, keep]), b.energies[keep])
-            b.vectors, b.energies = kept_arrays[key]
 
     # ------------------------------------------------------------------ building blocks
 
@@ -374,8 +371,24 @@ class SzSpectrum:
             width = max(1, int(SECTOR_CHUNK_BYTES // (parts * item * max(b.states.size, 1))))
             for c0 in range(0, m, width):
                 c1 = min(m, c0 + width)
+                W = b.weights[c0:c1]
+                if not W.any():
+                    continue
                 X = b.vectors[:, c0:c1] if b.rows is None else b.vectors[b.rows, c0:c1]
-                yield b, np.ascontiguousarray(X, dtype=self.dtype), b.weights[c0:c1]
+                yield b, np.ascontiguousarray(X, dtype=self.dtype), W
+
+    @staticmethod
+    def weigh(A: np.ndarray, W: np.ndarray) -> np.ndarray:
+        """``A @ W`` over A's last axis, one matrix-vector product per temperature.
+
+        Shape ``A.shape[:-1] + (n_T,)``. Column by column so that a temperature's
+        result is bitwise the same whatever other temperatures share the spectrum
+        (a GEMM may round its columns differently with their number).
+        """
+        flat = A.reshape(-1, A.shape[-1])
+        # a contiguous copy of each column: BLAS may take another code path (and rounding) for a strided x
+        out = np.stack([flat @ np.ascontiguousarray(W[:, t]) for t in range(W.shape[1])], axis=-1)
+        return out.reshape(A.shape[:-1] + (W.shape[1],))
 
     def apply(self, batch: SectorBatch, sites: np.ndarray, a: int) -> SectorBatch:
         """``Σ_{i∈sites} O_a^i`` on every vector of ``batch`` (real basis: 1 σx, 2 iσy, 3 σz)."""
@@ -429,7 +442,7 @@ class SzSpectrum:
         def compute():
             d = np.zeros((self.n_temperatures, 1 << self.n))
             for b, X, W in self.chunks():
-                d[:, b.states] += ((X.real ** 2 + X.imag ** 2) @ W).T if np.iscomplexobj(X) else ((X * X) @ W).T
+                d[:, b.states] += self.weigh(X.real ** 2 + X.imag ** 2 if np.iscomplexobj(X) else X * X, W).T
             return d
         return self.cached(("diagonal",), compute)
 
@@ -441,7 +454,7 @@ class SzSpectrum:
             for b, X, W in self.chunks():
                 out = np.zeros((n, n, X.shape[1]), dtype=X.dtype)
                 skern.hop_sums(X, b.states, self.rank, n, out)
-                G += out @ W
+                G += self.weigh(out, W)
             G = np.moveaxis(G, 2, 0)
             return G + np.conj(np.swapaxes(G, 1, 2))
         return self.cached(("hops",), compute)
