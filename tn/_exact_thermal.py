@@ -298,13 +298,13 @@ class SzSpectrum:
     temperatures at once (one pass over the eigenvectors) and cached.
     """
 
-    def __init__(self, n: int, blocks: list, dtype, n_mirrored: int):
+    def __init__(self, n: int, blocks: list, dtype, n_mirrored: int, rank: np.ndarray | None = None):
         self.n = n
         self.blocks = blocks
         self.dtype = np.dtype(dtype)
         self.n_mirrored = n_mirrored
         self.basis = {b.k: b.states for b in blocks}
-        self.rank = sector_ranks(n)
+        self.rank = sector_ranks(n) if rank is None else rank
         self.temperatures = None
         self.max_memory_gb = None
         self._cache = {}
@@ -333,7 +333,7 @@ class SzSpectrum:
             done[k] = _Block(k, states, E, V)
         blocks = [done[k] for k in range(n + 1)]
         dtype = np.result_type(*[b.vectors.dtype for b in blocks])
-        spectrum = cls(n, blocks, dtype, n_mirrored)
+        spectrum = cls(n, blocks, dtype, n_mirrored, rank)
         return spectrum, np.concatenate([b.energies for b in blocks])
 
     def set_weights(self, P: np.ndarray, temps: list, max_memory_gb) -> None:
