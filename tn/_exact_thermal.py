@@ -6,7 +6,7 @@ coupling, ``S = σ/2``; basis of :meth:`SpinModel.to_sparse`).
 
 Two representations:
 
-* models that conserve total S^z (``model.conserves_sz``): every sector
+* models that conserve total S^z (``model.conserves_sz``), N > 10: every sector
   block is diagonalised (:mod:`._sectors`) and its eigenvectors are kept,
   shared by all temperatures (a :class:`SzSpectrum`); each temperature is
   only a weight vector. Observables are sums over eigenvector chunks
@@ -19,8 +19,8 @@ Two representations:
   ``"sectors"``. Without a field the global spin flip maps sector k onto
   N − k: those share one stored array, and the middle sector is split into
   flip-even and flip-odd halves (a quarter of its ``eigh`` flops).
-* every other model: one dense diagonalisation and one assembled ρ per
-  temperature (``DenseState.rho``), as before.
+* every other model, and N ≤ 10: one diagonalisation (by sectors when
+  S^z is conserved) and one assembled ρ per temperature (``DenseState.rho``), as before.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ from macrobell.lattice import SpinModel
 from . import _sector_kernels as skern
 from ._checks import check_model, check_options, check_temperatures
 from ._exact_memory import (SECTOR_CHUNK_BYTES, ExactTooLargeError, check_exact_memory, check_exact_model_memory,
-                            estimate_exact_memory, memory_limit_bytes, _n_ops)
+                            estimate_exact_memory, memory_limit_bytes, thermal_memory_kind, _n_ops)
 from ._sectors import (_popcount, mirror_rows, sector_basis, sector_eigh, sector_hamiltonian, sector_ranks,
                        spin_flip_symmetric)
 from .state import DenseState, Diagnostics
@@ -59,7 +59,8 @@ def exact_thermal_states(model: SpinModel, temperatures, *, degeneracy_tol: floa
     ``degeneracy_tol`` of ``E_0``). Weights below 1e-17 of the largest are
     dropped (their contribution is below double precision).
 
-    Models that conserve total S^z are diagonalised sector by sector and
+    Models that conserve total S^z on more than ``SECTOR_STORAGE_MIN_DIM``
+    states (N > 10) are diagonalised sector by sector and
     return :class:`SectorDenseState` objects: the sector eigenvectors are
     kept once for all temperatures and ρ is never assembled unless
     ``state.rho`` is read (then only if the 2^N × 2^N matrix fits the memory
@@ -112,7 +113,7 @@ def _thermal_states(model, temperatures, *, degeneracy_tol=1e-8, max_memory_gb=N
         raise ValueError(f"{where}: sz_sectors=True needs a model that conserves total S^z (XXZ-type exchange "
                          "with equal xx and yy couplings, fields along z); allowed: None or False for this model")
     if sz_sectors is None:
-        sz_sectors = bool(model.conserves_sz)
+        sz_sectors = thermal_memory_kind(model) == "sectors"
     if sz_sectors:
         return _sector_thermal_states(model, temps, degeneracy_tol, max_memory_gb)
     return _assembled_thermal_states(model, temps, degeneracy_tol, max_memory_gb)
@@ -447,7 +448,10 @@ class SzSpectrum:
         return self.cached(("diagonal",), compute)
 
     def hops(self) -> np.ndarray:
-        """``G[t, i, j] = <σ^+_i σ^-_j>`` (i ≠ j; σ^- lowers S^z), shape ``(n_T, N, N)``; ``G[t, j, i] = conj G[t, i, j]``."""
+        """``G[t, i, j] = <σ^+_i σ^-_j>`` (i ≠ j; σ^- lowers S^z), shape ``(n_T, N, N)``.
+
+        ``G[t, j, i] = conj G[t, i, j]``; one :func:`~._sector_kernels.hop_sums` pass over the eigenvectors.
+        """
         def compute():
             n = self.n
             G = np.zeros((n, n, self.n_temperatures), dtype=self.dtype)

@@ -54,7 +54,7 @@ def _pairs(model):
     key = id(MODELS[model])
     if key not in _CACHE:
         m = MODELS[model]()
-        _CACHE[key] = (m, _thermal_states(m, TEMPS), _thermal_states(m, TEMPS, sz_sectors=False))
+        _CACHE[key] = (m, _thermal_states(m, TEMPS, sz_sectors=True), _thermal_states(m, TEMPS, sz_sectors=False))
     return _CACHE[key]
 
 
@@ -105,7 +105,7 @@ def test_sector_states_equal_the_assembled_rho_path(name):
 def test_thermal_against_expm_and_partial_traces():
     model = heisenberg(chain(6, pbc=True), Delta=0.8, h=0.25)
     H = model.to_sparse().toarray()
-    for st in exact_thermal_states(model, [0.4, 2.0]):
+    for st in _thermal_states(model, [0.4, 2.0], sz_sectors=True):
         rho = sla.expm(-H / st.temperature)
         rho /= np.trace(rho)
         np.testing.assert_allclose(st.rho, rho, atol=ATOL)
@@ -141,7 +141,7 @@ def test_pipeline_entry_points_equal_the_assembled_path():
 def test_zero_temperature_is_the_ground_state_mixture():
     # degenerate manifolds: ferromagnet (g = 5, spread over every sector), odd ring (g = 4: S = 1/2 doublets, k = ±1)
     for model, g in ((heisenberg(chain(4), J=-1.0), 5), (heisenberg(chain(7, pbc=True)), 4)):
-        (th0,) = exact_thermal_states(model, [0.0])
+        (th0,) = _thermal_states(model, [0.0], sz_sectors=True)
         gs = exact_ground_state(model)
         assert isinstance(th0, SectorDenseState) and th0.info["degeneracy"] == g
         assert th0.energy == pytest.approx(gs.energy, abs=1e-10)
@@ -158,22 +158,24 @@ def test_a_temperature_is_bitwise_independent_of_its_companions():
     model = mb.lattice.j1j2(ladder(2, 4), J2=0.3, h=0.1)
     part = Partition(model.lattice, [[0, 2, 4], [1, 3, 5], [6, 7]])
     halves = Partition(model.lattice, [[0, 1, 2, 3], [4, 5, 6, 7]])
-    alone = {T: _thermal_states(model, [T])[0] for T in (0.0, 0.7)}
-    together = dict(zip((2.0, 0.7, 0.0, 0.1), _thermal_states(model, [2.0, 0.7, 0.0, 0.1])))
+    alone = {T: _thermal_states(model, [T], sz_sectors=True)[0] for T in (0.0, 0.7)}
+    temps = [2.0, 0.7, 0.0, 0.1]
+    together = dict(zip(temps, _thermal_states(model, temps, sz_sectors=True)))
     for T, a in alone.items():
         b = together[T]
         assert a.energy == b.energy and a.info["entropy"] == b.info["entropy"]
         for p in (part, halves):
             assert np.array_equal(mb.observables.effective_state(a, p).T, mb.observables.effective_state(b, p).T)
         assert np.array_equal(mb.observables.reduced_state(a, [1, 6]), mb.observables.reduced_state(b, [1, 6]))
-        assert np.array_equal(od.dense_mbody_tensor(a, [[0, 1], [4, 5]], 2), od.dense_mbody_tensor(b, [[0, 1], [4, 5]], 2))
+        regs = [[0, 1], [4, 5]]
+        assert np.array_equal(od.dense_mbody_tensor(a, regs, 2), od.dense_mbody_tensor(b, regs, 2))
 
 
 def test_small_chunks_give_the_same_results(monkeypatch):
     model, new, old = _pairs("ladder2x4")
     import macrobell.tn._exact_thermal as et
     monkeypatch.setattr(et, "SECTOR_CHUNK_BYTES", 700)  # one or a few eigenvectors per chunk
-    fresh = _thermal_states(model, TEMPS)
+    fresh = _thermal_states(model, TEMPS, sz_sectors=True)
     regs = [[0, 1, 2], [3, 4], [5, 6, 7]]
     for a, b in zip(fresh, old):
         np.testing.assert_allclose(mb.observables.pair_correlations(a), mb.observables.pair_correlations(b),
@@ -193,6 +195,16 @@ def test_one_spectrum_serves_every_temperature_and_caches():
     C1[:] = 0  # the caller's copy: the cache is not touched
     C2 = mb.observables.pair_correlations(new[1])
     assert C2[0, 1, 3, 3] < -0.1 and C2[0, 1, 1, 1] == pytest.approx(C2[0, 1, 3, 3], abs=ATOL)  # SU(2)
+
+
+def test_automatic_choice_of_the_storage():
+    # N <= 10 keeps the assembled rho (bitwise as before: stored sweeps reproduce); N = 11 uses the sectors
+    (small,) = exact_thermal_states(heisenberg(chain(10)), [1.0])
+    (large,) = exact_thermal_states(heisenberg(chain(11)), [1.0])
+    assert type(small) is DenseState and small.info["rho_storage"] == "dense"
+    assert isinstance(large, SectorDenseState) and large.info["rho_storage"] == "sz_sector_eigenvectors"
+    assert mb.tn.thermal_states(heisenberg(chain(11)), [1.0], method="exact")[0].info["rho_storage"] == \
+        "sz_sector_eigenvectors"
 
 
 def test_non_conserving_models_keep_the_assembled_path():
@@ -227,7 +239,8 @@ def test_memory_guard_admits_n16_and_refuses_n17():
     with pytest.raises(ExactTooLargeError, match="N=15 sites.*purification"):
         check_exact_memory(15, "full", 11.5, n_temperatures=3)  # the assembled path stops below 15
     t0 = time.perf_counter()
-    with pytest.raises(ExactTooLargeError, match=r"N=17 sites \(sectors\) needs an estimated 2\d(\.\d)? GiB.*purification"):
+    refused = r"N=17 sites \(sectors\) needs an estimated 2\d(\.\d)? GiB.*purification"
+    with pytest.raises(ExactTooLargeError, match=refused):
         mb.tn.thermal_states(heisenberg(chain(17)), [0.5, 1.0], method="exact", max_memory_gb=11.5)
     with pytest.raises(ExactTooLargeError, match="N=40"):
         exact_thermal_states(heisenberg(chain(40)), [1.0])
