@@ -112,6 +112,8 @@ def _thermal_states(model, temperatures, *, degeneracy_tol=1e-8, max_memory_gb=N
     if sz_sectors is True and not model.conserves_sz:
         raise ValueError(f"{where}: sz_sectors=True needs a model that conserves total S^z (XXZ-type exchange "
                          "with equal xx and yy couplings, fields along z); allowed: None or False for this model")
+    # O(1) first, a lower bound of both storages: refuses 10^6 sites before conserves_sz looks at every bond
+    check_exact_memory(model.n_sites, "sectors", max_memory_gb, n_ops=1, n_temperatures=len(temps))
     if sz_sectors is None:
         sz_sectors = thermal_memory_kind(model) == "sectors"
     if sz_sectors:

@@ -514,8 +514,11 @@ def _register() -> None:
     }
 
     def check(model, temperatures):
-        check_exact_model_memory(model, thermal_memory_kind(model) if any(t > 0 for t in temperatures)
-                                 else "lanczos", n_temperatures=len(temperatures))
+        if any(t > 0 for t in temperatures):
+            precheck(model.n_sites, temperatures)  # O(1) before thermal_memory_kind reads every bond
+            check_exact_model_memory(model, thermal_memory_kind(model), n_temperatures=len(temperatures))
+        else:
+            check_exact_model_memory(model, "lanczos", n_temperatures=len(temperatures))
 
     def precheck(n_sites, temperatures):
         # one flip pattern and the S^z-sector storage: a lower bound on the memory of any model on n_sites
