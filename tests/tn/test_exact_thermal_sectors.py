@@ -251,7 +251,7 @@ def test_memory_guard_admits_n16_and_refuses_n17():
 
 @pytest.mark.slow
 def test_n16_ring_thermal_states_against_references():
-    # ~6 CPU-min (31 min wall on the loaded 2-core machine). T = 0: docs/physics.md ring values.
+    # ~6 CPU-min (12-31 min wall on the loaded 2-core machine). T = 0: docs/physics.md ring values.
     # T = 100: the cumulant expansion <H> = -beta k2 + beta^2 k3 / 2 + O(beta^3) with k2 = Tr(H^2)/2^N =
     # 16 bonds x Tr(h^2)/4 = 3 and k3 = Tr(H^3)/2^N = 16 x Tr(h^3)/4 = -3/2 (h = S_i.S_j has eigenvalues 1/4 x3,
     # -3/4; mixed bond products are traceless on a ring without triangles), so <H> = -0.03 - 7.5e-5.
