@@ -3,7 +3,8 @@
 This backend is the oracle for every other one. It works on the sparse
 Hamiltonian :meth:`SpinModel.to_sparse` (site 0 = most significant bit,
 ``|0> = |↑>``, ``S = σ/2``, k_B = 1) and refuses, before allocating, any
-request whose estimated memory exceeds a limit (:func:`check_exact_memory`).
+request whose estimated memory exceeds a limit (:func:`check_exact_memory`,
+formulas in :func:`estimate_exact_memory`).
 
 * :func:`exact_ground_state` — Lanczos (ARPACK ``eigsh``, smallest
   algebraic) with an explicit degeneracy search: the lowest eigenvalues are
@@ -16,19 +17,21 @@ request whose estimated memory exceeds a limit (:func:`check_exact_memory`).
   built directly in each sector (:func:`sector_hamiltonian`; memory ∝
   C(N, N/2), 6.2× less than 2^N at N = 24), and the ground manifold is the
   union over sectors of the levels within ``degeneracy_tol`` of the lowest.
-* :func:`exact_thermal_states` — one full diagonalisation ``H = Σ E_n |n><n|``
-  serves every temperature: ``ρ(T) = Σ_n p_n |n><n|`` with Boltzmann weights
-  ``p_n ∝ exp(−(E_n − E_0)/T)`` (shifted by ``E_0`` so nothing overflows).
+* :func:`exact_thermal_states` (:mod:`._exact_thermal`) — one full
+  diagonalisation ``H = Σ E_n |n><n|`` serves every temperature:
+  ``ρ(T) = Σ_n p_n |n><n|`` with Boltzmann weights ``p_n ∝ exp(−(E_n − E_0)/T)``.
+  For S^z-conserving models the sector eigenvectors are kept and ρ is
+  never assembled (:class:`SectorDenseState`), which reaches N = 16.
 * :func:`dense_state_from_array` — validation for user-supplied states.
+
+Sector machinery: :mod:`._sectors`; memory guard: :mod:`._exact_memory`.
 """
 
 from __future__ import annotations
 
 import math
-import os
 import time
 import warnings
-from fractions import Fraction
 
 import numpy as np
 import scipy.linalg as sla
@@ -36,11 +39,18 @@ import scipy.sparse.linalg as spla
 
 from macrobell.lattice import Lattice, SpinModel
 
-from ._checks import check_model, check_options, check_temperatures
+from ._checks import check_model, check_options
+from ._exact_memory import (KINDS, ExactTooLargeError, _check_sector_memory, _fmt_bytes, _n_ops,  # noqa: F401
+                            check_exact_memory, check_exact_model_memory, estimate_exact_memory, memory_limit_bytes,
+                            thermal_memory_kind)
+from ._exact_thermal import (SectorDenseState, SzSpectrum, _assemble_rho, _spectrum_blocks,  # noqa: F401
+                             _thermal_states, exact_thermal_states)
+from ._sectors import (_popcount, _sector_order, _su2_no_field, sector_basis, sector_hamiltonian,  # noqa: F401
+                       sector_ranks, spin_flip_symmetric)
 from .state import ConvergenceWarning, DenseState, Diagnostics
 
 __all__ = ["exact_ground_state", "exact_thermal_states", "dense_state_from_array", "check_exact_memory",
-           "sector_basis", "sector_hamiltonian",
+           "estimate_exact_memory", "sector_basis", "sector_hamiltonian", "SectorDenseState",
            "check_exact_model_memory", "ExactTooLargeError", "memory_limit_bytes", "FULL_DIAG_MAX_DIM"]
 
 #: Ground states of Hilbert spaces up to this dimension use dense ``eigh``
@@ -53,167 +63,6 @@ MAX_LANCZOS_DEGENERACY = 256
 #: middle one of 12 sites, takes ~10x longer by ``eigh`` than by ARPACK on a shared core).
 SECTOR_FULL_DIAG_MAX_DIM = 128
 _SEED = 20110605  # fixed Lanczos start vectors: reproducible results
-
-
-class ExactTooLargeError(ValueError):
-    """The exact backend's memory estimate exceeds the limit (raised before allocating)."""
-
-
-def memory_limit_bytes(max_memory_gb: float | None = None) -> int:
-    """The memory limit for the exact backend, in bytes.
-
-    In order: ``max_memory_gb`` if given, else ``$MACROBELL_MAX_MEMORY_GB``,
-    else half of the machine's available memory (``MemAvailable`` in
-    ``/proc/meminfo``, or ``os.sysconf``; 4 GiB if neither is readable).
-    """
-    if max_memory_gb is None:
-        env = os.environ.get("MACROBELL_MAX_MEMORY_GB")
-        if env is not None and env.strip():
-            try:
-                max_memory_gb = float(env)
-            except ValueError:
-                raise ValueError(f"MACROBELL_MAX_MEMORY_GB must be a number of GiB, got {env!r}") from None
-    if max_memory_gb is not None:
-        if isinstance(max_memory_gb, bool) or not isinstance(max_memory_gb, (int, float, np.integer, np.floating)) \
-                or not math.isfinite(max_memory_gb) or max_memory_gb <= 0:
-            raise ValueError(f"max_memory_gb must be a positive number of GiB, got {max_memory_gb!r}")
-        return int(Fraction(float(max_memory_gb)) * 2**30)  # exact: max_memory_gb * 2**30 overflows a float above 1.7e299
-    avail = None
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    avail = int(line.split()[1]) * 1024
-                    break
-    except OSError:
-        pass
-    if avail is None:
-        try:
-            avail = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-        except (ValueError, OSError, AttributeError):
-            avail = 8 * 2**30
-    return int(avail // 2)
-
-
-def _n_ops(model: SpinModel) -> int:
-    """Number of flip patterns ``to_sparse`` stores (one entry per basis state each).
-
-    Costs O(terms × N) big-integer operations: call it only after
-    :func:`check_exact_model_memory`'s O(1) pre-check has passed.
-    """
-    return len(model.flip_masks())
-
-
-#: Sizes above this are estimated as if they had this many sites, which keeps the estimate O(1) (no 2^N
-#: big integers for N = 10^6) and still refuses them: 2^1100 bytes exceed the largest limit a float
-#: max_memory_gb can express (1.8e308 GiB ≈ 2^1054 bytes).
-_ESTIMATE_MAX_SITES = 1100
-
-
-def estimate_exact_memory(n_sites: int, kind: str, *, n_ops: int | None = None, n_temperatures: int = 1,
-                          is_complex: bool = False) -> int:
-    """Estimated peak bytes of an exact computation (see :func:`check_exact_memory`).
-
-    Exact for ``n_sites <= 1100``; larger sizes return the estimate for
-    1100 sites, a lower bound above any expressible limit.
-    """
-    dim = 2 ** min(int(n_sites), _ESTIMATE_MAX_SITES)
-    item = 16 if is_complex else 8
-    if n_ops is None:
-        n_ops = max(int(n_sites), 1) + 1  # a Heisenberg chain: one flip pattern per bond + diagonal
-    n_ops = max(int(n_ops), 1)
-    # to_sparse accumulates one value vector per flip pattern, then writes
-    # CSR values and int32 indices (one entry per basis state and pattern);
-    # the index vector and complex phase temporaries add ~48 bytes per state.
-    build = (2 * item + 4) * n_ops * dim + 48 * dim
-    csr = n_ops * dim * (item + 4) + 8 * dim
-    if kind == "sparse":
-        return build
-    if kind == "lanczos":
-        # ARPACK keeps ncv ~ 2k+1 ≤ 40 Lanczos vectors, plus eigenvectors and
-        # the deflation workspace.
-        return max(build, csr + 64 * dim * item)
-    if kind == "full":
-        # dense H (overwritten in place by LAPACK ?syevr, O(dim) workspace;
-        # ?syevd is used instead when its 2·dim² workspace also fits),
-        # eigenvectors, one density matrix per temperature, one temporary.
-        dense = dim * dim * item
-        return max(build, csr + dense) + (2 + int(n_temperatures)) * dense
-    if kind == "density":
-        return 2 * dim * dim * item
-    if kind == "vector":
-        return 4 * dim * item
-    raise ValueError(f"check_exact_memory: unknown kind {kind!r}; allowed: "
-                     "['sparse', 'lanczos', 'full', 'density', 'vector']")
-
-
-def check_exact_memory(n_sites: int, kind: str, max_memory_gb: float | None = None, *, n_ops: int | None = None,
-                       n_temperatures: int = 1, is_complex: bool = False) -> int:
-    """Refuse, before allocating, an exact computation that would not fit in memory.
-
-    Parameters
-    ----------
-    n_sites : int
-        Number of spins N (Hilbert-space dimension 2^N).
-    kind : {"sparse", "lanczos", "full", "density", "vector"}
-        ``"sparse"``: building the sparse H; ``"lanczos"``: that plus Lanczos
-        vectors; ``"full"``: dense diagonalisation plus ``n_temperatures``
-        density matrices; ``"density"``: one 2^N × 2^N density matrix;
-        ``"vector"``: a few state vectors.
-    max_memory_gb : float, optional
-        The limit; default from :func:`memory_limit_bytes`.
-    n_ops : int, optional
-        Pauli strings in the Hamiltonian (default: a chain, 3 per site).
-    n_temperatures : int
-        Density matrices kept as results (``"full"``).
-    is_complex : bool
-        Complex arithmetic (16 bytes per entry instead of 8).
-
-    Returns
-    -------
-    int
-        The estimate in bytes, when it fits.
-
-    Raises
-    ------
-    ExactTooLargeError
-        With the estimate, the limit, N and the alternatives.
-    """
-    est = estimate_exact_memory(n_sites, kind, n_ops=n_ops, n_temperatures=n_temperatures, is_complex=is_complex)
-    limit = memory_limit_bytes(max_memory_gb)
-    if est > limit:
-        alt = ("method='purification' (purified MPS)" if kind == "full"
-               else "method='dmrg' (MPS)")
-        size = _fmt_bytes(est) if n_sites <= _ESTIMATE_MAX_SITES else f"more than {_fmt_bytes(est)}"
-        raise ExactTooLargeError(
-            f"exact backend: N={n_sites} sites ({kind}) needs an estimated {size}, above the limit of "
-            f"{_fmt_bytes(limit)} (set by max_memory_gb, $MACROBELL_MAX_MEMORY_GB, or half the available memory); "
-            f"use {alt} for this size, or raise the limit if the machine really has the memory")
-    return est
-
-
-def check_exact_model_memory(model: SpinModel, kind: str, max_memory_gb: float | None = None, *,
-                             n_temperatures: int = 1) -> int:
-    """:func:`check_exact_memory` for ``model``, refusing impossible sizes in O(1).
-
-    First the estimate with a single flip pattern (a lower bound, O(1)):
-    a 10^6-site model is refused in microseconds, before its flip masks
-    (O(terms × N) big integers) or sparse matrix are built. Only when that
-    fits are the masks counted for the real estimate.
-    """
-    n, is_complex = model.n_sites, not model.is_real
-    check_exact_memory(n, kind, max_memory_gb, n_ops=1, n_temperatures=n_temperatures, is_complex=is_complex)
-    return check_exact_memory(n, kind, max_memory_gb, n_ops=_n_ops(model), n_temperatures=n_temperatures,
-                              is_complex=is_complex)
-
-
-def _fmt_bytes(b: int) -> str:
-    if b >= 2**50 * 1000:  # beyond ~1000 PiB: an exponent (b can be a 2^N integer too large for a float)
-        return f"2^{math.log2(b):.4g} bytes"
-    for unit, scale in (("PiB", 2**50), ("TiB", 2**40), ("GiB", 2**30), ("MiB", 2**20)):
-        if b >= scale:
-            return f"{b / scale:.3g} {unit}"
-    return f"{b / 2**10:.3g} KiB"
 
 
 def _norm_bound(model: SpinModel) -> float:
@@ -317,113 +166,6 @@ def _full_manifold(H, degeneracy_tol):
     E1 = float(e[~ground][0]) if (~ground).any() else float("nan")
     return float(e[0]), v[:, ground], E1
 
-
-def _popcount(a: np.ndarray) -> np.ndarray:
-    if hasattr(np, "bitwise_count"):
-        return np.bitwise_count(a)
-    c = np.zeros(a.shape, dtype=np.int64)
-    a = a.copy()
-    while a.any():
-        c += a & 1
-        a >>= 1
-    return c
-
-
-def sector_basis(n: int, k: int) -> np.ndarray:
-    """Sorted basis states (integers, site 0 = most significant bit) with ``k`` one-bits (k spins ↓).
-
-    The magnetisation sector ``S^z_total = (N − 2k)/2`` of :meth:`SpinModel.to_sparse`'s basis.
-    """
-    if n <= 26:
-        a = np.arange(1 << n, dtype=np.int64)
-        return a[_popcount(a) == k]
-    from itertools import combinations
-    out = np.fromiter((sum(1 << (n - 1 - s) for s in c) for c in combinations(range(n), k)), dtype=np.int64)
-    return np.sort(out)
-
-
-def sector_hamiltonian(model: SpinModel, k: int, states: np.ndarray | None = None):
-    """The block of ``model.to_sparse()`` on the sector with ``k`` one-bits, built without the full matrix.
-
-    Same construction as :meth:`SpinModel.to_sparse` (one value per basis
-    state and flip pattern, ``H[r, r ^ f]`` = the value at input ``r ^ f``),
-    restricted to the sector's states: memory ∝ ``C(N, k)`` instead of
-    ``2^N``. Requires ``model.conserves_sz`` (then no entry leaves the
-    sector: the ``xx`` and ``yy`` parts of a flip of two equal bits cancel).
-
-    Returns
-    -------
-    (scipy.sparse.csr_matrix, numpy.ndarray)
-        The ``C(N, k) × C(N, k)`` block and the sector's sorted basis states.
-    """
-    import scipy.sparse as sp
-
-    if not model.conserves_sz:
-        raise ValueError("sector_hamiltonian: the model does not conserve total S^z (allowed: XXZ-type exchange "
-                         "with equal xx and yy couplings, fields along z)")
-    n = model.n_sites
-    idx = sector_basis(n, k) if states is None else states
-    d = idx.size
-    dtype = np.dtype(np.float64 if model.is_real else np.complex128)
-    blocks = model.flip_blocks(idx.astype(np.int64, copy=False), dtype)
-    rows, cols, data = [], [], []
-    scale = max((float(np.abs(v).max()) for v in blocks.values() if v.size), default=0.0)
-    for f, vals in blocks.items():
-        out = idx ^ f  # output state of each input state idx
-        pos = np.searchsorted(idx, out)
-        pos = np.minimum(pos, d - 1)
-        inside = idx[pos] == out
-        leak = float(np.abs(vals[~inside]).max()) if (~inside).any() else 0.0
-        if leak > 1e-12 * max(scale, 1e-300):  # a flip leaving the sector with a nonzero amplitude
-            raise ValueError(f"sector_hamiltonian: flip pattern {f:#x} leaves the sector (amplitude {leak:.3g})")
-        keep = inside & (vals != 0)
-        rows.append(pos[keep])
-        cols.append(np.flatnonzero(keep))
-        data.append(vals[keep])
-    itype = np.int32 if d < 2**31 else np.int64
-    H = sp.csr_matrix((np.concatenate(data), (np.concatenate(rows).astype(itype), np.concatenate(cols).astype(itype))),
-                      shape=(d, d))
-    H.sum_duplicates()
-    return H, idx
-
-
-def _su2_no_field(model: SpinModel) -> bool:
-    """Isotropic exchange on every bond (xx = yy = zz) and no field: H commutes with every S^a_total."""
-    if any(f.coefficient != 0 for f in model.fields):
-        return False
-    coeffs = {}
-    for t in model.terms:
-        if t.ops not in ("xx", "yy", "zz"):
-            return False
-        for i, j in t.bonds:
-            c = coeffs.setdefault((min(int(i), int(j)), max(int(i), int(j))), {"xx": 0.0, "yy": 0.0, "zz": 0.0})
-            c[t.ops] += t.coefficient
-    return all(np.isclose(c["xx"], c["zz"]) and np.isclose(c["yy"], c["zz"]) for c in coeffs.values())
-
-
-def _check_sector_memory(model: SpinModel, max_memory_gb, degenerate_rho: bool = False) -> int:
-    """Peak-memory estimate of the sector ground state (largest sector's build + Lanczos, full-space result)."""
-    n = model.n_sites
-    item = 8 if model.is_real else 16
-    dmax = math.comb(n, n // 2)
-    n_ops = _n_ops(model)
-    # per sector as estimate_exact_memory's "lanczos" (COO triplets instead of CSR: + 2 index arrays), plus
-    # the basis, its search positions, and the ground vectors embedded in the full 2^N space
-    build = (2 * item + 4 + 16) * n_ops * dmax + 48 * dmax
-    basis = 17 * 2 ** n if n <= 26 else 8 * dmax  # sector_basis filters arange(2^N) (int64 + popcount + mask)
-    est = max(build, n_ops * dmax * (item + 4) + 64 * dmax * item, basis) + 16 * dmax + 4 * (2 ** n) * item
-    limit = memory_limit_bytes(max_memory_gb)
-    if est > limit:
-        raise ExactTooLargeError(
-            f"exact backend: N={n} sites (Lanczos in the largest S^z sector, dim {dmax}) needs an estimated "
-            f"{_fmt_bytes(est)}, above the limit of {_fmt_bytes(limit)} (set by max_memory_gb, "
-            "$MACROBELL_MAX_MEMORY_GB, or half the available memory); use method='dmrg' (MPS) for this size")
-    return est
-
-
-def _sector_order(n: int) -> list:
-    """Sectors k = number of one-bits, from the middle (S^z = 0 or ±1/2) outwards."""
-    return sorted(range(n + 1), key=lambda k: (abs(2 * k - n), k))
 
 
 def _sector_ground_manifold(model, tol, degeneracy_tol, messages):
@@ -641,138 +383,6 @@ def _sector_ground_state(model, tol, degeneracy_tol, max_memory_gb, t0) -> Dense
     return state
 
 
-def exact_thermal_states(model: SpinModel, temperatures, *, degeneracy_tol: float = 1e-8,
-                         max_memory_gb: float | None = None) -> list:
-    """Thermal states ``ρ(T) = e^{−H/T}/Z`` for every temperature from one full diagonalisation.
-
-    ``ρ(T) = Σ_n p_n |n><n|`` with ``p_n = e^{−(E_n−E_0)/T} / Σ_m e^{−(E_m−E_0)/T}``
-    (the shift by ``E_0`` keeps every exponent ≤ 0); ``T = 0`` gives the
-    equal mixture of the ground manifold (eigenvalues within
-    ``degeneracy_tol`` of ``E_0``). Weights below 1e-17 of the largest are
-    dropped (their contribution is below double precision).
-
-    Parameters
-    ----------
-    model : SpinModel
-    temperatures : sequence of float
-        Each ≥ 0 (units of the coupling, k_B = 1).
-    degeneracy_tol : float
-        Ground-manifold tolerance for ``T = 0``, in (0, 1e-5] (units of the coupling).
-    max_memory_gb : float, optional
-        Memory limit (see :func:`check_exact_memory`); the estimate counts
-        one density matrix per temperature.
-
-    Returns
-    -------
-    list of DenseState
-        ``rho`` set, in the order given; ``energy = Tr(ρH)``,
-        ``temperature = T``. ``diagnostics``: ``converged=True`` (a dense
-        diagonalisation), ``energy``, ``energy_variance`` ``= Σ p_n E_n² − U²``
-        (``= Tr ρH² − (Tr ρH)²`` of the returned ρ, i.e. ``T² C_v``),
-        ``discarded_weight`` (the total Boltzmann weight of the dropped
-        levels, below 1e-17 each), ``max_bond = n_sweeps = None``,
-        ``elapsed_s`` (shared diagonalisation plus this state's assembly),
-        ``warnings=()``; ``extra`` (also in ``info``): ``method="exact"``,
-        ``solver="full"``, ``lapack_driver``, ``sz_sectors``, ``beta``,
-        ``free_energy`` (``−T ln Z``), ``entropy`` (``−Σ p ln p``),
-        ``degeneracy`` (of the ground manifold), ``gap``, ``mixed``,
-        ``n_sites``, ``dim``, ``n_states_kept``.
-    """
-    where = "thermal_states(method='exact')"
-    check_model(model, where)
-    temps = check_temperatures(temperatures, where)
-    degeneracy_tol = check_options(where, "exact", degeneracy_tol=degeneracy_tol)["degeneracy_tol"]
-    t0 = time.perf_counter()
-    n = model.n_sites
-    est = check_exact_model_memory(model, "full", max_memory_gb, n_temperatures=len(temps))
-    dim = 2**n
-    is_complex = not model.is_real
-    # ?syevd (divide and conquer) is ~2x faster than ?syevr but needs ~2·dim²
-    # more workspace: use it when that still fits.
-    extra = 2 * dim * dim * (16 if is_complex else 8)
-    driver = "evd" if est + extra <= memory_limit_bytes(max_memory_gb) else "evr"
-    blocks = _spectrum_blocks(model, driver)
-    E = np.concatenate([b[1] for b in blocks])
-    E0 = float(E.min())
-    ground = E <= E0 + degeneracy_tol
-    g = int(ground.sum())
-    above = E[~ground]
-    gap = float(above.min() - E0) if above.size else float("nan")
-    t_diag = time.perf_counter() - t0
-    out = []
-    for T in temps:
-        t1 = time.perf_counter()
-        if T == 0:
-            p = ground / g
-            free, entropy, beta = E0, math.log(g), float("inf")
-        else:
-            with np.errstate(over="ignore"):  # T → 0+: (E−E0)/T → inf, weight 0
-                w = np.exp(-(E - E0) / T)
-            Z = w.sum()
-            p = w / Z
-            free = E0 - T * math.log(Z)
-            pos = p[p > 0]
-            entropy = float(-(pos * np.log(pos)).sum()) + 0.0
-            beta = 1.0 / T
-        keep = p > 1e-17 * p.max()
-        dropped = float(p[~keep].sum() / p.sum())
-        p = np.where(keep, p, 0.0) / p[keep].sum()
-        U = float(p @ E)
-        variance = float(p @ (E - U) ** 2)  # central second moment: no cancellation of two large numbers
-        rho = _assemble_rho(blocks, p, dim, is_complex)
-        info = {"method": "exact", "solver": "full", "lapack_driver": driver, "sz_sectors": len(blocks),
-                "beta": beta,
-                "free_energy": float(free), "entropy": entropy, "degeneracy": g, "gap": gap,
-                "mixed": bool(T > 0 or g > 1),
-                "n_sites": n, "dim": dim, "n_states_kept": int(keep.sum())}
-        diag = Diagnostics(converged=True, energy=U, energy_variance=variance, discarded_weight=dropped,
-                           elapsed_s=t_diag + time.perf_counter() - t1, extra=info)
-        out.append(DenseState(model.lattice, model, energy=U, temperature=float(T), rho=rho, diagnostics=diag))
-    return out
-
-
-def _spectrum_blocks(model: SpinModel, driver: str) -> list:
-    """Full spectrum as ``[(basis indices or None, energies, eigenvectors), …]``.
-
-    When H conserves total S^z it is diagonalised sector by sector (the
-    largest block of 12 sites is 924 instead of 4096: ~80× fewer flops);
-    otherwise as one dense matrix.
-    """
-    H = model.to_sparse()
-    if not model.conserves_sz:
-        E, V = sla.eigh(H.toarray(), overwrite_a=True, check_finite=False, driver=driver)
-        return [(None, E, V)]
-    n = model.n_sites
-    ups = np.bitwise_count(np.arange(2**n, dtype=np.uint64)) if hasattr(np, "bitwise_count") else \
-        np.array([bin(i).count("1") for i in range(2**n)])
-    blocks = []
-    for k in range(n + 1):
-        idx = np.flatnonzero(ups == k)
-        Hk = H[idx][:, idx].toarray()
-        E, V = sla.eigh(Hk, overwrite_a=True, check_finite=False, driver=driver)
-        blocks.append((idx, E, V))
-    return blocks
-
-
-def _assemble_rho(blocks: list, p: np.ndarray, dim: int, is_complex: bool) -> np.ndarray:
-    """``ρ = Σ_n p_n |n><n|`` from the blocks of :func:`_spectrum_blocks` (p in their concatenated order)."""
-    rho = np.zeros((dim, dim), dtype=complex if is_complex else float)
-    start = 0
-    for idx, E, V in blocks:
-        pk = p[start:start + E.size]
-        start += E.size
-        keep = pk > 0
-        if not keep.any():
-            continue
-        Vk = V[:, keep]
-        block = (Vk * pk[keep]) @ Vk.conj().T
-        if idx is None:
-            rho += block
-        else:
-            rho[np.ix_(idx, idx)] = block
-    return rho
-
-
 def _energy(model: SpinModel, vector=None, rho=None, max_memory_gb=None) -> float:
     return _moments(model, vector=vector, rho=rho, max_memory_gb=max_memory_gb)[0]
 
@@ -904,12 +514,15 @@ def _register() -> None:
     }
 
     def check(model, temperatures):
-        check_exact_model_memory(model, "full" if any(t > 0 for t in temperatures) else "lanczos",
-                                 n_temperatures=len(temperatures))
+        if any(t > 0 for t in temperatures):
+            precheck(model.n_sites, temperatures)  # O(1) before thermal_memory_kind reads every bond
+            check_exact_model_memory(model, thermal_memory_kind(model), n_temperatures=len(temperatures))
+        else:
+            check_exact_model_memory(model, "lanczos", n_temperatures=len(temperatures))
 
     def precheck(n_sites, temperatures):
-        # one flip pattern: a lower bound on the memory of any model on n_sites
-        check_exact_memory(n_sites, "full" if any(t > 0 for t in temperatures) else "lanczos", n_ops=1,
+        # one flip pattern and the S^z-sector storage: a lower bound on the memory of any model on n_sites
+        check_exact_memory(n_sites, "sectors" if any(t > 0 for t in temperatures) else "lanczos", n_ops=1,
                            n_temperatures=len(temperatures))
 
     register_backend(Backend(
