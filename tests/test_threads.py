@@ -27,6 +27,7 @@ from macrobell import _threads
 import macrobell.tn, macrobell.observables, macrobell.data  # imports alone must not pin
 from macrobell.tn.dmrg import dmrg_ground_state
 from macrobell.tn.purification import purification_thermal_states
+from macrobell.tn.exact import exact_ground_state, exact_thermal_states
 out = {"import": pools()}
 lat = mb.lattice.chain(4, pbc=True)
 model = mb.lattice.heisenberg(lat)
@@ -44,6 +45,8 @@ calls = {
     # the backends' own functions, called directly, pin too
     "dmrg_ground_state": lambda: dmrg_ground_state(model, bond_dim=4, degenerate="ignore"),
     "purification_thermal_states": lambda: purification_thermal_states(model, [2.0], bond_dim=4, trotter_check=False),
+    "exact_ground_state": lambda: exact_ground_state(model),
+    "exact_thermal_states": lambda: exact_thermal_states(model, [1.0]),
 }
 for name, call in calls.items():
     mb.set_threads(None)      # undo: the pools go back to 3 ...
@@ -77,7 +80,8 @@ def test_import_leaves_threads_alone_and_entry_points_pin_one_thread():
     assert out.pop("after_undo") == [[3], 3]
     assert out == {name: [[1], 1] for name in ("ground_state", "thermal_states", "effective_state",
                                                "pair_correlations", "reduced_state", "reduced_states",
-                                               "dmrg_ground_state", "purification_thermal_states")}
+                                               "dmrg_ground_state", "purification_thermal_states",
+                                               "exact_ground_state", "exact_thermal_states")}
 
 
 ENVIRONMENT = """

@@ -31,6 +31,7 @@ import time
 import numpy as np
 import scipy.linalg as sla
 
+from macrobell._threads import pin_threads
 from macrobell.lattice import SpinModel
 
 from . import _sector_kernels as skern
@@ -98,6 +99,7 @@ def exact_thermal_states(model: SpinModel, temperatures, *, degeneracy_tol: floa
         (``"dense"`` or ``"sz_sector_eigenvectors"``), ``mirrored_sectors``
         (sectors obtained from their spin-flip mirror).
     """
+    pin_threads()  # a direct call too: multithreaded BLAS is far slower on these machines
     return _thermal_states(model, temperatures, degeneracy_tol=degeneracy_tol, max_memory_gb=max_memory_gb)
 
 

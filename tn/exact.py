@@ -37,6 +37,7 @@ import numpy as np
 import scipy.linalg as sla
 import scipy.sparse.linalg as spla
 
+from macrobell._threads import pin_threads
 from macrobell.lattice import Lattice, SpinModel
 
 from ._checks import check_model, check_options
@@ -270,6 +271,7 @@ def exact_ground_state(model: SpinModel, *, tol: float = 1e-12, degeneracy_tol: 
         spectrum is degenerate), ``mixed``, ``n_sites``, ``dim``. Lanczos
         non-convergence emits :class:`~macrobell.tn.state.ConvergenceWarning`.
     """
+    pin_threads()  # a direct call too: multithreaded BLAS is far slower on these machines
     return _ground_state(model, tol=tol, degeneracy_tol=degeneracy_tol, max_memory_gb=max_memory_gb)
 
 
