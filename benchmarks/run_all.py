@@ -1,4 +1,5 @@
-"""Run every benchmark (``make bench``): effective state, pair correlations, DMRG, purification, MPO build.
+"""Run every benchmark (``make bench``): effective state, pair correlations, DMRG, purification, MPO build,
+M-body, Bell, LHS, symmetric DMRG, thermal ladders, exact sectors.
 
     python benchmarks/run_all.py [--quick]
 
@@ -12,7 +13,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-BENCHES = ["bench_effective_state.py", "bench_pairs.py", "bench_dmrg.py", "bench_purification.py", "bench_mpo.py", "bench_mbody.py", "bench_bell.py", "bench_lhs.py"]
+BENCHES = ["bench_effective_state.py", "bench_pairs.py", "bench_dmrg.py", "bench_purification.py", "bench_mpo.py", "bench_mbody.py", "bench_bell.py", "bench_lhs.py",
+           "bench_symmetric_dmrg.py", "bench_thermal_ladder.py", "bench_exact_sectors.py"]
+#: Long, run on their own (minutes to an hour; see each docstring): bench_pipeline_1000.py, bench_peps.py,
+#: bench_sweep_overhead.py.
 
 
 def main(argv=None):
