@@ -188,7 +188,10 @@ def compute_group(task: Mapping) -> list:
         warns = [f for f, m in shared_warnings if m in diag["warnings"] or m not in claimed]
         warns += [_fmt_warning(w) for w in own]
         if not diag["converged"]:
-            warns.append(f"NotConverged: the {method} solver did not converge (info: {diag['info']})")
+            # name the solver that ran (a dmrg sweep's T > 0 points come from the purification)
+            info = diag["info"] if isinstance(diag["info"], Mapping) else {}
+            solver = info.get("method") or diag["backend"]
+            warns.append(f"NotConverged: the {solver} solver did not converge (info: {diag['info']})")
         records.append({"id": p["id"], "index": p["index"], "params": p["params"],
                         "elapsed_s": t_state + time.perf_counter() - t1, "warnings": warns,
                         "state": diag, "partitions": parts,

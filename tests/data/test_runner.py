@@ -372,3 +372,28 @@ def test_an_interrupted_run_leaves_every_finished_point_readable(tmp_path, monke
     s = run_sweep(SWEEP, out, workers=1, resume=True, show_progress=False)
     assert s["skipped"] == 6 and s["computed"] == 6
     _same_rows(load(out), reference[1])
+
+
+def test_non_convergence_names_the_solver_that_ran(tmp_path):
+    # a "dmrg" sweep's T > 0 points come from the purification: the warning must say so, not "dmrg"
+    toml = """
+[lattice]
+kind = "chain"
+L = 8
+pbc = true
+[model]
+kind = "heisenberg"
+[state]
+method = "dmrg"
+temperatures = [0.5]
+bond_dim = 2
+trotter_check = false
+[[partitions]]
+kind = "halves"
+"""
+    out = tmp_path / "nc.h5"
+    run_sweep(toml, out, workers=1, show_progress=False)
+    row = load(out).iloc[0]
+    assert not row["converged"]
+    [w] = [w for w in row["warnings"] if w.startswith("NotConverged")]
+    assert w.startswith("NotConverged: the purification solver did not converge")
