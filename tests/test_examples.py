@@ -39,7 +39,9 @@ def test_example_sweep_files_validate(path):
         np.testing.assert_allclose([q["T"] for q in first], np.array(temps) / J_K, rtol=1e-14)
     else:
         assert [q["T"] for q in first] == temps
-    assert first[0]["lattice"]["L"] == cfg["lattice"]["L"][0]
+    for key, value in cfg["lattice"].items():  # L, or Lx/Ly/pbc_y of a cylinder: the first value of an axis
+        if key != "kind":
+            assert first[0]["lattice"][key] == (value[0] if isinstance(value, list) else value), key
     assert first[0]["state"]["method"] == cfg["state"]["method"]
 
 
