@@ -45,14 +45,13 @@ import scipy.linalg as sla
 
 from macrobell._threads import pin_threads
 
-from macrobell.lattice.models import PAULI
-
 from ._checks import MAX_DISCARDED_WEIGHT, OptionRange, call_backend, check_option, check_options, check_temperatures
 from .mpo import mpo_moments
 from . import _mpo_evolution as _mpoev
 from .gates import commuting_layers, exp_gate, hamiltonian_pieces, merge_sequence, step_sequence, trotter_stages
 from .mpo import _model_fsm, model_to_mpo
 from .state import ConvergenceWarning, Diagnostics, MixtureState, MPSState, _right_canonical
+from ._purification_observables import _bond_reduced_states, _pauli_expectations, _to_quimb, purified_energy
 
 _log = logging.getLogger(__name__)  # -> the 'macrobell.tn' layer logger
 
@@ -269,74 +268,6 @@ class _Purified:
         new.__dict__.update(self.__dict__)
         new.A = self.copy_arrays()
         return new
-
-
-# -- expectation values --------------------------------------------------------------------------------------
-def purified_energy(arrays, bonds, singles=()):
-    """``Σ_b Tr(ρ h_b)`` for a purified MPS given as arrays ``(χl, 4, χr)`` (s = 2p + a).
-
-    ``bonds``: (k, l, h) with ``k < l`` MPS positions and ``h`` on ``p_k ⊗ p_l``;
-    ``singles``: (k, h2). Operators act on the physical index, ancillas are
-    traced. One right-canonicalisation, then one left environment per site
-    and, per bond of range r, r transfer steps with the physical indices of
-    site k left open: O((N + Σ_b r_b) χ³).
-    """
-    return _bond_reduced_states(arrays, bonds, singles)[0]
-
-
-def _bond_reduced_states(arrays, bonds, singles=()):
-    """``(energy, rhos)``: the energy of :func:`purified_energy` and the reduced density matrices it
-    contracts, one per bond (4 × 4 on ``p_k ⊗ p_l``, in ``bonds`` order) then one per single (2 × 2)."""
-    A = _right_canonical(arrays)
-    n = len(A)
-    # L[k]: left environment before site k (identity-contracted), shape (χ, χ).
-    L = [np.ones((1, 1), dtype=A[0].dtype)]
-    for k in range(n - 1):
-        t = np.tensordot(L[k], A[k], axes=(0, 0))  # (bra y, s, ket r)
-        L.append(np.tensordot(A[k].conj(), t, axes=((0, 1), (0, 1))).T)  # (ket r, bra r)
-    by_site = {}
-    for b, (k, l, h) in enumerate(bonds):
-        by_site.setdefault(k, []).append((l, b))
-    rhos = [None] * (len(bonds) + len(singles))
-    for k, lst in by_site.items():
-        a = A[k].reshape(A[k].shape[0], 2, 2, -1)
-        # X[p, p', c, d] = Σ L[x, y] A[x, p, anc, c] conj(A)[y, p', anc, d]
-        X0 = np.einsum("xy,xpac,yqad->pqcd", L[k], a, a.conj(), optimize=True)
-        for l, b in sorted(lst, key=lambda x: x[0]):
-            X = X0
-            for m in range(k + 1, l):
-                X = np.einsum("pqcd,csx,dsy->pqxy", X, A[m], A[m].conj(), optimize=True)
-            bl = A[l].reshape(A[l].shape[0], 2, 2, -1)
-            rhos[b] = np.einsum("pqcd,crae,dsae->prqs", X, bl, bl.conj(), optimize=True).reshape(4, 4)
-    for j, (k, h) in enumerate(singles):
-        a = A[k].reshape(A[k].shape[0], 2, 2, -1)
-        rhos[len(bonds) + j] = np.einsum("xy,xpac,yqac->pq", L[k], a, a.conj(), optimize=True)
-    pieces = [h for _, _, h in bonds] + [h for _, h in singles]
-    energy = sum(float(np.real(np.sum(r * np.asarray(h).T))) for r, h in zip(rhos, pieces))
-    return energy, rhos
-
-
-_PAULI2 = np.einsum("aij,bkl->abikjl", PAULI, PAULI).reshape(4, 4, 4, 4)
-
-
-def _pauli_expectations(rhos):
-    """``<σ_a ⊗ σ_b>`` (4 × 4, σ_0 = 1) of each 4 × 4 reduced state and ``<σ_a>`` (4,) of each 2 × 2 one."""
-    out = []
-    for r in rhos:
-        if r.shape == (4, 4):
-            out.append(np.real(np.einsum("abij,ji->ab", _PAULI2, r)))
-        else:
-            out.append(np.real(np.einsum("aij,ji->a", PAULI, r)))
-    return out
-
-
-def _to_quimb(arrays):
-    import quimb.tensor as qtn
-
-    if len(arrays) == 1:
-        raise ValueError("purification: a single-site lattice has no MPS representation here; use method='exact'")
-    arrs = [arrays[0][0]] + list(arrays[1:-1]) + [arrays[-1][..., 0]]
-    return qtn.MatrixProductState(arrs, shape="lpr")
 
 
 # -- public API -----------------------------------------------------------------------------------------------
