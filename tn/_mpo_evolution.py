@@ -18,10 +18,14 @@ a second-order propagator, whose states are complex.
 Application to a purification ``(χl, 4, χr)`` (``s = 2p + a``; the MPO acts
 on ``p``): the state is kept right-canonical between steps. A left-to-right
 zip-up (Stoudenmire & White, New J. Phys. 12, 055026 (2010)) contracts
-each site with its MPO tensor and the carried remainder and splits it by a
-truncated SVD (at most ``zip_factor · χ`` kept, the same discarded-weight
-cutoff); its right part is near-isometric (``W^II ≈ 1 − τH``) so its
-discarded weights are close to the true ones, and they are counted. Then a
+each site with its MPO tensor and the carried remainder and splits it,
+exactly (identity or QR) while its smaller side fits ``zip_factor · χ``,
+and above that by projecting on the dominant ``zip_factor · χ`` singular
+directions (from the smaller Gram matrix: cheaper than an SVD, and the
+kept weight is measured after the projection). The discarded-weight
+cutoff is left to the sweep below. The right part is near-isometric
+(``W^II ≈ 1 − τH``) so the zip-up's discarded weights are close to the
+true ones, and they are counted. Then a
 right-to-left SVD sweep over the now left-canonical MPS truncates to ``χ``
 with the cutoff: each of those truncations is optimal in the 2-norm, and
 the state ends right-canonical for the next step.
@@ -117,12 +121,39 @@ def _svd(m):
         return sla.svd(m, full_matrices=False, lapack_driver="gesvd", check_finite=False)
 
 
-def zipup_apply(A, U, keep, on_weights):
+def _capped_split(m, cap):
+    """``(u, carry)`` with ``u`` an isometry (``r × k``), ``k ≤ cap``, and ``u @ carry = u u† m``.
+
+    Exact (``u u† m = m``) when ``min(r, c) ≤ cap``: the identity for ``r ≤ c``, a QR otherwise. Above the
+    cap, the ``k = cap`` dominant singular directions from the Hermitian eigenproblem of the smaller Gram
+    matrix (``m m†`` or ``m† m``), then ``carry = u† m``: the projection is applied exactly, so the
+    weight it drops, ``‖m‖² − ‖carry‖²``, is measured, not inferred from eigenvalues. The Gram matrix
+    resolves singular values down to ~1e-8 s_max only; below that the kept directions mix at the level
+    of their own (negligible) weight, which the optimal SVD sweep that follows truncates away. Issue 12
+    measured a 384 × 480 complex split at 32 ms this way against 54 ms for ``gesdd``.
+    """
+    r, c = m.shape
+    if cap is None or min(r, c) <= cap:
+        if r <= c:
+            return np.eye(r, dtype=m.dtype), m
+        return sla.qr(m, mode="economic", check_finite=False)
+    if r <= c:
+        _, v = sla.eigh(m @ m.conj().T, check_finite=False, overwrite_a=True)
+        u = np.ascontiguousarray(v[:, ::-1][:, :cap])
+        return u, u.conj().T @ m
+    _, v = sla.eigh(m.conj().T @ m, check_finite=False, overwrite_a=True)
+    w = np.ascontiguousarray(v[:, ::-1][:, :cap])
+    u, rr = sla.qr(m @ w, mode="economic", check_finite=False)
+    return u, rr @ w.conj().T
+
+
+def zipup_apply(A, U, cap, on_weights):
     """Apply MPO ``U`` (physical leg of a purification) to right-canonical arrays ``A`` by zip-up.
 
-    ``keep(s)`` gives how many singular values each truncation keeps; ``on_weights(tot, kept)`` is told
-    each truncation's total and kept squared norm. Returns the new arrays: left-isometric except the last,
-    which carries the norm.
+    Each split keeps at most ``cap`` (``None``: no cap) dimensions and is exact below it
+    (:func:`_capped_split`): the discarded-weight cutoff is left to the optimal SVD sweep that follows.
+    ``on_weights(tot, kept)`` is told each split's total and kept squared norm (equal when nothing was
+    dropped). Returns the new arrays: left-isometric except the last, which carries the norm.
     """
     n = len(A)
     dtype = np.result_type(A[0], U[0])
@@ -140,12 +171,13 @@ def zipup_apply(A, U, keep, on_weights):
             out.append(t.transpose(0, 4, 1, 2, 3).reshape(nn, 4, 1))
             break
         m = t.transpose(0, 4, 1, 2, 3).reshape(nn * 4, -1)  # (n, p', anc) x (r, w')
-        u, s, vh = _svd(m)
-        kk = keep(s)
-        tot = float(np.dot(s, s))
-        on_weights(tot, float(np.dot(s[:kk], s[:kk])))
-        out.append(u[:, :kk].reshape(nn, 4, kk))
-        carry = (s[:kk, None] * vh[:kk]).reshape(kk, chr_, -1)
+        u, c = _capped_split(m, cap)
+        tot = float(np.vdot(m, m).real)
+        kept = tot if c is m or u.shape[1] == min(m.shape) else float(np.vdot(c, c).real)
+        on_weights(tot, min(kept, tot))
+        kk = u.shape[1]
+        out.append(u.reshape(nn, 4, kk))
+        carry = c.reshape(kk, chr_, -1)
     return out
 
 

@@ -187,7 +187,7 @@ class _Purified:
             self.max_discarded = max(self.max_discarded, w)
 
         self.n_svd += 2 * (self.n - 1)
-        arrs = _mpoev.zipup_apply(self.A, U, lambda s: kept_count(s, self.cutoff, cap, self.mode), zip_weights)
+        arrs = _mpoev.zipup_apply(self.A, U, cap, zip_weights)
         self.A = _mpoev.svd_compress_left(arrs, lambda s: kept_count(s, self.cutoff, self.chi, self.mode),
                                           self._account)
         self.centre = 0
