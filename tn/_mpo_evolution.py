@@ -37,6 +37,7 @@ import math
 
 import numpy as np
 import scipy.linalg as sla
+from scipy.linalg import blas
 
 __all__ = ["wii_mpo", "complex_pair", "zipup_apply", "svd_compress_left", "ZIP_FACTOR"]
 
@@ -138,13 +139,25 @@ def _capped_split(m, cap):
             return np.eye(r, dtype=m.dtype), m
         return sla.qr(m, mode="economic", check_finite=False)
     if r <= c:
-        _, v = sla.eigh(m @ m.conj().T, check_finite=False, overwrite_a=True)
-        u = np.ascontiguousarray(v[:, ::-1][:, :cap])
+        u = _dominant_eigvecs(_gram(m, False), cap)
         return u, u.conj().T @ m
-    _, v = sla.eigh(m.conj().T @ m, check_finite=False, overwrite_a=True)
-    w = np.ascontiguousarray(v[:, ::-1][:, :cap])
+    w = _dominant_eigvecs(_gram(m, True), cap)
     u, rr = sla.qr(m @ w, mode="economic", check_finite=False)
     return u, rr @ w.conj().T
+
+
+def _gram(m, adjoint_first):
+    """Lower triangle of ``m† m`` (``adjoint_first``) or ``m m†``: a Hermitian rank-k update, half a GEMM."""
+    if np.iscomplexobj(m):
+        return blas.zherk(1.0, m, trans=2 if adjoint_first else 0, lower=1)
+    return blas.dsyrk(1.0, m, trans=1 if adjoint_first else 0, lower=1)
+
+
+def _dominant_eigvecs(g, k):
+    """The ``k`` eigenvectors of the largest eigenvalues of the Hermitian ``g`` (lower triangle read), descending."""
+    n = g.shape[0]
+    _, v = sla.eigh(g, lower=True, driver="evr", subset_by_index=[n - k, n - 1], check_finite=False, overwrite_a=True)
+    return np.ascontiguousarray(v[:, ::-1])
 
 
 def zipup_apply(A, U, cap, on_weights):
