@@ -190,7 +190,8 @@ def test_propagator_in_sweep_files():
         Sweep.from_toml(_SWEEP.format(value='"swaps"'))
 
 
-@pytest.mark.parametrize("shape, cap", [((24, 40), 10), ((40, 24), 10), ((12, 30), 16), ((30, 12), 16), ((8, 8), None)])
+@pytest.mark.parametrize("shape, cap", [((24, 40), 10), ((40, 24), 10), ((64, 80), 10), ((90, 40), 12),
+                                        ((12, 30), 16), ((30, 12), 16), ((8, 8), None)])
 def test_capped_split_is_an_optimal_projection(shape, cap):
     # Oracle: the SVD (Eckart–Young): a rank-cap projection drops at least Σ_{i ≥ cap} s_i², and the Gram-matrix
     # split must drop no more than that (to rounding); exact below the cap.
