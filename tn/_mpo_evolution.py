@@ -41,7 +41,7 @@ from scipy.linalg import blas
 
 __all__ = ["wii_mpo", "complex_pair", "zipup_apply", "svd_compress_left", "ZIP_FACTOR"]
 
-#: The zip-up keeps at most ``ZIP_FACTOR · χ`` singular values per bond before the optimal SVD sweep.
+#: The zip-up keeps at most ``ZIP_FACTOR · χ`` dimensions per bond (its cap) before the optimal SVD sweep.
 ZIP_FACTOR = 2
 
 _ID2 = np.eye(2)
