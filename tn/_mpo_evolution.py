@@ -18,10 +18,14 @@ a second-order propagator, whose states are complex.
 Application to a purification ``(χl, 4, χr)`` (``s = 2p + a``; the MPO acts
 on ``p``): the state is kept right-canonical between steps. A left-to-right
 zip-up (Stoudenmire & White, New J. Phys. 12, 055026 (2010)) contracts
-each site with its MPO tensor and the carried remainder and splits it by a
-truncated SVD (at most ``zip_factor · χ`` kept, the same discarded-weight
-cutoff); its right part is near-isometric (``W^II ≈ 1 − τH``) so its
-discarded weights are close to the true ones, and they are counted. Then a
+each site with its MPO tensor and the carried remainder and splits it,
+exactly (identity or QR) while its smaller side fits ``zip_factor · χ``,
+and above that by projecting on the dominant ``zip_factor · χ`` singular
+directions (from the smaller Gram matrix: cheaper than an SVD, and the
+kept weight is measured after the projection). The discarded-weight
+cutoff is left to the sweep below. The right part is near-isometric
+(``W^II ≈ 1 − τH``) so the zip-up's discarded weights are close to the
+true ones, and they are counted. Then a
 right-to-left SVD sweep over the now left-canonical MPS truncates to ``χ``
 with the cutoff: each of those truncations is optimal in the 2-norm, and
 the state ends right-canonical for the next step.
@@ -33,10 +37,11 @@ import math
 
 import numpy as np
 import scipy.linalg as sla
+from scipy.linalg import blas
 
 __all__ = ["wii_mpo", "complex_pair", "zipup_apply", "svd_compress_left", "ZIP_FACTOR"]
 
-#: The zip-up keeps at most ``ZIP_FACTOR · χ`` singular values per bond before the optimal SVD sweep.
+#: The zip-up keeps at most ``ZIP_FACTOR · χ`` dimensions per bond (its cap) before the optimal SVD sweep.
 ZIP_FACTOR = 2
 
 _ID2 = np.eye(2)
@@ -117,12 +122,56 @@ def _svd(m):
         return sla.svd(m, full_matrices=False, lapack_driver="gesvd", check_finite=False)
 
 
-def zipup_apply(A, U, keep, on_weights):
+def _capped_split(m, cap):
+    """``(u, carry)`` with ``u`` an isometry (``r × k``), ``k ≤ cap``, and ``u @ carry = u u† m``.
+
+    Exact (``u u† m = m``) when ``min(r, c) ≤ cap``: the identity for ``r ≤ c``, a QR otherwise. Above the
+    cap, the ``k = cap`` dominant singular directions from the Hermitian eigenproblem of the smaller Gram
+    matrix (``m m†`` or ``m† m``), then ``carry = u† m``: the projection is applied exactly, so the
+    weight it drops, ``‖m‖² − ‖carry‖²``, is measured, not inferred from eigenvalues. The Gram matrix
+    resolves singular values down to ~1e-8 s_max only; below that the kept directions mix at the level
+    of their own (negligible) weight, which the optimal SVD sweep that follows truncates away. Issue 12
+    measured a 384 × 480 complex split at 32 ms this way against 54 ms for ``gesdd``.
+    """
+    r, c = m.shape
+    if cap is None or min(r, c) <= cap:
+        if r <= c:
+            return np.eye(r, dtype=m.dtype), m
+        return sla.qr(m, mode="economic", check_finite=False)
+    if r <= c:
+        u = _dominant_eigvecs(_gram(m, False), cap)
+        return u, u.conj().T @ m
+    w = _dominant_eigvecs(_gram(m, True), cap)
+    u, rr = sla.qr(m @ w, mode="economic", check_finite=False)
+    return u, rr @ w.conj().T
+
+
+def _gram(m, adjoint_first):
+    """Lower triangle of ``m† m`` (``adjoint_first``) or ``m m†``: a Hermitian rank-k update, half a GEMM."""
+    if np.iscomplexobj(m):
+        return blas.zherk(1.0, m, trans=2 if adjoint_first else 0, lower=1)
+    return blas.dsyrk(1.0, m, trans=1 if adjoint_first else 0, lower=1)
+
+
+def _dominant_eigvecs(g, k):
+    """The ``k`` eigenvectors of the largest eigenvalues of the Hermitian ``g`` (lower triangle read), descending."""
+    n = g.shape[0]
+    if n > 3 * k:  # measured: the MRRR subset pays off for k < n/3 (384 × 384, k = 96: 27 ms vs 34 ms)
+        _, v = sla.eigh(g, lower=True, driver="evr", subset_by_index=[n - k, n - 1], check_finite=False,
+                        overwrite_a=True)
+    else:  # the full divide and conquer is faster (240 × 240, k = 96: 11 ms vs 12 ms; 160: 3 ms vs 6 ms)
+        _, v = sla.eigh(g, lower=True, check_finite=False, overwrite_a=True)
+        v = v[:, n - k:]
+    return np.ascontiguousarray(v[:, ::-1])
+
+
+def zipup_apply(A, U, cap, on_weights):
     """Apply MPO ``U`` (physical leg of a purification) to right-canonical arrays ``A`` by zip-up.
 
-    ``keep(s)`` gives how many singular values each truncation keeps; ``on_weights(tot, kept)`` is told
-    each truncation's total and kept squared norm. Returns the new arrays: left-isometric except the last,
-    which carries the norm.
+    Each split keeps at most ``cap`` (``None``: no cap) dimensions and is exact below it
+    (:func:`_capped_split`): the discarded-weight cutoff is left to the optimal SVD sweep that follows.
+    ``on_weights(tot, kept)`` is told each split's total and kept squared norm (equal when nothing was
+    dropped). Returns the new arrays: left-isometric except the last, which carries the norm.
     """
     n = len(A)
     dtype = np.result_type(A[0], U[0])
@@ -140,12 +189,13 @@ def zipup_apply(A, U, keep, on_weights):
             out.append(t.transpose(0, 4, 1, 2, 3).reshape(nn, 4, 1))
             break
         m = t.transpose(0, 4, 1, 2, 3).reshape(nn * 4, -1)  # (n, p', anc) x (r, w')
-        u, s, vh = _svd(m)
-        kk = keep(s)
-        tot = float(np.dot(s, s))
-        on_weights(tot, float(np.dot(s[:kk], s[:kk])))
-        out.append(u[:, :kk].reshape(nn, 4, kk))
-        carry = (s[:kk, None] * vh[:kk]).reshape(kk, chr_, -1)
+        u, c = _capped_split(m, cap)
+        tot = float(np.vdot(m, m).real)
+        kept = tot if c is m or u.shape[1] == min(m.shape) else float(np.vdot(c, c).real)
+        on_weights(tot, min(kept, tot))
+        kk = u.shape[1]
+        out.append(u.reshape(nn, 4, kk))
+        carry = c.reshape(kk, chr_, -1)
     return out
 
 

@@ -30,6 +30,10 @@ and at most ``bond_dim`` are kept. The former rule, ``s_i > sv_cutoff · s_0``
 ``Σ_discarded s² / Σ s²`` of every truncation is accumulated in
 ``diagnostics.discarded_weight``; the largest single one is
 ``info["max_discarded_weight"]``.
+
+The engine (:class:`_Purified`, :func:`kept_count`) lives in :mod:`._purification_engine`, the
+snapshot observables (:func:`purified_energy`) in :mod:`._purification_observables`; both stay
+importable from here.
 """
 
 from __future__ import annotations
@@ -41,11 +45,8 @@ import time
 import warnings
 
 import numpy as np
-import scipy.linalg as sla
 
 from macrobell._threads import pin_threads
-
-from macrobell.lattice.models import PAULI
 
 from ._checks import MAX_DISCARDED_WEIGHT, OptionRange, call_backend, check_option, check_options, check_temperatures
 from .mpo import mpo_moments
@@ -53,6 +54,8 @@ from . import _mpo_evolution as _mpoev
 from .gates import commuting_layers, exp_gate, hamiltonian_pieces, merge_sequence, step_sequence, trotter_stages
 from .mpo import _model_fsm, model_to_mpo
 from .state import ConvergenceWarning, Diagnostics, MixtureState, MPSState, _right_canonical
+from ._purification_engine import _Purified, kept_count
+from ._purification_observables import _bond_reduced_states, _pauli_expectations, _to_quimb, purified_energy
 
 _log = logging.getLogger(__name__)  # -> the 'macrobell.tn' layer logger
 
@@ -82,261 +85,6 @@ SV_CUTOFF_RANGE = OptionRange("number", 0.0, math.sqrt(MAX_DISCARDED_WEIGHT), op
 #: Former flag threshold on the accumulated discarded weight. No longer decides ``converged`` (observable
 #: errors grow like the weight's square root, so 1e-6 let errors of 5e-4 pass); kept for old imports.
 DISCARDED_WEIGHT_TOL = 1e-6
-
-
-def kept_count(s, cutoff: float, max_bond: int | None = None, mode: str = "weight") -> int:
-    """How many of the descending singular values ``s`` a truncation keeps (at least one).
-
-    ``mode="weight"`` (the ``cutoff`` option): drop the smallest values while the sum of their
-    squares stays ≤ ``cutoff · Σ s²`` — the discarded-weight rule of quimb's ``"rsum2"`` mode (and of
-    its ``"sum2"`` mode, DMRG's, on a normalised tensor). ``mode="sv"`` (``sv_cutoff``): keep
-    ``s_i > cutoff · s_0`` (quimb's ``"rel"``). Then at most ``max_bond``.
-    """
-    s2 = np.asarray(s, dtype=float) ** 2
-    tot = float(s2.sum())
-    if not tot > 0 or not np.isfinite(tot):
-        raise FloatingPointError("purification: the state vanished or overflowed during the evolution "
-                                 "(dtau too large for the spectrum?)")
-    if mode == "weight":
-        tail = np.cumsum(s2[::-1])  # weight of dropping the k smallest, k = 1, 2, …: non-decreasing
-        keep = s2.size - int(np.count_nonzero(tail <= cutoff * tot))
-    elif mode == "sv":
-        keep = int(np.count_nonzero(s2 > cutoff ** 2 * s2[0]))
-    else:
-        raise ValueError(f"kept_count: mode must be 'weight' or 'sv', got {mode!r}")
-    keep = max(1, keep)
-    return keep if max_bond is None else max(1, min(keep, int(max_bond)))
-
-
-def _svd(m):
-    try:
-        return sla.svd(m, full_matrices=False, lapack_driver="gesdd", check_finite=False)
-    except np.linalg.LinAlgError:  # gesdd occasionally fails to converge; gesvd is slower but robust
-        return sla.svd(m, full_matrices=False, lapack_driver="gesvd", check_finite=False)
-
-
-class _Purified:
-    """Arrays ``(χ_l, 4, χ_r)`` in MPS order with an orthogonality centre, normalised."""
-
-    def __init__(self, n, dtype, bond_dim, cutoff, mode="weight"):
-        a = np.zeros((1, 4, 1), dtype=dtype)
-        a[0, 0, 0] = a[0, 3, 0] = 1 / math.sqrt(2)  # (|p=0,a=0> + |p=1,a=1>)/√2
-        self.A = [a.copy() for _ in range(n)]
-        self.n = n
-        self.centre = 0
-        self.chi = bond_dim
-        self.cutoff = cutoff
-        self.mode = mode  # "weight" (cutoff) or "sv" (sv_cutoff): see kept_count
-        self.discarded = 0.0  # Σ over truncations of the relative discarded weight
-        self.max_discarded = 0.0  # the largest single one
-        self.lognorm = 0.0  # log ‖(e^{-τH} ⊗ 1)ψ(0)‖ as tracked through the renormalisations
-        self.n_svd = 0
-
-    # -- canonical form -------------------------------------------------------------------------------
-    def _move_right(self):
-        c = self.centre
-        a = self.A[c]
-        q, r = sla.qr(a.reshape(-1, a.shape[2]), mode="economic", check_finite=False)
-        self.A[c] = q.reshape(a.shape[0], 4, -1)
-        self.A[c + 1] = np.tensordot(r, self.A[c + 1], axes=(1, 0))
-        self.centre = c + 1
-
-    def _move_left(self):
-        c = self.centre
-        a = self.A[c]
-        q, r = sla.qr(a.reshape(a.shape[0], -1).T, mode="economic", check_finite=False)
-        self.A[c] = q.T.reshape(-1, 4, a.shape[2])
-        self.A[c - 1] = np.tensordot(self.A[c - 1], r.T, axes=(2, 0))
-        self.centre = c - 1
-
-    def move_to(self, k):
-        while self.centre < k:
-            self._move_right()
-        while self.centre > k:
-            self._move_left()
-
-    # -- two-site updates ------------------------------------------------------------------------------
-    def _split(self, k, theta, right):
-        """Truncated split of ``theta (χl, 4, 4, χr)`` into sites k, k+1; centre to k+1 if ``right``."""
-        chl, chr_ = theta.shape[0], theta.shape[3]
-        m = theta.reshape(chl * 4, 4 * chr_)
-        self.n_svd += 1
-        u, s, vh = _svd(m)
-        tot = float(np.dot(s, s))
-        keep = kept_count(s, self.cutoff, self.chi, self.mode)
-        kept = float(np.dot(s[:keep], s[:keep]))
-        nrm = self._account(tot, kept)
-        s = s[:keep] / nrm
-        u, vh = u[:, :keep], vh[:keep]
-        if right:
-            self.A[k] = u.reshape(chl, 4, keep)
-            self.A[k + 1] = (s[:, None] * vh).reshape(keep, 4, chr_)
-            self.centre = k + 1
-        else:
-            self.A[k] = (u * s).reshape(chl, 4, keep)
-            self.A[k + 1] = vh.reshape(keep, 4, chr_)
-            self.centre = k
-
-    def _account(self, tot, kept):
-        """Accumulate discarded weight and the norm; return the kept norm."""
-        w = max(0.0, 1.0 - kept / tot)
-        self.discarded += w
-        self.max_discarded = max(self.max_discarded, w)
-        nrm = math.sqrt(kept)
-        self.lognorm += math.log(nrm)
-        return nrm
-
-    def _theta(self, k):
-        self.move_to(k if self.centre <= k else k + 1)
-        return np.tensordot(self.A[k], self.A[k + 1], axes=(2, 0))  # (χl, 4, 4, χr)
-
-    def gate(self, k, g, right):
-        """Apply ``g`` (4×4 on physical p_k ⊗ p_{k+1}; ancillas untouched) to sites k, k+1."""
-        th = self._theta(k)
-        chl, chr_ = th.shape[0], th.shape[3]
-        th = th.reshape(chl, 2, 2, 2, 2, chr_).transpose(1, 3, 0, 2, 4, 5).reshape(4, -1)
-        th = (g @ th).reshape(2, 2, chl, 2, 2, chr_).transpose(2, 0, 3, 1, 4, 5).reshape(chl, 4, 4, chr_)
-        self._split(k, th, right)
-
-    def swap(self, k, right):
-        """Exchange the fused sites at k and k+1 (physical and ancilla together)."""
-        th = self._theta(k)
-        self._split(k, th.transpose(0, 2, 1, 3), right)
-
-    def one_site(self, k, g):
-        """``g`` (2×2) on the physical leg of site k: exact, keeps the canonical form up to the norm."""
-        a = self.A[k]
-        b = np.einsum("xp,lpar->lxar", g, a.reshape(a.shape[0], 2, 2, a.shape[2])).reshape(a.shape)
-        self.A[k] = b
-        self.move_to(k)
-        nrm = np.linalg.norm(self.A[k])
-        self.lognorm += math.log(nrm)
-        self.A[k] = self.A[k] / nrm
-
-    def long_gate(self, k, l, g):
-        """Apply ``g`` on ``site(k) ⊗ site(l)``, ``l > k + 1``, moving one site next to the other by swaps."""
-        if self.centre <= (k + l) / 2:
-            self.move_to(k)
-            for m in range(k, l - 1):  # carry site k rightwards to l-1
-                self.swap(m, right=True)
-            self.gate(l - 1, g, right=False)
-            for m in range(l - 2, k - 1, -1):
-                self.swap(m, right=False)
-        else:
-            self.move_to(l)
-            for m in range(l - 1, k, -1):  # carry site l leftwards to k+1
-                self.swap(m, right=False)
-            self.gate(k, g, right=True)
-            for m in range(k + 1, l):
-                self.swap(m, right=True)
-
-    def apply_layer(self, gates):
-        """``gates``: list of (k, l, g) on disjoint sites; swept from the end nearer the centre."""
-        right = self.centre <= (self.n - 1) / 2
-        for k, l, g in (gates if right else gates[::-1]):
-            if l == k + 1:
-                self.gate(k, g, right)
-            else:
-                self.long_gate(k, l, g)
-
-    def apply_mpo(self, U, zip_factor=None):
-        """Apply the MPO ``U`` (arrays ``(Dl, Dr, out, in)`` on the physical legs): zip-up, then an optimal
-        right-to-left SVD truncation (:mod:`._mpo_evolution`); the centre ends at site 0."""
-        self.move_to(0)
-        zip_factor = _mpoev.ZIP_FACTOR if zip_factor is None else zip_factor
-        cap = None if self.chi is None else zip_factor * self.chi
-
-        def zip_weights(tot, kept):
-            w = max(0.0, 1.0 - kept / tot)
-            self.discarded += w
-            self.max_discarded = max(self.max_discarded, w)
-
-        self.n_svd += 2 * (self.n - 1)
-        arrs = _mpoev.zipup_apply(self.A, U, lambda s: kept_count(s, self.cutoff, cap, self.mode), zip_weights)
-        self.A = _mpoev.svd_compress_left(arrs, lambda s: kept_count(s, self.cutoff, self.chi, self.mode),
-                                          self._account)
-        self.centre = 0
-
-    def max_bond(self):
-        return max(a.shape[2] for a in self.A)
-
-    def copy_arrays(self):
-        return [a.copy() for a in self.A]
-
-    def copy(self):
-        """An independent copy (arrays, centre and the accumulated discarded weight, norm and SVD count)."""
-        new = object.__new__(_Purified)
-        new.__dict__.update(self.__dict__)
-        new.A = self.copy_arrays()
-        return new
-
-
-# -- expectation values --------------------------------------------------------------------------------------
-def purified_energy(arrays, bonds, singles=()):
-    """``Σ_b Tr(ρ h_b)`` for a purified MPS given as arrays ``(χl, 4, χr)`` (s = 2p + a).
-
-    ``bonds``: (k, l, h) with ``k < l`` MPS positions and ``h`` on ``p_k ⊗ p_l``;
-    ``singles``: (k, h2). Operators act on the physical index, ancillas are
-    traced. One right-canonicalisation, then one left environment per site
-    and, per bond of range r, r transfer steps with the physical indices of
-    site k left open: O((N + Σ_b r_b) χ³).
-    """
-    return _bond_reduced_states(arrays, bonds, singles)[0]
-
-
-def _bond_reduced_states(arrays, bonds, singles=()):
-    """``(energy, rhos)``: the energy of :func:`purified_energy` and the reduced density matrices it
-    contracts, one per bond (4 × 4 on ``p_k ⊗ p_l``, in ``bonds`` order) then one per single (2 × 2)."""
-    A = _right_canonical(arrays)
-    n = len(A)
-    # L[k]: left environment before site k (identity-contracted), shape (χ, χ).
-    L = [np.ones((1, 1), dtype=A[0].dtype)]
-    for k in range(n - 1):
-        t = np.tensordot(L[k], A[k], axes=(0, 0))  # (bra y, s, ket r)
-        L.append(np.tensordot(A[k].conj(), t, axes=((0, 1), (0, 1))).T)  # (ket r, bra r)
-    by_site = {}
-    for b, (k, l, h) in enumerate(bonds):
-        by_site.setdefault(k, []).append((l, b))
-    rhos = [None] * (len(bonds) + len(singles))
-    for k, lst in by_site.items():
-        a = A[k].reshape(A[k].shape[0], 2, 2, -1)
-        # X[p, p', c, d] = Σ L[x, y] A[x, p, anc, c] conj(A)[y, p', anc, d]
-        X0 = np.einsum("xy,xpac,yqad->pqcd", L[k], a, a.conj(), optimize=True)
-        for l, b in sorted(lst, key=lambda x: x[0]):
-            X = X0
-            for m in range(k + 1, l):
-                X = np.einsum("pqcd,csx,dsy->pqxy", X, A[m], A[m].conj(), optimize=True)
-            bl = A[l].reshape(A[l].shape[0], 2, 2, -1)
-            rhos[b] = np.einsum("pqcd,crae,dsae->prqs", X, bl, bl.conj(), optimize=True).reshape(4, 4)
-    for j, (k, h) in enumerate(singles):
-        a = A[k].reshape(A[k].shape[0], 2, 2, -1)
-        rhos[len(bonds) + j] = np.einsum("xy,xpac,yqac->pq", L[k], a, a.conj(), optimize=True)
-    pieces = [h for _, _, h in bonds] + [h for _, h in singles]
-    energy = sum(float(np.real(np.sum(r * np.asarray(h).T))) for r, h in zip(rhos, pieces))
-    return energy, rhos
-
-
-_PAULI2 = np.einsum("aij,bkl->abikjl", PAULI, PAULI).reshape(4, 4, 4, 4)
-
-
-def _pauli_expectations(rhos):
-    """``<σ_a ⊗ σ_b>`` (4 × 4, σ_0 = 1) of each 4 × 4 reduced state and ``<σ_a>`` (4,) of each 2 × 2 one."""
-    out = []
-    for r in rhos:
-        if r.shape == (4, 4):
-            out.append(np.real(np.einsum("abij,ji->ab", _PAULI2, r)))
-        else:
-            out.append(np.real(np.einsum("aij,ji->a", PAULI, r)))
-    return out
-
-
-def _to_quimb(arrays):
-    import quimb.tensor as qtn
-
-    if len(arrays) == 1:
-        raise ValueError("purification: a single-site lattice has no MPS representation here; use method='exact'")
-    arrs = [arrays[0][0]] + list(arrays[1:-1]) + [arrays[-1][..., 0]]
-    return qtn.MatrixProductState(arrs, shape="lpr")
 
 
 # -- public API -----------------------------------------------------------------------------------------------

@@ -188,3 +188,62 @@ def test_propagator_in_sweep_files():
     Sweep.from_toml(_SWEEP.format(value='"mpo"'))
     with pytest.raises(SweepError, match="propagator"):
         Sweep.from_toml(_SWEEP.format(value='"swaps"'))
+
+
+@pytest.mark.parametrize("shape, cap", [((24, 40), 10), ((40, 24), 10), ((64, 80), 10), ((90, 40), 12),
+                                        ((12, 30), 16), ((30, 12), 16), ((8, 8), None)])
+def test_capped_split_is_an_optimal_projection(shape, cap):
+    # Oracle: the SVD (Eckart–Young): a rank-cap projection drops at least Σ_{i ≥ cap} s_i², and the Gram-matrix
+    # split must drop no more than that (to rounding); exact below the cap.
+    rng = np.random.default_rng(3)
+    r, c = shape
+    k = min(r, c)
+    u0 = np.linalg.qr(rng.normal(size=(r, k)) + 1j * rng.normal(size=(r, k)))[0]
+    v0 = np.linalg.qr(rng.normal(size=(c, k)) + 1j * rng.normal(size=(c, k)))[0]
+    s = np.exp(-0.7 * np.arange(k))  # a decaying spectrum, down to ~1e-12 s_max
+    m = (u0 * s) @ v0.conj().T
+    u, carry = ev._capped_split(m, cap)
+    kk = u.shape[1]
+    assert kk == (k if cap is None else min(k, cap))
+    np.testing.assert_allclose(u.conj().T @ u, np.eye(kk), atol=1e-12)  # left-isometric
+    np.testing.assert_allclose(u @ carry, u @ (u.conj().T @ m), atol=1e-12)  # carry is the projection
+    dropped = np.linalg.norm(m - u @ carry) ** 2
+    optimal = float(np.sum(s[kk:] ** 2))
+    assert dropped <= optimal + 1e-13 * np.sum(s ** 2)
+    if kk == k:
+        assert dropped < 1e-24
+
+
+def test_zipup_is_exact_without_cap_and_left_canonical_with_it():
+    # Oracle: the MPO applied to the purification's physical legs by dense contraction.
+    model = mb.lattice.heisenberg(mb.lattice.chain(6))
+    W, layout = _model_fsm(model, None, True, "test")
+    U = ev.wii_mpo(W, layout, -0.3)
+    rng = np.random.default_rng(5)
+    dims = [1, 4, 8, 8, 8, 4, 1]
+    A = [rng.normal(size=(dims[k], 4, dims[k + 1])) for k in range(6)]
+    for k in range(5, 0, -1):  # right-canonical, as the zip-up expects
+        a = A[k]
+        q, r = np.linalg.qr(a.reshape(a.shape[0], -1).T)
+        A[k] = q.T.reshape(-1, 4, a.shape[2])
+        A[k - 1] = np.tensordot(A[k - 1], r.T, axes=(2, 0))
+
+    def dense(arrs):
+        v = arrs[0]
+        for a in arrs[1:]:
+            v = np.tensordot(v, a, axes=(v.ndim - 1, 0))
+        return v.reshape([2, 2] * 6)  # (p0, a0, p1, a1, …)
+
+    Ud = _dense(U)  # (out, in) on p0 … p5
+    v = dense(A).transpose(list(range(0, 12, 2)) + list(range(1, 12, 2))).reshape(2 ** 6, 2 ** 6)
+    want = (Ud @ v).reshape([2] * 12).transpose(np.argsort(list(range(0, 12, 2)) + list(range(1, 12, 2))))
+    seen = []
+    got = ev.zipup_apply(A, U, None, lambda t, k: seen.append((t, k)))
+    assert all(t == k for t, k in seen)  # no cap: nothing dropped, and so reported
+    np.testing.assert_allclose(dense(got), want, atol=1e-10)
+    weights = []
+    capped = ev.zipup_apply(A, U, 6, lambda t, k: weights.append(1 - k / t))
+    assert max(weights) > 1e-6 and min(weights) >= 0  # the cap bites, and is reported
+    for a in capped[:-1]:
+        m = a.reshape(-1, a.shape[2])
+        np.testing.assert_allclose(m.conj().T @ m, np.eye(m.shape[1]), atol=1e-12)
