@@ -317,6 +317,18 @@ def _ground_state(model, *, tol=1e-12, degeneracy_tol=1e-8, max_memory_gb=None, 
     info = {"method": "exact", "solver": solver, "degeneracy": int(g),
             "gap": float(E1 - E0) if math.isfinite(E1) else float("nan"), "mixed": g > 1,
             "n_sites": n, "dim": dim}
+    HV = H @ V
+    # <H²> of the equal mixture: the mean of |H v_k|² over its orthonormal vectors
+    variance = float(np.real(np.vdot(HV, HV))) / g - E0 ** 2
+    return _manifold_state(model, V, E0, variance, info, converged, messages, degeneracy_tol, max_memory_gb, t0,
+                           stacklevel=3)
+
+
+def _manifold_state(model, V, E0, variance, info, converged, messages, degeneracy_tol, max_memory_gb, t0,
+                    stacklevel):
+    """The T = 0 state of an orthonormal ground manifold ``V`` (2^N × g): its vector, or for g > 1 the equal
+    mixture (the T → 0 limit of the thermal state), with its diagnostics; warns when Lanczos did not converge."""
+    n, g = model.n_sites, V.shape[1]
     if g == 1:
         state = DenseState(model.lattice, model, energy=E0, temperature=0.0, info=info,
                            vector=_fix_phase(V[:, 0]))
@@ -329,10 +341,7 @@ def _ground_state(model, *, tol=1e-12, degeneracy_tol=1e-8, max_memory_gb=None, 
     if not converged:
         msg = "exact ground state: Lanczos did not fully converge (diagnostics.converged = False)"
         messages.append(msg)
-        warnings.warn(msg, ConvergenceWarning, stacklevel=2)
-    HV = H @ V
-    # <H²> of the equal mixture: the mean of |H v_k|² over its orthonormal vectors
-    variance = float(np.real(np.vdot(HV, HV))) / g - E0 ** 2
+        warnings.warn(msg, ConvergenceWarning, stacklevel=stacklevel)
     state.diagnostics = Diagnostics(converged=bool(converged), energy=E0, energy_variance=variance,
                                     discarded_weight=0.0, elapsed_s=time.perf_counter() - t0,
                                     warnings=messages, extra=info)
@@ -351,38 +360,20 @@ def _sector_ground_state(model, tol, degeneracy_tol, max_memory_gb, t0) -> Dense
     g = sum(V.shape[1] for _, V, _ in parts)
     dtype = np.result_type(*[V.dtype for _, V, _ in parts])
     sq = 0.0
-    vecs = []
-    for states, V, Hk in parts:
-        HV = Hk @ V
+    V = np.zeros((dim, g), dtype=dtype)  # the manifold in the full basis: 2^N × g, far below ρ's 4^N
+    j = 0
+    for states, Vk, Hk in parts:
+        HV = Hk @ Vk
         sq += float(np.real(np.vdot(HV, HV)))
-        for j in range(V.shape[1]):
-            vecs.append((states, V[:, j]))
+        V[states, j:j + Vk.shape[1]] = Vk
+        j += Vk.shape[1]
     variance = sq / g - E0 ** 2
     info = {"method": "exact", "solver": "lanczos", "degeneracy": int(g),
             "gap": float(E1 - E0) if math.isfinite(E1) else float("nan"), "mixed": g > 1,
             "n_sites": n, "dim": dim, "sz_sectors": int(n_done),
             "sz_ground_sectors": [float((n - 2 * int(_popcount(s[:1])[0])) / 2) for s, _, _ in parts]}
-    if g == 1:
-        v = np.zeros(dim, dtype=dtype)
-        v[vecs[0][0]] = vecs[0][1]
-        state = DenseState(model.lattice, model, energy=E0, temperature=0.0, info=info, vector=_fix_phase(v))
-    else:
-        check_exact_memory(n, "density", max_memory_gb, is_complex=np.dtype(dtype).kind == "c")
-        V = np.zeros((dim, g), dtype=dtype)
-        for j, (states, v) in enumerate(vecs):
-            V[states, j] = v
-        rho = (V @ V.conj().T) / g
-        info["note"] = (f"degenerate ground manifold ({g} states within {degeneracy_tol:g} of E0): "
-                        "the equal mixture, the T -> 0 limit of the thermal state")
-        state = DenseState(model.lattice, model, energy=E0, temperature=0.0, info=info, rho=rho)
-    if not converged:
-        msg = "exact ground state: Lanczos did not fully converge (diagnostics.converged = False)"
-        messages.append(msg)
-        warnings.warn(msg, ConvergenceWarning, stacklevel=3)
-    state.diagnostics = Diagnostics(converged=bool(converged), energy=E0, energy_variance=variance,
-                                    discarded_weight=0.0, elapsed_s=time.perf_counter() - t0,
-                                    warnings=messages, extra=info)
-    return state
+    return _manifold_state(model, V, E0, variance, info, converged, messages, degeneracy_tol, max_memory_gb, t0,
+                           stacklevel=4)
 
 
 def _energy(model: SpinModel, vector=None, rho=None, max_memory_gb=None) -> float:
