@@ -127,23 +127,25 @@ class SpinModel:
         """Whether H is a real matrix in the σz basis (an even number of y's per term)."""
         return all(t.ops.count("y") % 2 == 0 for t in self.terms) and all(f.op != "y" for f in self.fields)
 
-    @property
-    def su2_invariant(self) -> bool:
-        """Whether H commutes with total spin (isotropic exchange, no field)."""
-        if self.fields:
-            return False
+    def _exchange_by_bond(self) -> dict | None:
+        """Summed ``xx``, ``yy``, ``zz`` couplings per unordered bond; None if any two-site term is of another kind."""
         coeffs = {}
         for t in self.terms:
+            if t.ops not in ("xx", "yy", "zz"):
+                return None
             for i, j in t.bonds:
-                key = (int(i), int(j))
-                coeffs.setdefault(key, {}).setdefault(t.ops, 0.0)
-                coeffs[key][t.ops] += t.coefficient
-        for c in coeffs.values():
-            if set(c) - {"xx", "yy", "zz"}:
-                return False
-            if not (np.isclose(c.get("xx", 0), c.get("yy", 0)) and np.isclose(c.get("xx", 0), c.get("zz", 0))):
-                return False
-        return True
+                key = (min(int(i), int(j)), max(int(i), int(j)))
+                coeffs.setdefault(key, {"xx": 0.0, "yy": 0.0, "zz": 0.0})[t.ops] += t.coefficient
+        return coeffs
+
+    @property
+    def su2_invariant(self) -> bool:
+        """Whether H commutes with total spin (isotropic exchange on every bond, no nonzero field)."""
+        if any(f.coefficient != 0 for f in self.fields):
+            return False
+        ex = self._exchange_by_bond()
+        return ex is not None and all(np.isclose(c["xx"], c["zz"]) and np.isclose(c["yy"], c["zz"])
+                                      for c in ex.values())
 
     @property
     def conserves_sz(self) -> bool:
@@ -154,16 +156,8 @@ class SpinModel:
         """
         if any(f.op != "z" for f in self.fields):
             return False
-        coeffs = {}
-        for t in self.terms:
-            if t.ops not in ("xx", "yy", "zz"):
-                return False
-            for i, j in t.bonds:
-                key = (min(int(i), int(j)), max(int(i), int(j)))
-                c = coeffs.setdefault(key, {"xx": 0.0, "yy": 0.0})
-                if t.ops != "zz":
-                    c[t.ops] += t.coefficient
-        return all(np.isclose(c["xx"], c["yy"]) for c in coeffs.values())
+        ex = self._exchange_by_bond()
+        return ex is not None and all(np.isclose(c["xx"], c["yy"]) for c in ex.values())
 
     def two_site_terms(self) -> list:
         """All two-site terms grouped by bond: list of ``(i, j, h)``, ``h`` 4×4.

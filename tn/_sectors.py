@@ -94,16 +94,7 @@ def sector_hamiltonian(model: SpinModel, k: int, states: np.ndarray | None = Non
 
 def _su2_no_field(model: SpinModel) -> bool:
     """Isotropic exchange on every bond (xx = yy = zz) and no field: H commutes with every S^a_total."""
-    if any(f.coefficient != 0 for f in model.fields):
-        return False
-    coeffs = {}
-    for t in model.terms:
-        if t.ops not in ("xx", "yy", "zz"):
-            return False
-        for i, j in t.bonds:
-            c = coeffs.setdefault((min(int(i), int(j)), max(int(i), int(j))), {"xx": 0.0, "yy": 0.0, "zz": 0.0})
-            c[t.ops] += t.coefficient
-    return all(np.isclose(c["xx"], c["zz"]) and np.isclose(c["yy"], c["zz"]) for c in coeffs.values())
+    return model.su2_invariant
 
 
 def _sector_order(n: int) -> list:
