@@ -52,6 +52,17 @@ def exact_chain_store(tmp_path_factory):
     return path
 
 
+def brute_reduced_rho(rho, n, sites):
+    """Reduced density matrix of ``sites`` (in that order) of a 2^n × 2^n matrix, by reshaping and tracing:
+    the independent oracle of every reduced-state path."""
+    rest = [k for k in range(n) if k not in sites]
+    perm = list(sites) + rest
+    t = rho.reshape((2,) * (2 * n)).transpose(perm + [n + p for p in perm])
+    k = len(sites)
+    t = t.reshape(2 ** k, 2 ** (n - k), 2 ** k, 2 ** (n - k))
+    return np.einsum("aibi->ab", t)
+
+
 def _site_op(op, i, n):
     """``op`` on site ``i`` of ``n`` (site 0 the most significant tensor factor)."""
     return np.kron(np.kron(np.eye(2 ** i), op), np.eye(2 ** (n - i - 1)))

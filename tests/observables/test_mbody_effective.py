@@ -9,6 +9,7 @@ import pytest
 import quimb.tensor as qtn
 
 import macrobell as mb
+from conftest import brute_reduced_rho
 
 
 def brute_reduced(psi, n, sites):
@@ -78,16 +79,6 @@ from macrobell.observables.api import _tuple_average_rho  # noqa: E402
 from macrobell.observables.dense import dense_mbody_tensor  # noqa: E402
 from macrobell.observables.mps import mps_correlation_tensor, mps_mbody_tensor  # noqa: E402
 from macrobell.tn.dmrg import random_mps  # noqa: E402
-
-
-def brute_reduced_rho(rho, n, sites):
-    """Reduced density matrix of ``sites`` (in that order) of a 2^n × 2^n matrix, by reshaping and tracing."""
-    rest = [k for k in range(n) if k not in sites]
-    perm = list(sites) + rest
-    t = rho.reshape((2,) * (2 * n)).transpose(perm + [n + p for p in perm])
-    k = len(sites)
-    t = t.reshape(2 ** k, 2 ** (n - k), 2 ** k, 2 ** (n - k))
-    return np.einsum("aibi->ab", t)
 
 
 def brute_mbody_T(rho, n, regions, M):

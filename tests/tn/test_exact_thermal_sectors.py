@@ -15,6 +15,7 @@ import pytest
 import scipy.linalg as sla
 
 import macrobell as mb
+from conftest import brute_reduced_rho
 from macrobell.lattice import Partition, chain, heisenberg, ladder
 from macrobell.lattice.models import Field, SpinModel, Term
 from macrobell.observables import dense as od
@@ -61,16 +62,6 @@ def _pairs(model):
 _CACHE = {}
 
 
-def _partial_trace(rho, n, sites):
-    """Reduced state of ``sites`` (in that order) by reshaping the dense ρ: the independent oracle."""
-    rest = [i for i in range(n) if i not in sites]
-    perm = list(sites) + rest
-    t = rho.reshape((2,) * (2 * n)).transpose(perm + [p + n for p in perm])
-    k = len(sites)
-    t = t.reshape(2**k, 2 ** (n - k), 2**k, 2 ** (n - k))
-    return np.einsum("aibi->ab", t)
-
-
 @pytest.mark.parametrize("name", list(MODELS))
 def test_sector_states_equal_the_assembled_rho_path(name):
     model, new, old = _pairs(name)
@@ -95,7 +86,7 @@ def test_sector_states_equal_the_assembled_rho_path(name):
             np.testing.assert_allclose(mb.observables.correlation_tensor(a, regs), ref, atol=ATOL)
         for sites in ([2], [5, 1], [0, 6, 3], [1, 2, 3, 4, 0]):
             red = mb.observables.reduced_state(a, sites)
-            np.testing.assert_allclose(red, _partial_trace(b.rho, n, sites), atol=ATOL)
+            np.testing.assert_allclose(red, brute_reduced_rho(b.rho, n, sites), atol=ATOL)
         if a.temperature in (0.0, 1.0):  # the dense-ρ M-body reference costs O(4^N) per operator
             M, regs = ((2, [[0, 1], [4, 5, 6]]), (3, [[0, 2, 4]]), (2, [[0, 1], [2, 3], [4, 5]]))[(n + len(name)) % 3]
             np.testing.assert_allclose(od.dense_mbody_tensor(a, regs, M), od.dense_mbody_tensor(b, regs, M),
@@ -111,7 +102,7 @@ def test_thermal_against_expm_and_partial_traces():
         np.testing.assert_allclose(st.rho, rho, atol=ATOL)
         assert st.energy == pytest.approx(np.trace(rho @ H), abs=ATOL)
         for sites in ([0, 1], [4, 2, 5]):
-            np.testing.assert_allclose(mb.observables.reduced_state(st, sites), _partial_trace(rho, 6, sites),
+            np.testing.assert_allclose(mb.observables.reduced_state(st, sites), brute_reduced_rho(rho, 6, sites),
                                        atol=ATOL)
 
 
@@ -182,7 +173,7 @@ def test_small_chunks_give_the_same_results(monkeypatch):
                                    atol=ATOL)
         np.testing.assert_allclose(od.dense_correlation_tensor(a, regs), od.dense_correlation_tensor(b, regs),
                                    atol=ATOL)
-        np.testing.assert_allclose(mb.observables.reduced_state(a, [3, 0, 7]), _partial_trace(b.rho, 8, [3, 0, 7]),
+        np.testing.assert_allclose(mb.observables.reduced_state(a, [3, 0, 7]), brute_reduced_rho(b.rho, 8, [3, 0, 7]),
                                    atol=ATOL)
 
 
